@@ -1,0 +1,164 @@
+package io.understudy.core.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.understudy.core.Json;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Origin;
+import io.understudy.core.sse.SseEvent;
+import io.understudy.core.wire.StreamChunk;
+import io.understudy.core.wire.Usage;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Turns Anthropic's event stream into OpenAI chat-completion chunks, one event at a time. */
+public final class AnthropicToOpenAiStream {
+    private final String upstream;
+    private final long created;
+    private final Map<Integer, Integer> toolIndexByBlock = new HashMap<>();
+    private String id = "chatcmpl-unknown";
+    private String model = "";
+    private long inputTokens;
+    private long outputTokens;
+    private boolean finished;
+
+    public AnthropicToOpenAiStream(String upstream, long created) {
+        this.upstream = upstream;
+        this.created = created;
+    }
+
+    public boolean finished() {
+        return finished;
+    }
+
+    public Usage usage() {
+        return new Usage(inputTokens, outputTokens);
+    }
+
+    /** The OpenAI chunks that one Anthropic event becomes (often none). */
+    public List<StreamChunk> translate(SseEvent event) {
+        JsonNode data;
+        try {
+            data = Json.parse(event.data());
+        } catch (IOException e) {
+            throw new FailureException(new Failure.Unavailable(Origin.PROVIDER, upstream,
+                    Failure.UnavailableKind.BROKEN_STREAM, "malformed event from " + upstream));
+        }
+        String type = event.event() != null ? event.event() : data.path("type").asText();
+        List<StreamChunk> out = new ArrayList<>(2);
+        switch (type) {
+            case "message_start" -> {
+                JsonNode message = data.path("message");
+                id = "chatcmpl-" + message.path("id").asText("");
+                model = message.path("model").asText("");
+                Usage.fromAnthropic(message.get("usage")).ifPresent(u -> {
+                    inputTokens = u.promptTokens();
+                    outputTokens = u.completionTokens();
+                });
+                ObjectNode delta = Json.object().put("role", "assistant").put("content", "");
+                out.add(chunk(delta, null));
+            }
+            case "content_block_start" -> {
+                JsonNode block = data.path("content_block");
+                if ("tool_use".equals(block.path("type").asText())) {
+                    int toolIndex = toolIndexByBlock.size();
+                    toolIndexByBlock.put(data.path("index").asInt(), toolIndex);
+                    ObjectNode call = Json.object();
+                    call.put("index", toolIndex);
+                    call.put("id", block.path("id").asText());
+                    call.put("type", "function");
+                    call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
+                    out.add(chunk(toolDelta(call), null));
+                } else if ("text".equals(block.path("type").asText()) && !block.path("text").asText("").isEmpty()) {
+                    out.add(chunk(Json.object().put("content", block.path("text").asText()), null));
+                }
+            }
+            case "content_block_delta" -> {
+                JsonNode delta = data.path("delta");
+                switch (delta.path("type").asText()) {
+                    case "text_delta" -> out.add(chunk(Json.object().put("content", delta.path("text").asText()), null));
+                    case "input_json_delta" -> {
+                        Integer toolIndex = toolIndexByBlock.get(data.path("index").asInt());
+                        if (toolIndex != null) {
+                            ObjectNode call = Json.object();
+                            call.put("index", toolIndex);
+                            call.putObject("function").put("arguments", delta.path("partial_json").asText());
+                            out.add(chunk(toolDelta(call), null));
+                        }
+                    }
+                    default -> {
+                        // thinking and signature deltas: nothing in chat completions.
+                    }
+                }
+            }
+            case "message_delta" -> {
+                JsonNode usage = data.path("usage");
+                if (usage.has("output_tokens")) {
+                    outputTokens = usage.path("output_tokens").asLong();
+                }
+                if (usage.has("input_tokens")) {
+                    inputTokens = Usage.fromAnthropic(usage).map(Usage::promptTokens).orElse(inputTokens);
+                }
+                String stop = data.path("delta").path("stop_reason").asText(null);
+                if (stop != null) {
+                    out.add(chunk(Json.object(), AnthropicTranslation.toOpenAiFinish(stop)));
+                }
+            }
+            case "message_stop" -> {
+                finished = true;
+                ObjectNode usageChunk = base();
+                usageChunk.putArray("choices");
+                usageChunk.set("usage", usage().toOpenAi());
+                out.add(StreamChunk.of(usageChunk));
+            }
+            case "error" -> {
+                JsonNode error = data.path("error");
+                String errorType = error.path("type").asText("api_error");
+                String message = error.path("message").asText("stream error from " + upstream);
+                throw new FailureException(errorType.equals("rate_limit_error")
+                        ? new Failure.RateLimited(Origin.PROVIDER, upstream, java.util.Optional.empty(), message)
+                        : new Failure.Retryable(Origin.PROVIDER, upstream, errorType.equals("overloaded_error") ? 529 : 500,
+                        errorType, message));
+            }
+            default -> {
+                // ping and unknown events carry nothing.
+            }
+        }
+        return out;
+    }
+
+    private static ObjectNode toolDelta(ObjectNode call) {
+        ObjectNode delta = Json.object();
+        ArrayNode calls = delta.putArray("tool_calls");
+        calls.add(call);
+        return delta;
+    }
+
+    private ObjectNode base() {
+        ObjectNode chunk = Json.object();
+        chunk.put("id", id);
+        chunk.put("object", "chat.completion.chunk");
+        chunk.put("created", created);
+        chunk.put("model", model);
+        return chunk;
+    }
+
+    private StreamChunk chunk(ObjectNode delta, String finishReason) {
+        ObjectNode chunk = base();
+        ObjectNode choice = chunk.putArray("choices").addObject();
+        choice.put("index", 0);
+        choice.set("delta", delta);
+        if (finishReason == null) {
+            choice.putNull("finish_reason");
+        } else {
+            choice.put("finish_reason", finishReason);
+        }
+        return StreamChunk.of(chunk);
+    }
+}

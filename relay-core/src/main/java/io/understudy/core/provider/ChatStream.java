@@ -1,0 +1,17 @@
+package io.understudy.core.provider;
+
+import io.understudy.core.wire.StreamChunk;
+
+/**
+ * A chat-completion stream in OpenAI's chunk shape, read one chunk at a time as the upstream
+ * produces it. {@link #next()} returns null at a proper end and throws
+ * {@link io.understudy.core.error.FailureException} when the stream breaks, is cut or stalls:
+ * a cut stream never ends as if it had succeeded.
+ */
+public interface ChatStream extends AutoCloseable {
+    StreamChunk next();
+
+    /** Releases the upstream connection; cancels the upstream request if still running. */
+    @Override
+    void close();
+}

@@ -1,0 +1,120 @@
+package io.understudy.core.provider;
+
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.webclient.api.HttpClientRequest;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.WebClient;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Failures;
+import io.understudy.core.error.Origin;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * HTTP to one upstream over one pooled Helidon client (built once per upstream, never per request).
+ * Turns transport exceptions and non-2xx answers into {@link Failure}s.
+ */
+public final class HttpTransport {
+    /** Marks an error that a relay passes on from the provider behind it, so the relay is not blamed. */
+    public static final HeaderName ERROR_ORIGIN = HeaderNames.create("x-understudy-error-origin");
+    private static final int MAX_ERROR_BODY = 64 * 1024;
+
+    private final String upstream;
+    private final Origin origin;
+    private final WebClient client;
+    private final Clock clock;
+
+    public HttpTransport(String upstream, Origin origin, Duration connectTimeout, Duration readTimeout, Clock clock) {
+        this.upstream = upstream;
+        this.origin = origin;
+        this.clock = clock;
+        this.client = WebClient.builder()
+                .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(connectTimeout).readTimeout(readTimeout))
+                .followRedirects(false)
+                .sendExpectContinue(false)
+                .connectionCacheSize(256)
+                .build();
+    }
+
+    public static HttpTransport forProvider(ProviderConfig config) {
+        return new HttpTransport(config.name(), Origin.PROVIDER, config.connectTimeout(), config.readTimeout(),
+                Clock.systemUTC());
+    }
+
+    public String upstream() {
+        return upstream;
+    }
+
+    /**
+     * Sends a request and returns the response when it is 2xx. The caller must close it.
+     * Anything else is read (bounded), classified and thrown.
+     */
+    public HttpClientResponse send(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
+                                   Duration readTimeout) {
+        HttpClientResponse response;
+        try {
+            HttpClientRequest request = client.method(method).uri(uri).readTimeout(readTimeout);
+            headers.forEach(request::header);
+            response = body == null ? request.request() : request.submit(body);
+        } catch (RuntimeException e) {
+            throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        }
+        int status = response.status().code();
+        if (status >= 200 && status < 300) {
+            return response;
+        }
+        try (response) {
+            byte[] errorBody = readBounded(response.inputStream(), MAX_ERROR_BODY);
+            Optional<String> retryAfter = response.headers().first(HeaderNames.RETRY_AFTER);
+            Origin blamed = response.headers().first(ERROR_ORIGIN)
+                    .filter("provider"::equalsIgnoreCase).map(v -> Origin.PROVIDER).orElse(origin);
+            throw new FailureException(Failures.fromHttp(blamed, upstream, status, retryAfter, errorBody, clock));
+        } catch (RuntimeException e) {
+            if (e instanceof FailureException) {
+                throw e;
+            }
+            throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        }
+    }
+
+    /** Reads a whole body, failing cleanly when the upstream breaks off or exceeds {@code max}. */
+    public byte[] readBody(HttpClientResponse response, int max) {
+        try {
+            byte[] bytes = readBounded(response.inputStream(), max + 1);
+            if (bytes.length > max) {
+                throw Failures.brokenStream(origin, upstream, "answer larger than " + max + " bytes");
+            }
+            return bytes;
+        } catch (RuntimeException e) {
+            if (e instanceof FailureException) {
+                throw e;
+            }
+            throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        }
+    }
+
+    public Origin origin() {
+        return origin;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    private static byte[] readBounded(InputStream in, int max) {
+        try {
+            return in.readNBytes(max);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.understudy.core.provider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.understudy.core.Json;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Failures;
+import io.understudy.core.sse.SseEvent;
+import io.understudy.core.sse.SseReader;
+import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.EmbeddingsRequest;
+import io.understudy.core.wire.StreamChunk;
+import io.understudy.core.wire.Usage;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Any OpenAI-compatible upstream. Bodies pass through; only the model field may be rewritten. */
+final class OpenAiProvider implements Provider {
+    static final int MAX_BODY = 64 * 1024 * 1024;
+
+    private final ProviderConfig config;
+    private final HttpTransport transport;
+    private final Map<HeaderName, String> headers;
+
+    OpenAiProvider(ProviderConfig config, HttpTransport transport) {
+        this.config = config;
+        this.transport = transport;
+        Map<HeaderName, String> h = new LinkedHashMap<>();
+        h.put(HeaderNames.CONTENT_TYPE, "application/json");
+        config.apiKey().ifPresent(key -> h.put(HeaderNames.AUTHORIZATION, "Bearer " + key.value()));
+        this.headers = Map.copyOf(h);
+    }
+
+    @Override
+    public ProviderConfig config() {
+        return config;
+    }
+
+    @Override
+    public ChatCompletion complete(ChatRequest request) {
+        try (HttpClientResponse response = transport.send(Method.POST, config.resolve("/chat/completions"), headers,
+                request.toBytes(), config.readTimeout())) {
+            byte[] bytes = transport.readBody(response, MAX_BODY);
+            ObjectNode json = parseObject(bytes);
+            if (!json.has("choices")) {
+                throw Failures.brokenStream(transport.origin(), config.name(), "answer has no choices");
+            }
+            Usage usage = Usage.fromOpenAi(json.get("usage")).orElse(Usage.ZERO);
+            return new ChatCompletion(json, bytes, usage, json.path("model").asText(request.model()));
+        }
+    }
+
+    @Override
+    public ChatStream stream(ChatRequest request) {
+        HttpClientResponse response = transport.send(Method.POST, config.resolve("/chat/completions"), headers,
+                request.toBytes(), config.readTimeout());
+        return new OpenAiChatStream(response, transport, config.name());
+    }
+
+    @Override
+    public Embeddings embed(EmbeddingsRequest request) {
+        try (HttpClientResponse response = transport.send(Method.POST, config.resolve("/embeddings"), headers,
+                request.toBytes(), config.readTimeout())) {
+            byte[] bytes = transport.readBody(response, MAX_BODY);
+            ObjectNode json = parseObject(bytes);
+            Usage usage = Usage.fromOpenAi(json.get("usage")).orElse(Usage.ZERO);
+            return new Embeddings(bytes, usage, json.path("model").asText(request.model()));
+        }
+    }
+
+    private ObjectNode parseObject(byte[] bytes) {
+        try {
+            JsonNode node = Json.parse(bytes);
+            if (node instanceof ObjectNode object) {
+                return object;
+            }
+        } catch (IOException e) {
+            // fall through: a cut or garbled body is a broken answer, not a client error
+        }
+        throw Failures.brokenStream(transport.origin(), config.name(), "answer is not complete JSON");
+    }
+
+    /** Reads OpenAI SSE chunks; a stream that ends before a finish reason is reported as broken. */
+    static final class OpenAiChatStream implements ChatStream {
+        private final HttpClientResponse response;
+        private final HttpTransport transport;
+        private final String upstream;
+        private final SseReader reader;
+        private boolean sawFinish;
+        private boolean ended;
+
+        OpenAiChatStream(HttpClientResponse response, HttpTransport transport, String upstream) {
+            this.response = response;
+            this.transport = transport;
+            this.upstream = upstream;
+            this.reader = new SseReader(response.inputStream());
+        }
+
+        @Override
+        public StreamChunk next() {
+            while (!ended) {
+                SseEvent event;
+                try {
+                    event = reader.next();
+                } catch (IOException | RuntimeException e) {
+                    throw new FailureException(Failures.fromThrowable(transport.origin(), upstream, e));
+                }
+                if (event == null) {
+                    if (sawFinish) {
+                        ended = true; // no [DONE], but the answer was complete: finalise now
+                        return null;
+                    }
+                    throw Failures.brokenStream(transport.origin(), upstream, "ended before the answer was complete");
+                }
+                if (event.isDone()) {
+                    ended = true;
+                    return null;
+                }
+                JsonNode node;
+                try {
+                    node = Json.parse(event.data());
+                } catch (IOException e) {
+                    throw Failures.brokenStream(transport.origin(), upstream, "malformed chunk");
+                }
+                if (!(node instanceof ObjectNode json)) {
+                    throw Failures.brokenStream(transport.origin(), upstream, "malformed chunk");
+                }
+                if (json.has("error")) {
+                    throw new FailureException(Failures.fromHttp(transport.origin(), upstream, 502,
+                            java.util.Optional.empty(), event.data().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                            transport.clock()));
+                }
+                StreamChunk chunk = new StreamChunk(event.data(), json);
+                if (chunk.finishReason().isPresent()) {
+                    sawFinish = true;
+                }
+                if (chunk.isUsageOnly() && sawFinish) {
+                    ended = true; // the usage chunk is always last: no need to wait for [DONE]
+                }
+                return chunk;
+            }
+            return null;
+        }
+
+        @Override
+        public void close() {
+            try {
+                response.close();
+            } catch (RuntimeException ignored) {
+                // closing a broken connection may throw; it is closed either way
+            }
+        }
+    }
+
+    static Failure unsupported(String upstream, String what) {
+        return new Failure.ClientError(io.understudy.core.error.Origin.LOCAL, upstream, 400, "invalid_request_error",
+                "unsupported", null, "provider '" + upstream + "' does not offer " + what);
+    }
+}
