@@ -267,8 +267,7 @@ public final class AnthropicTranslation {
     /** An OpenAI chat completion as an Anthropic Messages response. */
     public static ObjectNode toAnthropicResponse(JsonNode completion) {
         ObjectNode out = Json.object();
-        String id = completion.path("id").asText("");
-        out.put("id", id.startsWith("msg_") ? id : "msg_" + id.replace("chatcmpl-", ""));
+        out.put("id", anthropicId(completion.path("id").asText("")));
         out.put("type", "message");
         out.put("role", "assistant");
         out.put("model", completion.path("model").asText());
@@ -306,6 +305,12 @@ public final class AnthropicTranslation {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** {@code chatcmpl-abc} -> {@code msg_abc}; an id that was Anthropic's to begin with keeps its form. */
+    public static String anthropicId(String openAiId) {
+        String bare = openAiId.startsWith("chatcmpl-") ? openAiId.substring("chatcmpl-".length()) : openAiId;
+        return bare.startsWith("msg_") ? bare : "msg_" + bare;
+    }
 
     static JsonNode parseArguments(String arguments) {
         try {

@@ -99,8 +99,7 @@ public final class OpenAiToAnthropicStream {
         }
         started = true;
         ObjectNode message = Json.object();
-        String id = chunk.path("id").asText("");
-        message.put("id", "msg_" + id.replace("chatcmpl-", ""));
+        message.put("id", AnthropicTranslation.anthropicId(chunk.path("id").asText("")));
         message.put("type", "message");
         message.put("role", "assistant");
         message.put("model", chunk.path("model").asText(requestedModel));

@@ -78,6 +78,19 @@ public final class Failures {
                 "connection to " + upstream + " failed (" + error.getClass().getSimpleName() + ")");
     }
 
+    /** A read that failed after the answer began: a stall (timeout) or a cut connection. */
+    public static FailureException midStream(Origin origin, String upstream, Throwable error) {
+        Failure f = fromThrowable(origin, upstream, error);
+        if (f instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.TIMEOUT) {
+            return new FailureException(new Failure.Unavailable(origin, upstream, Failure.UnavailableKind.TIMEOUT,
+                    "stream from " + upstream + " stalled: no data within the read timeout"));
+        }
+        if (f instanceof Failure.Unavailable) {
+            return brokenStream(origin, upstream, "connection closed mid-answer");
+        }
+        return new FailureException(f);
+    }
+
     public static FailureException brokenStream(Origin origin, String upstream, String why) {
         return new FailureException(new Failure.Unavailable(origin, upstream, Failure.UnavailableKind.BROKEN_STREAM,
                 "stream from " + upstream + " broke: " + why));

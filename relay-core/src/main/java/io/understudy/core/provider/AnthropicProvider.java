@@ -104,7 +104,7 @@ final class AnthropicProvider implements Provider {
                 try {
                     event = reader.next();
                 } catch (IOException | RuntimeException e) {
-                    throw new FailureException(Failures.fromThrowable(transport.origin(), config.name(), e));
+                    throw Failures.midStream(transport.origin(), config.name(), e);
                 }
                 if (event == null) {
                     throw Failures.brokenStream(transport.origin(), config.name(), "ended before message_stop");

@@ -110,7 +110,7 @@ final class OpenAiProvider implements Provider {
                 try {
                     event = reader.next();
                 } catch (IOException | RuntimeException e) {
-                    throw new FailureException(Failures.fromThrowable(transport.origin(), upstream, e));
+                    throw Failures.midStream(transport.origin(), upstream, e);
                 }
                 if (event == null) {
                     if (sawFinish) {

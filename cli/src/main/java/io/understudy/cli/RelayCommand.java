@@ -1,0 +1,71 @@
+package io.understudy.cli;
+
+import io.understudy.relay.RelayConfig;
+import io.understudy.relay.RelayServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.CountDownLatch;
+
+/** Runs one relay process until SIGTERM or Ctrl-C. */
+@Command(name = "relay", mixinStandardHelpOptions = true, description = "Run a relay (primary or standby).")
+final class RelayCommand implements Runnable {
+    @Option(names = "--role", defaultValue = "primary", description = "primary or standby (default: ${DEFAULT-VALUE})")
+    String role;
+
+    @Option(names = "--config", description = "YAML config file, or builtin:NAME for a file of config/ (default: builtin:primary.yaml)")
+    String config;
+
+    @Option(names = "--port", description = "Override server.port (0 = any free port)")
+    Integer port;
+
+    @Override
+    public void run() {
+        RelayConfig.Role parsedRole = switch (role) {
+            case "primary" -> RelayConfig.Role.PRIMARY;
+            case "standby" -> RelayConfig.Role.STANDBY;
+            default -> throw new UserError("--role must be primary or standby, got '" + role + "'");
+        };
+        RelayConfig relayConfig = RelayConfig.load(config == null ? "builtin:primary.yaml" : config, System::getenv)
+                .withRole(parsedRole);
+        if (port != null) {
+            relayConfig = relayConfig.withPort(port);
+        }
+        RelayServer relay;
+        try {
+            relay = RelayServer.start(relayConfig);
+        } catch (RuntimeException e) {
+            throw new UserError("cannot start the relay on " + relayConfig.host() + ":" + relayConfig.port() + ": "
+                    + rootMessage(e));
+        }
+        // Machine-readable line for launchers and tests that start us on port 0.
+        System.out.println("understudy-relay listening port=" + relay.port());
+        System.out.flush();
+        awaitShutdown(relay);
+    }
+
+    static void awaitShutdown(AutoCloseable service) {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                service.close();
+            } catch (Exception ignored) {
+                // exiting anyway
+            }
+            stopped.countDown();
+        }, "shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+}

@@ -1,0 +1,152 @@
+package io.understudy.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code understudy up}: the whole appliance on its embedded defaults, each part its own process,
+ * all stopped together on Ctrl-C or SIGTERM.
+ */
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = "Start the appliance on embedded defaults and print where to point an OpenAI SDK.")
+final class UpCommand implements Runnable {
+    static final int SIM_PORT = 8090;
+    static final int PRIMARY_PORT = 8081;
+
+    @Option(names = "--state-dir", defaultValue = ".understudy",
+            description = "Where logs and runtime state go (default: ${DEFAULT-VALUE})")
+    Path stateDir;
+
+    @Option(names = "--sim", description = "Use provider-sim even when provider keys are set")
+    boolean forceSim;
+
+    private final List<ChildProcess> children = new ArrayList<>();
+
+    @Override
+    public void run() {
+        boolean live = !forceSim && (present("OPENAI_API_KEY") || present("ANTHROPIC_API_KEY"));
+        Path logs = stateDir.resolve("logs").toAbsolutePath();
+        Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "up-shutdown"));
+
+        List<Integer> ports = live ? List.of(PRIMARY_PORT) : List.of(SIM_PORT, PRIMARY_PORT);
+        for (int port : ports) {
+            requireFree(port);
+        }
+        if (!live) {
+            ChildProcess sim = launch("sim", logs, "256m", List.of("sim", "--port", String.valueOf(SIM_PORT)));
+            sim.awaitReady(URI.create("http://127.0.0.1:" + SIM_PORT + "/health"), Duration.ofSeconds(30));
+        }
+        ChildProcess primary = launch("primary", logs, "512m", List.of("relay", "--role", "primary",
+                "--config", live ? "builtin:primary-live.yaml" : "builtin:primary.yaml"));
+        primary.awaitReady(URI.create("http://127.0.0.1:" + PRIMARY_PORT + "/health/ready"), Duration.ofSeconds(30));
+
+        printBanner(live, logs);
+        watch();
+    }
+
+    private ChildProcess launch(String name, Path logs, String heap, List<String> args) {
+        ChildProcess child = ChildProcess.start(name, logs, heap, args);
+        synchronized (children) {
+            children.add(child);
+        }
+        return child;
+    }
+
+    /** Returns when a child exits on its own: the appliance is then incomplete, so everything stops. */
+    private void watch() {
+        while (true) {
+            synchronized (children) {
+                for (ChildProcess child : children) {
+                    if (!child.alive()) {
+                        System.err.println("understudy: " + child.name() + " exited (code " + child.exitCode()
+                                + "); stopping. Last log lines:\n" + child.tail(15));
+                        stopAll();
+                        System.exit(1);
+                    }
+                }
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void stopAll() {
+        List<ChildProcess> toStop;
+        synchronized (children) {
+            toStop = new ArrayList<>(children);
+            children.clear();
+        }
+        for (int i = toStop.size() - 1; i >= 0; i--) {
+            toStop.get(i).stop(Duration.ofSeconds(10));
+        }
+    }
+
+    private static void requireFree(int port) {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress("127.0.0.1", port));
+        } catch (IOException e) {
+            throw new UserError("port " + port + " on 127.0.0.1 is in use (is another 'understudy up' running?)");
+        }
+    }
+
+    private static boolean present(String env) {
+        String v = System.getenv(env);
+        return v != null && !v.isBlank();
+    }
+
+    private void printBanner(boolean live, Path logs) {
+        String base = "http://127.0.0.1:" + PRIMARY_PORT + "/v1";
+        String key = present("UNDERSTUDY_CLIENT_KEYS") ? "<one of UNDERSTUDY_CLIENT_KEYS>" : "unused";
+        String model = live && !present("OPENAI_API_KEY") ? "claude-sonnet-4-5" : "gpt-4o-mini";
+        StringBuilder sb = new StringBuilder();
+        sb.append('\n');
+        if (live) {
+            List<String> using = new ArrayList<>();
+            if (present("OPENAI_API_KEY")) {
+                using.add("OpenAI (OPENAI_API_KEY)");
+            }
+            if (present("ANTHROPIC_API_KEY")) {
+                using.add("Anthropic (ANTHROPIC_API_KEY)");
+            }
+            sb.append("Understudy is up, routing to real providers: ").append(String.join(", ", using))
+                    .append(".\n  (run with --sim to use the simulator instead)\n\n");
+        } else {
+            sb.append("Understudy is up with the simulated provider (no OPENAI_API_KEY or ANTHROPIC_API_KEY set).\n\n");
+        }
+        sb.append("  primary relay  ").append(base).append("   health /health/ready, metrics /metrics\n");
+        if (!live) {
+            sb.append("  provider-sim   http://127.0.0.1:").append(SIM_PORT).append("/v1   attempts log /sim/attempts\n");
+        }
+        sb.append("\nPoint an OpenAI SDK at:  base_url=").append(base).append("  api_key=").append(key).append("\n\n");
+        sb.append("  curl -s ").append(base).append("/chat/completions \\\n")
+                .append("    -H 'Content-Type: application/json'");
+        if (present("UNDERSTUDY_CLIENT_KEYS")) {
+            sb.append(" -H \"Authorization: Bearer $YOUR_KEY\"");
+        }
+        sb.append(" \\\n    -d '{\"model\":\"").append(model)
+                .append("\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'\n\n");
+        sb.append("  # Python: pip install openai\n");
+        sb.append("  from openai import OpenAI\n");
+        sb.append("  client = OpenAI(base_url=\"").append(base).append("\", api_key=\"").append(key).append("\")\n");
+        sb.append("  reply = client.chat.completions.create(model=\"").append(model)
+                .append("\", messages=[{\"role\": \"user\", \"content\": \"Hello\"}])\n");
+        sb.append("  print(reply.choices[0].message.content)\n\n");
+        sb.append("Logs: ").append(logs).append("    Stop: Ctrl-C\n");
+        System.out.print(sb);
+        System.out.flush();
+    }
+}

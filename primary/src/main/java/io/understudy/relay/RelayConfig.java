@@ -1,0 +1,156 @@
+package io.understudy.relay;
+
+import io.helidon.config.Config;
+import io.understudy.core.Glob;
+import io.understudy.core.config.ConfigError;
+import io.understudy.core.config.ConfigReader;
+import io.understudy.core.config.ProviderConfigs;
+import io.understudy.core.pricing.PriceTable;
+import io.understudy.core.provider.Secret;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Everything a relay needs, validated once at start and frozen. Defaults are documented in
+ * {@code config/primary.yaml}.
+ *
+ * @param host          listen address (default 127.0.0.1)
+ * @param port          listen port (default 8081; 0 picks a free one)
+ * @param role          primary or standby
+ * @param maxBodyBytes  largest request body accepted (default 8 MiB; larger gets 413)
+ * @param logPrompts    log request and answer bodies (default false: never)
+ * @param clientKeys    bearer keys callers must present; empty = no authentication
+ * @param providers     upstreams by name, with whether each is usable
+ * @param routes        model pattern -> ordered targets; the first matching route wins
+ * @param prices        provider prices per million tokens
+ * @param feePercent    relay fee added to the provider cost in receipts (default 0)
+ * @param receiptsKept  how many recent receipts are kept for lookup (default 10000)
+ */
+public record RelayConfig(String host, int port, Role role, long maxBodyBytes, boolean logPrompts,
+                          List<Secret> clientKeys, Map<String, ProviderConfigs.Entry> providers, List<Route> routes,
+                          PriceTable prices, BigDecimal feePercent, int receiptsKept) {
+
+    public enum Role {
+        PRIMARY, STANDBY;
+
+        public String wireName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** An ordered list of targets for the models that match {@code model}. */
+    public record Route(Glob model, List<Target> targets) {
+        public Route {
+            Objects.requireNonNull(model, "model");
+            targets = List.copyOf(targets);
+            if (targets.isEmpty()) {
+                throw new IllegalArgumentException("a route needs at least one target");
+            }
+        }
+    }
+
+    /** A provider and, optionally, the model name to ask it for (default: the requested one). */
+    public record Target(String provider, Optional<String> model) {
+        public String modelFor(String requested) {
+            return model.orElse(requested);
+        }
+    }
+
+    public RelayConfig {
+        clientKeys = List.copyOf(clientKeys);
+        providers = Map.copyOf(providers);
+        routes = List.copyOf(routes);
+        if (port < 0 || port > 65535) {
+            throw new ConfigError("server.port", "must be 0-65535");
+        }
+        for (Route route : routes) {
+            for (Target t : route.targets()) {
+                if (!providers.containsKey(t.provider())) {
+                    throw new ConfigError("routes", "route '" + route.model().pattern() + "' names unknown provider '"
+                            + t.provider() + "'");
+                }
+            }
+        }
+    }
+
+    public RelayConfig withPort(int newPort) {
+        return new RelayConfig(host, newPort, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
+                feePercent, receiptsKept);
+    }
+
+    public RelayConfig withRole(Role newRole) {
+        return new RelayConfig(host, port, newRole, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
+                feePercent, receiptsKept);
+    }
+
+    /**
+     * Loads {@code builtin:NAME} (a file of {@code config/} embedded in the jar) or a YAML file path.
+     */
+    public static RelayConfig load(String source, Function<String, String> env) {
+        Config root = source.startsWith("builtin:")
+                ? ConfigReader.load(Optional.empty(), "understudy-config/" + source.substring("builtin:".length()))
+                : ConfigReader.load(Optional.of(java.nio.file.Path.of(source)), "");
+        try {
+            return from(root, env);
+        } catch (io.helidon.config.ConfigException e) {
+            throw new ConfigError("", "cannot read " + source + ": " + e.getMessage());
+        }
+    }
+
+    /** Reads a relay config tree; {@code env} resolves environment variables (tests pass a map). */
+    public static RelayConfig from(Config root, Function<String, String> env) {
+        Config server = root.get("server");
+        Config relay = root.get("relay");
+        String host = ConfigReader.string(server, "host", "127.0.0.1");
+        int port = ConfigReader.integer(server, "port", 8081, 0, 65535);
+        Role role = switch (ConfigReader.string(relay, "role", "primary")) {
+            case "primary" -> Role.PRIMARY;
+            case "standby" -> Role.STANDBY;
+            default -> throw new ConfigError("relay.role", "must be primary or standby");
+        };
+        long maxBody = ConfigReader.longValue(relay, "max-body-size", 8L * 1024 * 1024, 1024, 1024L * 1024 * 1024);
+        boolean logPrompts = ConfigReader.bool(relay, "log-prompts", false);
+        List<Secret> keys = new ArrayList<>();
+        for (String k : ConfigReader.strings(relay, "client-keys")) {
+            if (!k.isBlank()) {
+                keys.add(new Secret(k.trim()));
+            }
+        }
+        ConfigReader.string(relay, "client-keys-env").map(env).ifPresent(value -> {
+            for (String k : value.split(",")) {
+                if (!k.isBlank()) {
+                    keys.add(new Secret(k.trim()));
+                }
+            }
+        });
+        Map<String, ProviderConfigs.Entry> providers = ProviderConfigs.providers(root, env);
+        List<Route> routes = new ArrayList<>();
+        for (Config r : ConfigReader.list(root, "routes")) {
+            String model = ConfigReader.requireString(r, "model");
+            List<Target> targets = new ArrayList<>();
+            for (Config t : ConfigReader.list(r, "targets")) {
+                targets.add(new Target(ConfigReader.requireString(t, "provider"), ConfigReader.string(t, "model")));
+            }
+            if (targets.isEmpty()) {
+                throw new ConfigError(r.key().toString(), "route '" + model + "' needs at least one target");
+            }
+            routes.add(new Route(new Glob(model), targets));
+        }
+        if (routes.isEmpty()) {
+            throw new ConfigError("routes", "at least one route is required");
+        }
+        BigDecimal fee = ConfigReader.decimal(relay, "fee-percent", BigDecimal.ZERO);
+        if (fee.signum() < 0 || fee.compareTo(BigDecimal.valueOf(1000)) > 0) {
+            throw new ConfigError("relay.fee-percent", "must be between 0 and 1000");
+        }
+        int receipts = ConfigReader.integer(relay, "receipts-kept", 10_000, 0, 10_000_000);
+        return new RelayConfig(host, port, role, maxBody, logPrompts, keys, providers, routes,
+                ProviderConfigs.prices(root), fee, receipts);
+    }
+}

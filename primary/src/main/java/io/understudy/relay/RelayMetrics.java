@@ -1,0 +1,76 @@
+package io.understudy.relay;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.understudy.core.wire.Usage;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Every relay metric, named here once. Tags are bounded: endpoint, outcome, provider, model
+ * (from configuration and provider answers), never paths, prompts or client addresses.
+ */
+final class RelayMetrics {
+    static final String REQUESTS = "understudy.relay.requests";
+    static final String REQUEST_DURATION = "understudy.relay.request.duration";
+    static final String UPSTREAM_ATTEMPTS = "understudy.relay.upstream.attempts";
+    static final String FALLBACKS = "understudy.relay.fallbacks";
+    static final String TIME_TO_FIRST_TOKEN = "understudy.relay.time.to.first.token";
+    static final String TOKENS = "understudy.relay.tokens";
+    static final String COST = "understudy.relay.cost.usd";
+    static final String ACTIVE_STREAMS = "understudy.relay.streams.active";
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final AtomicInteger activeStreams = new AtomicInteger();
+
+    RelayMetrics(String role) {
+        registry.config().commonTags("role", role);
+        registry.gauge(ACTIVE_STREAMS, activeStreams);
+    }
+
+    void request(String endpoint, String outcome, Duration duration) {
+        Counter.builder(REQUESTS).tag("endpoint", endpoint).tag("outcome", outcome).register(registry).increment();
+        Timer.builder(REQUEST_DURATION).tag("endpoint", endpoint).publishPercentileHistogram()
+                .register(registry).record(duration);
+    }
+
+    void attempt(String provider, String outcome) {
+        Counter.builder(UPSTREAM_ATTEMPTS).tag("provider", provider).tag("outcome", outcome).register(registry).increment();
+    }
+
+    void fallback(String fromProvider, String reason) {
+        Counter.builder(FALLBACKS).tag("from", fromProvider).tag("reason", reason).register(registry).increment();
+    }
+
+    void timeToFirstToken(String provider, Duration ttft) {
+        Timer.builder(TIME_TO_FIRST_TOKEN).tag("provider", provider).publishPercentileHistogram()
+                .register(registry).record(ttft);
+    }
+
+    void usage(String provider, String model, Usage usage, BigDecimal cost) {
+        Counter.builder(TOKENS).tag("provider", provider).tag("model", model).tag("direction", "input")
+                .register(registry).increment(usage.promptTokens());
+        Counter.builder(TOKENS).tag("provider", provider).tag("model", model).tag("direction", "output")
+                .register(registry).increment(usage.completionTokens());
+        if (cost != null) {
+            Counter.builder(COST).tag("provider", provider).tag("model", model).register(registry)
+                    .increment(cost.doubleValue());
+        }
+    }
+
+    void streamOpened() {
+        activeStreams.incrementAndGet();
+    }
+
+    void streamClosed() {
+        activeStreams.decrementAndGet();
+    }
+
+    String scrape() {
+        return registry.scrape();
+    }
+}

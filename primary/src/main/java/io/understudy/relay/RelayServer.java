@@ -1,0 +1,198 @@
+package io.understudy.relay;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.understudy.core.Json;
+import io.understudy.core.Version;
+import io.understudy.core.config.ProviderConfigs;
+import io.understudy.core.error.ErrorBodies;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Origin;
+import io.understudy.core.provider.HttpTransport;
+import io.understudy.core.provider.Provider;
+
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The relay: an OpenAI-compatible (and Anthropic-compatible) endpoint in front of many providers.
+ * This class owns the server and its route table; {@link Completions} serves the model endpoints.
+ */
+public final class RelayServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(RelayServer.class.getName());
+    private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/embeddings",
+            "/v1/models", "/health/live", "/health/ready", "/metrics");
+
+    private final RelayConfig config;
+    private final RelayMetrics metrics;
+    private final ClientAuth auth;
+    private final Router router;
+    private final Receipts receipts;
+    private final Completions completions;
+    private final WebServer server;
+
+    private RelayServer(RelayConfig config, Clock clock) {
+        this.config = config;
+        this.metrics = new RelayMetrics(config.role().wireName());
+        this.auth = new ClientAuth(config.clientKeys());
+        Map<String, Provider> enabled = new LinkedHashMap<>();
+        Map<String, String> disabled = new LinkedHashMap<>();
+        for (ProviderConfigs.Entry entry : config.providers().values()) {
+            if (entry.enabled()) {
+                enabled.put(entry.config().name(), Provider.create(entry.config(), HttpTransport.forProvider(entry.config())));
+            } else {
+                disabled.put(entry.config().name(), entry.disabledBecause().orElseThrow());
+            }
+        }
+        this.router = new Router(config.routes(), enabled, disabled);
+        this.receipts = new Receipts(config.receiptsKept());
+        this.completions = new Completions(config, router, metrics, receipts, clock);
+        this.server = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .connectionOptions(o -> o.tcpNoDelay(true))
+                .routing(this::routing)
+                .build();
+        disabled.forEach((name, why) -> LOG.warning("provider '" + name + "' disabled: " + why));
+        if (!auth.enabled()) {
+            LOG.warning("no client keys configured: the relay accepts any caller (set relay.client-keys-env)");
+        }
+    }
+
+    /** Builds and starts a relay; returns once it is listening. */
+    public static RelayServer start(RelayConfig config) {
+        RelayServer relay = new RelayServer(config, Clock.systemUTC());
+        relay.server.start();
+        LOG.info(() -> "understudy relay (" + config.role().wireName() + ") " + Version.current()
+                + " listening on http://" + config.host() + ":" + relay.port());
+        return relay;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public RelayConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+    }
+
+    void routing(HttpRouting.Builder rules) {
+        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Completions.Api.OPENAI, completions::chat))
+                .post("/v1/messages", (req, res) -> guarded(req, res, Completions.Api.ANTHROPIC, completions::messages))
+                .post("/v1/embeddings", (req, res) -> guarded(req, res, Completions.Api.OPENAI, completions::embeddings))
+                .get("/v1/models", (req, res) -> guarded(req, res, Completions.Api.OPENAI, this::models))
+                .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Completions.Api.OPENAI, this::receipt))
+                .get("/health/live", this::live)
+                .get("/health/ready", this::ready)
+                .get("/metrics", this::metrics)
+                .any(this::notFound)
+                .error(Throwable.class, this::unexpected);
+    }
+
+    /** Authenticates, then runs the handler; every {@link FailureException} becomes an API-shaped error. */
+    private void guarded(ServerRequest req, ServerResponse res, Completions.Api api, Handler handler) {
+        try {
+            Optional<Failure> denied = auth.check(req.headers().first(HeaderNames.AUTHORIZATION),
+                    req.headers().first(HeaderNames.create("x-api-key")));
+            if (denied.isPresent()) {
+                Completions.sendError(res, api, denied.get(), null);
+                return;
+            }
+            handler.handle(req, res);
+        } catch (FailureException e) {
+            Completions.sendError(res, api, e.failure(), null);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Handler {
+        void handle(ServerRequest req, ServerResponse res);
+    }
+
+    private void models(ServerRequest req, ServerResponse res) {
+        ObjectNode out = Json.object();
+        out.put("object", "list");
+        ArrayNode data = out.putArray("data");
+        for (String id : router.listedModels()) {
+            data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "understudy");
+        }
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(out));
+    }
+
+    private void receipt(ServerRequest req, ServerResponse res) {
+        String id = req.path().pathParameters().get("id");
+        Optional<Receipt> receipt = receipts.get(id);
+        if (receipt.isEmpty()) {
+            throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error",
+                    "receipt_not_found", "id", "No receipt for request id '" + id + "' (receipts are kept for the last "
+                    + config.receiptsKept() + " requests)"));
+        }
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(receipt.get().toJson()));
+    }
+
+    private void live(ServerRequest req, ServerResponse res) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(Json.object().put("status", "UP").put("role", config.role().wireName())
+                .put("version", Version.current())));
+    }
+
+    private void ready(ServerRequest req, ServerResponse res) {
+        boolean ready = router.anyProviderEnabled();
+        res.status(ready ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        ObjectNode body = Json.object().put("status", ready ? "UP" : "DOWN").put("role", config.role().wireName());
+        if (!ready) {
+            body.put("reason", "no provider is enabled (check API keys)");
+        }
+        res.send(Json.bytes(body));
+    }
+
+    private void metrics(ServerRequest req, ServerResponse res) {
+        res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        res.send(metrics.scrape());
+    }
+
+    private void notFound(ServerRequest req, ServerResponse res) {
+        String path = req.path().path();
+        Completions.Api api = path.startsWith("/v1/messages") ? Completions.Api.ANTHROPIC : Completions.Api.OPENAI;
+        Failure failure = KNOWN_PATHS.contains(path)
+                ? new Failure.ClientError(Origin.LOCAL, "local", 405, "invalid_request_error", "method_not_allowed", null,
+                "Method " + req.prologue().method().text() + " is not allowed on " + path)
+                : new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error", "unknown_url", null,
+                "Unknown request URL: " + req.prologue().method().text() + " " + path);
+        Completions.sendError(res, api, failure, null);
+    }
+
+    /** A bug or an unexpected I/O error: log it here with its stack, tell the client only an id. */
+    private void unexpected(ServerRequest req, ServerResponse res, Throwable error) {
+        String incident = Completions.newRequestId();
+        LOG.log(Level.SEVERE, "unexpected error, incident " + incident + " on " + req.path().path(), error);
+        if (res.isSent()) {
+            return;
+        }
+        Failure failure = new Failure.Retryable(Origin.LOCAL, "relay", 500, "internal_error",
+                "The relay failed unexpectedly (incident " + incident + ")");
+        res.status(500);
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(req.path().path().startsWith("/v1/messages") ? ErrorBodies.anthropic(failure) : ErrorBodies.openAi(failure)));
+    }
+}

@@ -1,0 +1,46 @@
+package io.understudy.relay;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Origin;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Locale;
+import java.util.OptionalLong;
+
+/** Reads a JSON request body within the size limit; wrong type or size is a clear client error. */
+final class RequestBodies {
+    private RequestBodies() {
+    }
+
+    static byte[] readJson(ServerRequest request, long maxBytes) {
+        request.headers().first(HeaderNames.CONTENT_TYPE).ifPresent(type -> {
+            String t = type.toLowerCase(Locale.ROOT);
+            if (!(t.startsWith("application/json") || t.contains("+json"))) {
+                throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 415, "invalid_request_error",
+                        "unsupported_media_type", null, "Content-Type must be application/json, got '" + type + "'"));
+            }
+        });
+        OptionalLong declared = request.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > maxBytes) {
+            throw tooLarge(maxBytes);
+        }
+        try {
+            byte[] body = request.content().inputStream().readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (body.length > maxBytes) {
+                throw tooLarge(maxBytes);
+            }
+            return body;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static FailureException tooLarge(long maxBytes) {
+        return new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 413, "invalid_request_error",
+                "request_too_large", null, "Request body is larger than the limit of " + maxBytes + " bytes"));
+    }
+}

@@ -1,0 +1,138 @@
+package io.understudy.core.config;
+
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Typed reads from Helidon config with one-line errors naming the key. Durations are ISO-8601
+ * ({@code PT1S}, {@code PT0.5S}); keys are kebab-case.
+ */
+public final class ConfigReader {
+    private ConfigReader() {
+    }
+
+    /** Loads a YAML file, or the classpath resource when {@code file} is empty. */
+    public static Config load(Optional<Path> file, String classpathDefault) {
+        if (file.isPresent()) {
+            Path path = file.get();
+            if (!Files.isRegularFile(path)) {
+                throw new ConfigError("", "config file not found: " + path);
+            }
+            return Config.just(ConfigSources.file(path));
+        }
+        return Config.just(ConfigSources.classpath(classpathDefault));
+    }
+
+    public static String string(Config node, String key, String fallback) {
+        return node.get(key).asString().orElse(fallback);
+    }
+
+    public static Optional<String> string(Config node, String key) {
+        return node.get(key).asString().asOptional().filter(s -> !s.isBlank());
+    }
+
+    public static String requireString(Config node, String key) {
+        return string(node, key).orElseThrow(() -> new ConfigError(path(node, key), "is required"));
+    }
+
+    public static int integer(Config node, String key, int fallback, int min, int max) {
+        Optional<String> raw = string(node, key);
+        if (raw.isEmpty()) {
+            return fallback;
+        }
+        try {
+            int value = Integer.parseInt(raw.get().trim());
+            if (value < min || value > max) {
+                throw new ConfigError(path(node, key), "must be between " + min + " and " + max + ", got " + value);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new ConfigError(path(node, key), "must be a whole number, got '" + raw.get() + "'");
+        }
+    }
+
+    public static long longValue(Config node, String key, long fallback, long min, long max) {
+        Optional<String> raw = string(node, key);
+        if (raw.isEmpty()) {
+            return fallback;
+        }
+        try {
+            long value = Long.parseLong(raw.get().trim());
+            if (value < min || value > max) {
+                throw new ConfigError(path(node, key), "must be between " + min + " and " + max + ", got " + value);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new ConfigError(path(node, key), "must be a whole number, got '" + raw.get() + "'");
+        }
+    }
+
+    public static boolean bool(Config node, String key, boolean fallback) {
+        Optional<String> raw = string(node, key);
+        if (raw.isEmpty()) {
+            return fallback;
+        }
+        return switch (raw.get().trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> throw new ConfigError(path(node, key), "must be true or false, got '" + raw.get() + "'");
+        };
+    }
+
+    public static Duration duration(Config node, String key, Duration fallback) {
+        Optional<String> raw = string(node, key);
+        if (raw.isEmpty()) {
+            return fallback;
+        }
+        try {
+            Duration d = Duration.parse(raw.get().trim());
+            if (d.isNegative()) {
+                throw new ConfigError(path(node, key), "must not be negative");
+            }
+            return d;
+        } catch (DateTimeParseException e) {
+            throw new ConfigError(path(node, key), "must be an ISO-8601 duration such as PT1S or PT0.5S, got '" + raw.get() + "'");
+        }
+    }
+
+    public static BigDecimal decimal(Config node, String key, BigDecimal fallback) {
+        Optional<String> raw = string(node, key);
+        if (raw.isEmpty()) {
+            return fallback;
+        }
+        try {
+            return new BigDecimal(raw.get().trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigError(path(node, key), "must be a decimal number, got '" + raw.get() + "'");
+        }
+    }
+
+    public static List<Config> list(Config node, String key) {
+        Config child = node.get(key);
+        if (!child.exists()) {
+            return List.of();
+        }
+        return child.asNodeList().orElse(List.of());
+    }
+
+    public static List<String> strings(Config node, String key) {
+        Config child = node.get(key);
+        if (!child.exists()) {
+            return List.of();
+        }
+        return child.asList(String.class).orElse(List.of());
+    }
+
+    static String path(Config node, String key) {
+        String base = node.key().toString();
+        return base.isEmpty() ? key : base + "." + key;
+    }
+}

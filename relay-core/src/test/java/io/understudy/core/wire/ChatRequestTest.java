@@ -1,0 +1,61 @@
+package io.understudy.core.wire;
+
+import io.understudy.core.Json;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ChatRequestTest {
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "not json            | {oops                                                        | ",
+            "array body          | []                                                           | ",
+            "missing model       | {\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}      | model",
+            "model not a string  | {\"model\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]} | model",
+            "missing messages    | {\"model\":\"m\"}                                            | messages",
+            "messages not array  | {\"model\":\"m\",\"messages\":\"hi\"}                        | messages",
+            "empty messages      | {\"model\":\"m\",\"messages\":[]}                            | messages",
+            "bad role            | {\"model\":\"m\",\"messages\":[{\"role\":\"robot\"}]}        | messages[0].role",
+            "stream not boolean  | {\"model\":\"m\",\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]} | stream",
+            "negative max_tokens | {\"model\":\"m\",\"max_tokens\":-1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]} | max_tokens",
+    })
+    void rejectsBadRequestsNamingTheParameter(String name, String body, String param) {
+        FailureException e = assertThrows(FailureException.class,
+                () -> ChatRequest.parse(body.getBytes(StandardCharsets.UTF_8)));
+        Failure.ClientError error = (Failure.ClientError) e.failure();
+        assertEquals(400, error.status());
+        assertEquals(param, error.param());
+    }
+
+    @Test
+    void keepsUnknownFieldsAndRewritesOnlyTheModel() {
+        ChatRequest request = ChatRequest.parse(("{\"model\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"vendor_extension\":{\"x\":[1,2]},\"seed\":7}").getBytes(StandardCharsets.UTF_8));
+        ChatRequest moved = request.withModel("b");
+        assertEquals("b", moved.model());
+        assertEquals("a", request.model(), "the original is not changed");
+        assertEquals("{\"x\":[1,2]}", Json.text(moved.body().get("vendor_extension")));
+        assertEquals(7, moved.body().get("seed").asInt());
+    }
+
+    @Test
+    void streamUsageIsAddedOnlyForStreams() {
+        ChatRequest plain = ChatRequest.parse("{\"model\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                .getBytes(StandardCharsets.UTF_8));
+        assertFalse(plain.withStreamUsage().body().has("stream_options"));
+        ChatRequest stream = ChatRequest.parse("{\"model\":\"a\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                .getBytes(StandardCharsets.UTF_8));
+        assertFalse(stream.includeUsage());
+        assertTrue(stream.withStreamUsage().includeUsage());
+    }
+}
