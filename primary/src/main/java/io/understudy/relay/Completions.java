@@ -1,14 +1,12 @@
 package io.understudy.relay;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
 import io.understudy.core.anthropic.AnthropicTranslation;
 import io.understudy.core.anthropic.MessagesRequest;
-import io.understudy.core.anthropic.OpenAiToAnthropicStream;
-import io.understudy.core.error.ErrorBodies;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
@@ -16,18 +14,18 @@ import io.understudy.core.pricing.Price;
 import io.understudy.core.provider.ChatCompletion;
 import io.understudy.core.provider.ChatStream;
 import io.understudy.core.provider.Embeddings;
-import io.understudy.core.provider.HttpTransport;
-import io.understudy.core.sse.SseEvent;
-import io.understudy.core.sse.SseWriter;
+import io.understudy.core.routing.Router;
+import io.understudy.core.server.Api;
+import io.understudy.core.server.ApiErrors;
+import io.understudy.core.server.ClientStream;
+import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -46,8 +44,6 @@ import java.util.logging.Logger;
 final class Completions {
     private static final Logger LOG = Logger.getLogger(Completions.class.getName());
     private static final SecureRandom IDS = new SecureRandom();
-
-    enum Api { OPENAI, ANTHROPIC }
 
     private final RelayConfig config;
     private final Router router;
@@ -195,7 +191,7 @@ final class Completions {
         Router.Result result = router.plan(model);
         if (result.noRoute().isPresent()) {
             throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error",
-                    "model_not_found", "model", result.noRoute().get().reason()));
+                    "model_not_found", "model", result.noRoute().get()));
         }
         return result.attempts();
     }
@@ -227,30 +223,20 @@ final class Completions {
         metrics.timeToFirstToken(provider, call.elapsed());
         metrics.streamOpened();
         commonHeaders(res, call, provider, answeredModel);
-        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
-        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
         res.header(HeaderNames.create("x-understudy-receipt"), "/v1/receipts/" + call.id);
-        OpenAiToAnthropicStream toAnthropic = call.api == Api.ANTHROPIC ? new OpenAiToAnthropicStream(chat.model()) : null;
+        ClientStream client = new ClientStream(res, call.api, chat.model(), clientWantsUsage);
         Usage usage = Usage.ZERO;
         String outcome = "ok";
         Receipt receipt = null;
-        OutputStream out = null;
         try (stream) {
-            out = res.outputStream();
-            SseWriter writer = new SseWriter(out);
+            client.open();
             StreamChunk chunk = first;
             Failure broken = null;
             while (chunk != null) {
                 if (chunk.usage().isPresent()) {
                     usage = chunk.usage().get();
                 }
-                if (toAnthropic != null) {
-                    for (SseEvent event : toAnthropic.accept(chunk)) {
-                        writer.write(event);
-                    }
-                } else if (clientWantsUsage || !chunk.isUsageOnly()) {
-                    writer.write(SseEvent.data(chunk.data()));
-                }
+                client.write(chunk);
                 try {
                     chunk = stream.next();
                 } catch (FailureException e) {
@@ -260,26 +246,15 @@ final class Completions {
             }
             receipt = receipt(call, chat.model(), provider, answeredModel, true, usage);
             if (broken == null) {
-                out.write(costComment(receipt));
-                if (toAnthropic != null) {
-                    for (SseEvent event : toAnthropic.finish()) {
-                        writer.write(event);
-                    }
-                } else {
-                    writer.write(SseEvent.data(SseEvent.DONE));
-                }
+                String total = receipt.total().map(BigDecimal::toPlainString).orElse("unknown");
+                client.complete("understudy-cost-usd=" + total + " request-id=" + call.id);
             } else {
                 outcome = "stream_broken";
                 Failure failure = broken;
                 recordAttempt(call, attempt, outcomeOf(failure), failure.message());
                 LOG.warning(() -> call.id + " stream from " + provider + " broke after the first byte: " + failure.message());
-                if (toAnthropic != null) {
-                    writer.write(SseEvent.named("error", Json.text(ErrorBodies.anthropic(failure))));
-                } else {
-                    writer.write(SseEvent.data(Json.text(ErrorBodies.openAi(failure))));
-                }
+                client.fail(failure);
             }
-            out.close();
         } catch (IOException | RuntimeException clientGone) {
             // Helidon reports a vanished client on the next write; closing the upstream (try above) cancels it.
             outcome = "client_closed";
@@ -320,12 +295,6 @@ final class Completions {
         receipt.total().ifPresent(total -> res.header(HeaderNames.create("x-understudy-cost-usd"), total.toPlainString()));
     }
 
-    /** An SSE comment with the cost: SDKs ignore comments, people and scripts can read it. */
-    private static byte[] costComment(Receipt receipt) {
-        String cost = receipt.total().map(BigDecimal::toPlainString).orElse("unknown");
-        return (": understudy-cost-usd=" + cost + " request-id=" + receipt.id() + "\n\n").getBytes(StandardCharsets.UTF_8);
-    }
-
     private void finish(Call call, String outcome, Receipt receipt) {
         metrics.request(call.endpoint, outcome, call.elapsed());
         LOG.info(() -> call.id + " " + call.endpoint + " model=" + receipt.model() + " provider=" + receipt.provider()
@@ -338,28 +307,7 @@ final class Completions {
         metrics.request(call.endpoint, outcomeOf(failure), call.elapsed());
         LOG.info(() -> call.id + " " + call.endpoint + " failed status=" + failure.httpStatus() + " code="
                 + failure.errorCode() + " origin=" + failure.origin().wireName());
-        sendError(res, call.api, failure, call.id);
-    }
-
-    static void sendError(ServerResponse res, Api api, Failure failure, String requestId) {
-        if (res.isSent()) {
-            return;
-        }
-        res.status(failure.httpStatus());
-        res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        if (requestId != null) {
-            res.header(HeaderNames.create("x-request-id"), requestId);
-        }
-        if (failure.origin() == Origin.PROVIDER) {
-            // tells an agent in front of us that the provider failed, not this relay
-            res.header(HttpTransport.ERROR_ORIGIN, "provider");
-        }
-        if (failure instanceof Failure.RateLimited limited) {
-            limited.retryAfter().ifPresent(d -> res.header(HeaderNames.RETRY_AFTER,
-                    String.valueOf(Math.max(1, (d.toMillis() + 999) / 1000))));
-        }
-        ObjectNode body = api == Api.ANTHROPIC ? ErrorBodies.anthropic(failure) : ErrorBodies.openAi(failure);
-        res.send(Json.bytes(body));
+        ApiErrors.send(res, call.api, failure, call.id);
     }
 
     static String outcomeOf(Failure failure) {

@@ -1,18 +1,17 @@
 package io.understudy.relay;
 
 import io.helidon.config.Config;
-import io.understudy.core.Glob;
 import io.understudy.core.config.ConfigError;
 import io.understudy.core.config.ConfigReader;
 import io.understudy.core.config.ProviderConfigs;
 import io.understudy.core.pricing.PriceTable;
 import io.understudy.core.provider.Secret;
+import io.understudy.core.routing.Route;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -44,24 +43,6 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
         }
     }
 
-    /** An ordered list of targets for the models that match {@code model}. */
-    public record Route(Glob model, List<Target> targets) {
-        public Route {
-            Objects.requireNonNull(model, "model");
-            targets = List.copyOf(targets);
-            if (targets.isEmpty()) {
-                throw new IllegalArgumentException("a route needs at least one target");
-            }
-        }
-    }
-
-    /** A provider and, optionally, the model name to ask it for (default: the requested one). */
-    public record Target(String provider, Optional<String> model) {
-        public String modelFor(String requested) {
-            return model.orElse(requested);
-        }
-    }
-
     public RelayConfig {
         clientKeys = List.copyOf(clientKeys);
         providers = Map.copyOf(providers);
@@ -69,13 +50,8 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
         if (port < 0 || port > 65535) {
             throw new ConfigError("server.port", "must be 0-65535");
         }
-        for (Route route : routes) {
-            for (Target t : route.targets()) {
-                if (!providers.containsKey(t.provider())) {
-                    throw new ConfigError("routes", "route '" + route.model().pattern() + "' names unknown provider '"
-                            + t.provider() + "'");
-                }
-            }
+        if (routes.isEmpty()) {
+            throw new ConfigError("routes", "at least one route is required");
         }
     }
 
@@ -130,21 +106,7 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
             }
         });
         Map<String, ProviderConfigs.Entry> providers = ProviderConfigs.providers(root, env);
-        List<Route> routes = new ArrayList<>();
-        for (Config r : ConfigReader.list(root, "routes")) {
-            String model = ConfigReader.requireString(r, "model");
-            List<Target> targets = new ArrayList<>();
-            for (Config t : ConfigReader.list(r, "targets")) {
-                targets.add(new Target(ConfigReader.requireString(t, "provider"), ConfigReader.string(t, "model")));
-            }
-            if (targets.isEmpty()) {
-                throw new ConfigError(r.key().toString(), "route '" + model + "' needs at least one target");
-            }
-            routes.add(new Route(new Glob(model), targets));
-        }
-        if (routes.isEmpty()) {
-            throw new ConfigError("routes", "at least one route is required");
-        }
+        List<Route> routes = ProviderConfigs.routes(root, providers);
         BigDecimal fee = ConfigReader.decimal(relay, "fee-percent", BigDecimal.ZERO);
         if (fee.signum() < 0 || fee.compareTo(BigDecimal.valueOf(1000)) > 0) {
             throw new ConfigError("relay.fee-percent", "must be between 0 and 1000");

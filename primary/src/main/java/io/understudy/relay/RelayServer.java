@@ -10,7 +10,10 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.understudy.core.Json;
 import io.understudy.core.Version;
-import io.understudy.core.config.ProviderConfigs;
+import io.understudy.core.routing.Router;
+import io.understudy.core.server.Api;
+import io.understudy.core.server.ApiErrors;
+import io.understudy.core.server.ClientAuth;
 import io.understudy.core.error.ErrorBodies;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
@@ -19,8 +22,6 @@ import io.understudy.core.provider.HttpTransport;
 import io.understudy.core.provider.Provider;
 
 import java.time.Clock;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.logging.Level;
@@ -47,16 +48,8 @@ public final class RelayServer implements AutoCloseable {
         this.config = config;
         this.metrics = new RelayMetrics(config.role().wireName());
         this.auth = new ClientAuth(config.clientKeys());
-        Map<String, Provider> enabled = new LinkedHashMap<>();
-        Map<String, String> disabled = new LinkedHashMap<>();
-        for (ProviderConfigs.Entry entry : config.providers().values()) {
-            if (entry.enabled()) {
-                enabled.put(entry.config().name(), Provider.create(entry.config(), HttpTransport.forProvider(entry.config())));
-            } else {
-                disabled.put(entry.config().name(), entry.disabledBecause().orElseThrow());
-            }
-        }
-        this.router = new Router(config.routes(), enabled, disabled);
+        this.router = Router.create(config.routes(), config.providers(),
+                p -> Provider.create(p, HttpTransport.forProvider(p)));
         this.receipts = new Receipts(config.receiptsKept());
         this.completions = new Completions(config, router, metrics, receipts, clock);
         this.server = WebServer.builder()
@@ -65,7 +58,7 @@ public final class RelayServer implements AutoCloseable {
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .routing(this::routing)
                 .build();
-        disabled.forEach((name, why) -> LOG.warning("provider '" + name + "' disabled: " + why));
+        Router.disabledReasons(config.providers()).forEach((name, why) -> LOG.warning("provider '" + name + "' disabled: " + why));
         if (!auth.enabled()) {
             LOG.warning("no client keys configured: the relay accepts any caller (set relay.client-keys-env)");
         }
@@ -94,11 +87,11 @@ public final class RelayServer implements AutoCloseable {
     }
 
     void routing(HttpRouting.Builder rules) {
-        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Completions.Api.OPENAI, completions::chat))
-                .post("/v1/messages", (req, res) -> guarded(req, res, Completions.Api.ANTHROPIC, completions::messages))
-                .post("/v1/embeddings", (req, res) -> guarded(req, res, Completions.Api.OPENAI, completions::embeddings))
-                .get("/v1/models", (req, res) -> guarded(req, res, Completions.Api.OPENAI, this::models))
-                .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Completions.Api.OPENAI, this::receipt))
+        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, completions::chat))
+                .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, completions::messages))
+                .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, completions::embeddings))
+                .get("/v1/models", (req, res) -> guarded(req, res, Api.OPENAI, this::models))
+                .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, this::receipt))
                 .get("/health/live", this::live)
                 .get("/health/ready", this::ready)
                 .get("/metrics", this::metrics)
@@ -107,17 +100,17 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** Authenticates, then runs the handler; every {@link FailureException} becomes an API-shaped error. */
-    private void guarded(ServerRequest req, ServerResponse res, Completions.Api api, Handler handler) {
+    private void guarded(ServerRequest req, ServerResponse res, Api api, Handler handler) {
         try {
             Optional<Failure> denied = auth.check(req.headers().first(HeaderNames.AUTHORIZATION),
                     req.headers().first(HeaderNames.create("x-api-key")));
             if (denied.isPresent()) {
-                Completions.sendError(res, api, denied.get(), null);
+                ApiErrors.send(res, api, denied.get(), null);
                 return;
             }
             handler.handle(req, res);
         } catch (FailureException e) {
-            Completions.sendError(res, api, e.failure(), null);
+            ApiErrors.send(res, api, e.failure(), null);
         }
     }
 
@@ -173,13 +166,13 @@ public final class RelayServer implements AutoCloseable {
 
     private void notFound(ServerRequest req, ServerResponse res) {
         String path = req.path().path();
-        Completions.Api api = path.startsWith("/v1/messages") ? Completions.Api.ANTHROPIC : Completions.Api.OPENAI;
+        Api api = Api.forPath(path);
         Failure failure = KNOWN_PATHS.contains(path)
                 ? new Failure.ClientError(Origin.LOCAL, "local", 405, "invalid_request_error", "method_not_allowed", null,
                 "Method " + req.prologue().method().text() + " is not allowed on " + path)
                 : new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error", "unknown_url", null,
                 "Unknown request URL: " + req.prologue().method().text() + " " + path);
-        Completions.sendError(res, api, failure, null);
+        ApiErrors.send(res, api, failure, null);
     }
 
     /** A bug or an unexpected I/O error: log it here with its stack, tell the client only an id. */

@@ -7,6 +7,7 @@ import io.understudy.core.pricing.PriceTable;
 import io.understudy.core.provider.ProviderConfig;
 import io.understudy.core.provider.ProviderKind;
 import io.understudy.core.provider.Secret;
+import io.understudy.core.routing.Route;
 
 import java.math.BigDecimal;
 import java.net.URI;
@@ -81,6 +82,28 @@ public final class ProviderConfigs {
             }
         }
         return out;
+    }
+
+    /** Reads {@code routes:}: model pattern -> ordered targets, each naming a known provider. */
+    public static List<Route> routes(Config root, Map<String, Entry> providers) {
+        List<Route> routes = new ArrayList<>();
+        for (Config r : ConfigReader.list(root, "routes")) {
+            String model = ConfigReader.requireString(r, "model");
+            List<Route.Target> targets = new ArrayList<>();
+            for (Config t : ConfigReader.list(r, "targets")) {
+                String provider = ConfigReader.requireString(t, "provider");
+                if (!providers.containsKey(provider)) {
+                    throw new ConfigError(ConfigReader.path(t, "provider"), "route '" + model
+                            + "' names unknown provider '" + provider + "'");
+                }
+                targets.add(new Route.Target(provider, ConfigReader.string(t, "model")));
+            }
+            if (targets.isEmpty()) {
+                throw new ConfigError(r.key().toString(), "route '" + model + "' needs at least one target");
+            }
+            routes.add(new Route(new Glob(model), targets));
+        }
+        return routes;
     }
 
     public static PriceTable prices(Config root) {

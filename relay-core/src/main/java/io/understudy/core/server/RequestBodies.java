@@ -1,4 +1,4 @@
-package io.understudy.relay;
+package io.understudy.core.server;
 
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
@@ -12,11 +12,11 @@ import java.util.Locale;
 import java.util.OptionalLong;
 
 /** Reads a JSON request body within the size limit; wrong type or size is a clear client error. */
-final class RequestBodies {
+public final class RequestBodies {
     private RequestBodies() {
     }
 
-    static byte[] readJson(ServerRequest request, long maxBytes) {
+    public static byte[] readJson(ServerRequest request, long maxBytes) {
         request.headers().first(HeaderNames.CONTENT_TYPE).ifPresent(type -> {
             String t = type.toLowerCase(Locale.ROOT);
             if (!(t.startsWith("application/json") || t.contains("+json"))) {

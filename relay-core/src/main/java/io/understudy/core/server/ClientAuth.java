@@ -1,4 +1,4 @@
-package io.understudy.relay;
+package io.understudy.core.server;
 
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.Origin;
@@ -8,19 +8,19 @@ import java.util.List;
 import java.util.Optional;
 
 /** Checks the caller's key: {@code Authorization: Bearer <key>} (OpenAI SDKs) or {@code x-api-key} (Anthropic SDKs). */
-final class ClientAuth {
+public final class ClientAuth {
     private final List<Secret> keys;
 
-    ClientAuth(List<Secret> keys) {
+    public ClientAuth(List<Secret> keys) {
         this.keys = List.copyOf(keys);
     }
 
-    boolean enabled() {
+    public boolean enabled() {
         return !keys.isEmpty();
     }
 
     /** Empty when the caller may proceed; otherwise the 401 to send. */
-    Optional<Failure> check(Optional<String> authorization, Optional<String> apiKeyHeader) {
+    public Optional<Failure> check(Optional<String> authorization, Optional<String> apiKeyHeader) {
         if (keys.isEmpty()) {
             return Optional.empty();
         }
