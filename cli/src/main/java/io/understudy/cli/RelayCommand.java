@@ -1,11 +1,10 @@
 package io.understudy.cli;
 
 import io.understudy.relay.RelayConfig;
-import io.understudy.relay.RelayServer;
+import io.understudy.relay.RelayMain;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.util.concurrent.CountDownLatch;
 
 /** Runs one relay process until SIGTERM or Ctrl-C. */
 @Command(name = "relay", mixinStandardHelpOptions = true, description = "Run a relay (primary or standby).")
@@ -31,33 +30,11 @@ final class RelayCommand implements Runnable {
         if (port != null) {
             relayConfig = relayConfig.withPort(port);
         }
-        RelayServer relay;
         try {
-            relay = RelayServer.start(relayConfig);
+            RelayMain.run(relayConfig);
         } catch (RuntimeException e) {
             throw new UserError("cannot start the relay on " + relayConfig.host() + ":" + relayConfig.port() + ": "
                     + rootMessage(e));
-        }
-        // Machine-readable line for launchers and tests that start us on port 0.
-        System.out.println("understudy-relay listening port=" + relay.port());
-        System.out.flush();
-        awaitShutdown(relay);
-    }
-
-    static void awaitShutdown(AutoCloseable service) {
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                service.close();
-            } catch (Exception ignored) {
-                // exiting anyway
-            }
-            stopped.countDown();
-        }, "shutdown"));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

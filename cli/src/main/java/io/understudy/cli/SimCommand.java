@@ -1,6 +1,6 @@
 package io.understudy.cli;
 
-import io.understudy.sim.ProviderSim;
+import io.understudy.sim.SimMain;
 import io.understudy.sim.SimConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,14 +32,10 @@ final class SimCommand implements Runnable {
         SimConfig defaults = SimConfig.defaults();
         SimConfig config = new SimConfig(host, port, Duration.ofMillis(ttftMillis), Duration.ofMillis(tokenDelayMillis),
                 tokens, defaults.slowFirstToken(), defaults.holdLimit());
-        ProviderSim sim;
         try {
-            sim = ProviderSim.start(config);
+            SimMain.run(config);
         } catch (IOException e) {
             throw new UserError("cannot start provider-sim on " + host + ":" + port + ": " + e.getMessage());
         }
-        System.out.println("understudy-sim listening port=" + sim.port());
-        System.out.flush();
-        RelayCommand.awaitShutdown(sim);
     }
 }

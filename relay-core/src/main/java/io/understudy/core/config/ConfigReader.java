@@ -131,7 +131,7 @@ public final class ConfigReader {
         return child.asList(String.class).orElse(List.of());
     }
 
-    static String path(Config node, String key) {
+    public static String path(Config node, String key) {
         String base = node.key().toString();
         return base.isEmpty() ? key : base + "." + key;
     }

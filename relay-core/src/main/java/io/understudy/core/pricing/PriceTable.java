@@ -26,6 +26,14 @@ public record PriceTable(List<Entry> entries) {
                 .map(Entry::price);
     }
 
+    /** The price of a model from whichever provider lists it (most specific pattern wins). */
+    public Optional<Price> priceForModel(String model) {
+        return entries.stream()
+                .filter(e -> e.model().matches(model))
+                .max(Comparator.comparingInt(e -> e.model().specificity()))
+                .map(Entry::price);
+    }
+
     /** Cost in USD, or empty when no price is known (never guess a price). */
     public Optional<BigDecimal> cost(String provider, String model, Usage usage) {
         return price(provider, model).map(p -> p.cost(usage));

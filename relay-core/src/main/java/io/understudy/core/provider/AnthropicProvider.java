@@ -65,7 +65,8 @@ final class AnthropicProvider implements Provider {
             }
             var json = AnthropicTranslation.toOpenAiResponse(message, clock.instant().getEpochSecond());
             Usage usage = Usage.fromAnthropic(message.get("usage")).orElse(Usage.ZERO);
-            return new ChatCompletion(json, Json.bytes(json), usage, message.path("model").asText(request.model()));
+            return new ChatCompletion(json, Json.bytes(json), usage, message.path("model").asText(request.model()),
+                    HttpTransport.understudyHeaders(response));
         }
     }
 
@@ -80,6 +81,26 @@ final class AnthropicProvider implements Provider {
     @Override
     public Embeddings embed(EmbeddingsRequest request) {
         throw new FailureException(OpenAiProvider.unsupported(config.name(), "embeddings"));
+    }
+
+    /** Anthropic's {@code GET /v1/models} ({@code data[].id}) in OpenAI's list shape. */
+    @Override
+    public com.fasterxml.jackson.databind.node.ObjectNode models() {
+        try (HttpClientResponse response = transport.send(Method.GET, config.resolve("/v1/models"), headers, null,
+                config.readTimeout())) {
+            JsonNode json;
+            try {
+                json = Json.parse(transport.readBody(response, OpenAiProvider.MAX_BODY));
+            } catch (IOException e) {
+                throw Failures.brokenStream(transport.origin(), config.name(), "model list is not JSON");
+            }
+            var out = Json.object().put("object", "list");
+            var data = out.putArray("data");
+            for (JsonNode m : json.path("data")) {
+                data.addObject().put("id", m.path("id").asText()).put("object", "model").put("owned_by", "anthropic");
+            }
+            return out;
+        }
     }
 
     private final class AnthropicChatStream implements ChatStream {

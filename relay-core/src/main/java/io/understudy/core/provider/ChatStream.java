@@ -11,6 +11,11 @@ import io.understudy.core.wire.StreamChunk;
 public interface ChatStream extends AutoCloseable {
     StreamChunk next();
 
+    /** The upstream's {@code x-understudy-*} response headers (a relay's provider, model, epoch). */
+    default java.util.Map<String, String> upstreamHeaders() {
+        return java.util.Map.of();
+    }
+
     /** Releases the upstream connection; cancels the upstream request if still running. */
     @Override
     void close();

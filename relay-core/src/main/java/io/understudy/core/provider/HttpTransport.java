@@ -102,6 +102,18 @@ public final class HttpTransport {
         }
     }
 
+    /** The {@code x-understudy-*} headers of an answer, lower-case names. */
+    public static Map<String, String> understudyHeaders(HttpClientResponse response) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (io.helidon.http.Header header : response.headers()) {
+            String name = header.name().toLowerCase(java.util.Locale.ROOT);
+            if (name.startsWith("x-understudy-")) {
+                out.put(name, header.get());
+            }
+        }
+        return out;
+    }
+
     public Origin origin() {
         return origin;
     }

@@ -53,7 +53,8 @@ final class OpenAiProvider implements Provider {
                 throw Failures.brokenStream(transport.origin(), config.name(), "answer has no choices");
             }
             Usage usage = Usage.fromOpenAi(json.get("usage")).orElse(Usage.ZERO);
-            return new ChatCompletion(json, bytes, usage, json.path("model").asText(request.model()));
+            return new ChatCompletion(json, bytes, usage, json.path("model").asText(request.model()),
+                    HttpTransport.understudyHeaders(response));
         }
     }
 
@@ -71,7 +72,20 @@ final class OpenAiProvider implements Provider {
             byte[] bytes = transport.readBody(response, MAX_BODY);
             ObjectNode json = parseObject(bytes);
             Usage usage = Usage.fromOpenAi(json.get("usage")).orElse(Usage.ZERO);
-            return new Embeddings(bytes, usage, json.path("model").asText(request.model()));
+            return new Embeddings(bytes, usage, json.path("model").asText(request.model()),
+                    HttpTransport.understudyHeaders(response));
+        }
+    }
+
+    @Override
+    public ObjectNode models() {
+        try (HttpClientResponse response = transport.send(Method.GET, config.resolve("/models"), headers, null,
+                config.readTimeout())) {
+            ObjectNode json = parseObject(transport.readBody(response, MAX_BODY));
+            if (!json.path("data").isArray()) {
+                throw Failures.brokenStream(transport.origin(), config.name(), "model list has no data");
+            }
+            return json;
         }
     }
 
@@ -93,6 +107,7 @@ final class OpenAiProvider implements Provider {
         private final HttpTransport transport;
         private final String upstream;
         private final SseReader reader;
+        private final Map<String, String> upstreamHeaders;
         private boolean sawFinish;
         private boolean ended;
 
@@ -101,6 +116,12 @@ final class OpenAiProvider implements Provider {
             this.transport = transport;
             this.upstream = upstream;
             this.reader = new SseReader(response.inputStream());
+            this.upstreamHeaders = HttpTransport.understudyHeaders(response);
+        }
+
+        @Override
+        public Map<String, String> upstreamHeaders() {
+            return upstreamHeaders;
         }
 
         @Override

@@ -22,6 +22,9 @@ public interface Provider {
 
     Embeddings embed(EmbeddingsRequest request);
 
+    /** The upstream's model list in OpenAI's shape ({@code {"object":"list","data":[{"id":…}]}}). */
+    com.fasterxml.jackson.databind.node.ObjectNode models();
+
     static Provider create(ProviderConfig config, HttpTransport transport) {
         return switch (config.kind()) {
             case OPENAI -> new OpenAiProvider(config, transport);

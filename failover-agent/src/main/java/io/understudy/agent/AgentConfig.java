@@ -1,0 +1,204 @@
+package io.understudy.agent;
+
+import io.helidon.config.Config;
+import io.understudy.core.Glob;
+import io.understudy.core.config.ConfigError;
+import io.understudy.core.config.ConfigReader;
+import io.understudy.core.config.ProviderConfigs;
+import io.understudy.core.pricing.PriceTable;
+import io.understudy.core.provider.Secret;
+import io.understudy.core.routing.Route;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Everything the agent needs, validated once at start and frozen. Every default is written next
+ * to its option in {@code config/agent.yaml}.
+ */
+public record AgentConfig(String host, int port, long maxBodyBytes, boolean logPrompts, List<Secret> clientKeys,
+                          Duration requestTimeout, int maxAttempts, int maxStreamRecoveries, Duration maxRetryAfterWait,
+                          double costGuardRatio, Budget retryBudget, Breaker breaker, List<Tier> tiers,
+                          Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
+                          List<ModelRule> models) {
+
+    public enum TierKind { RELAY, DIRECT }
+
+    /** One tier: relay instances, or the providers called directly. */
+    public record Tier(String name, TierKind kind, List<Instance> instances, Optional<Secret> apiKey, Probe probe,
+                       Timeouts timeouts) {
+        public Tier {
+            instances = List.copyOf(instances);
+        }
+    }
+
+    public record Instance(String name, URI baseUrl, int weight) {
+    }
+
+    /** Active health probe of a relay instance; {@code path} is relative to the instance's origin. */
+    public record Probe(String path, Duration interval, Duration timeout, int fall, int rise, boolean withAuth) {
+    }
+
+    /**
+     * Per-attempt time limits. {@code response} bounds the wait for a non-streamed answer (which
+     * legitimately arrives only when complete, so it cannot detect a dead relay: probes do that).
+     */
+    public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration response) {
+    }
+
+    public record Budget(double ratio, int minRetries, Duration window) {
+    }
+
+    public record Breaker(int consecutiveFailures, int failureRatePercent, int minimumCalls, Duration period,
+                          Duration openFor, int successesToClose) {
+    }
+
+    /** Settings for the models matching a pattern: fallbacks, prefill capability, timeouts. */
+    public record ModelRule(Glob model, List<String> fallbacks, List<String> onContextLength, boolean allowExpensive,
+                            boolean prefill, Optional<Duration> firstToken, Optional<Duration> idle) {
+        public ModelRule {
+            fallbacks = List.copyOf(fallbacks);
+            onContextLength = List.copyOf(onContextLength);
+        }
+    }
+
+    public AgentConfig {
+        clientKeys = List.copyOf(clientKeys);
+        tiers = List.copyOf(tiers);
+        providers = Map.copyOf(providers);
+        routes = List.copyOf(routes);
+        models = List.copyOf(models);
+        if (tiers.isEmpty()) {
+            throw new ConfigError("tiers", "at least one tier is required");
+        }
+    }
+
+    public AgentConfig withPort(int newPort) {
+        return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
+                maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
+                prices, models);
+    }
+
+    /** The first rule whose pattern matches, if any. */
+    public Optional<ModelRule> ruleFor(String model) {
+        return models.stream().filter(r -> r.model().matches(model)).findFirst();
+    }
+
+    public static AgentConfig load(String source, Function<String, String> env) {
+        Config root = source.startsWith("builtin:")
+                ? ConfigReader.load(Optional.empty(), "understudy-config/" + source.substring("builtin:".length()))
+                : ConfigReader.load(Optional.of(java.nio.file.Path.of(source)), "");
+        try {
+            return from(root, env);
+        } catch (io.helidon.config.ConfigException e) {
+            throw new ConfigError("", "cannot read " + source + ": " + e.getMessage());
+        }
+    }
+
+    public static AgentConfig from(Config root, Function<String, String> env) {
+        Config server = root.get("server");
+        Config agent = root.get("agent");
+        List<Secret> keys = new ArrayList<>();
+        ConfigReader.strings(agent, "client-keys").stream().filter(k -> !k.isBlank()).map(k -> new Secret(k.trim())).forEach(keys::add);
+        ConfigReader.string(agent, "client-keys-env").map(env).ifPresent(v -> {
+            for (String k : v.split(",")) {
+                if (!k.isBlank()) {
+                    keys.add(new Secret(k.trim()));
+                }
+            }
+        });
+        Config budget = agent.get("retry-budget");
+        Budget retryBudget = new Budget(ConfigReader.decimal(budget, "ratio", new java.math.BigDecimal("0.2")).doubleValue(),
+                ConfigReader.integer(budget, "min-retries", 10, 0, 1_000_000),
+                ConfigReader.duration(budget, "window", Duration.ofSeconds(10)));
+        if (retryBudget.ratio() < 0 || retryBudget.ratio() > 10) {
+            throw new ConfigError("agent.retry-budget.ratio", "must be between 0 and 10");
+        }
+        Config cb = agent.get("circuit-breaker");
+        Breaker breaker = new Breaker(ConfigReader.integer(cb, "consecutive-failures", 3, 1, 1000),
+                ConfigReader.integer(cb, "failure-rate-percent", 50, 1, 100),
+                ConfigReader.integer(cb, "minimum-calls", 10, 1, 100_000),
+                ConfigReader.duration(cb, "period", Duration.ofSeconds(10)),
+                ConfigReader.duration(cb, "open-for", Duration.ofSeconds(5)),
+                ConfigReader.integer(cb, "successes-to-close", 2, 1, 1000));
+
+        Map<String, ProviderConfigs.Entry> providers = ProviderConfigs.providers(root, env);
+        List<Tier> tiers = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (Config t : ConfigReader.list(root, "tiers")) {
+            String name = ConfigReader.requireString(t, "name");
+            TierKind kind = switch (ConfigReader.string(t, "kind", "relay")) {
+                case "relay" -> TierKind.RELAY;
+                case "direct" -> TierKind.DIRECT;
+                default -> throw new ConfigError(ConfigReader.path(t, "kind"), "must be relay or direct");
+            };
+            if (!names.add(name)) {
+                throw new ConfigError(ConfigReader.path(t, "name"), "tier '" + name + "' is defined twice");
+            }
+            List<Instance> instances = new ArrayList<>();
+            for (Config i : ConfigReader.list(t, "instances")) {
+                String instanceName = ConfigReader.requireString(i, "name");
+                if (!names.add(instanceName)) {
+                    throw new ConfigError(ConfigReader.path(i, "name"), "name '" + instanceName + "' is used twice");
+                }
+                URI url;
+                try {
+                    url = URI.create(ConfigReader.requireString(i, "base-url"));
+                    if (url.getHost() == null || !(url.getScheme().equals("http") || url.getScheme().equals("https"))) {
+                        throw new IllegalArgumentException();
+                    }
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigError(ConfigReader.path(i, "base-url"), "must be an http(s) URL");
+                }
+                instances.add(new Instance(instanceName, url, ConfigReader.integer(i, "weight", 1, 1, 1000)));
+            }
+            if (kind == TierKind.RELAY && instances.isEmpty()) {
+                throw new ConfigError(t.key().toString(), "relay tier '" + name + "' needs at least one instance");
+            }
+            Optional<Secret> apiKey = ConfigReader.string(t, "api-key-env").map(env)
+                    .filter(v -> !v.isBlank()).map(v -> new Secret(v.trim()));
+            Config p = t.get("probe");
+            Probe probe = new Probe(ConfigReader.string(p, "path", "/health/ready"),
+                    ConfigReader.duration(p, "interval", Duration.ofSeconds(1)),
+                    ConfigReader.duration(p, "timeout", Duration.ofMillis(500)),
+                    ConfigReader.integer(p, "fall", 2, 1, 100), ConfigReader.integer(p, "rise", 2, 1, 100),
+                    ConfigReader.bool(p, "with-auth", false));
+            Config to = t.get("timeouts");
+            Timeouts timeouts = new Timeouts(ConfigReader.duration(to, "connect", Duration.ofSeconds(1)),
+                    ConfigReader.duration(to, "first-token", Duration.ofSeconds(30)),
+                    ConfigReader.duration(to, "idle", Duration.ofSeconds(30)),
+                    ConfigReader.duration(to, "response", Duration.ofSeconds(300)));
+            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts));
+        }
+        List<ModelRule> models = new ArrayList<>();
+        for (Config m : ConfigReader.list(root, "models")) {
+            Config to = m.get("timeouts");
+            models.add(new ModelRule(new Glob(ConfigReader.requireString(m, "model")),
+                    ConfigReader.strings(m, "fallbacks"), ConfigReader.strings(m, "on-context-length"),
+                    ConfigReader.bool(m, "allow-expensive-fallbacks", false), ConfigReader.bool(m, "prefill", false),
+                    ConfigReader.string(to, "first-token").map(v -> ConfigReader.duration(to, "first-token", null)),
+                    ConfigReader.string(to, "idle").map(v -> ConfigReader.duration(to, "idle", null))));
+        }
+        double ratio = ConfigReader.decimal(agent, "cost-guard-ratio", new java.math.BigDecimal("2.0")).doubleValue();
+        if (ratio < 1) {
+            throw new ConfigError("agent.cost-guard-ratio", "must be at least 1");
+        }
+        return new AgentConfig(ConfigReader.string(server, "host", "127.0.0.1"),
+                ConfigReader.integer(server, "port", 4000, 0, 65535),
+                ConfigReader.longValue(agent, "max-body-size", 8L * 1024 * 1024, 1024, 1024L * 1024 * 1024),
+                ConfigReader.bool(agent, "log-prompts", false), keys,
+                ConfigReader.duration(agent, "request-timeout", Duration.ofSeconds(300)),
+                ConfigReader.integer(agent, "max-attempts", 6, 1, 50),
+                ConfigReader.integer(agent, "max-stream-recoveries", 2, 0, 10),
+                ConfigReader.duration(agent, "max-retry-after-wait", Duration.ofSeconds(2)),
+                ratio, retryBudget, breaker, tiers, providers, ProviderConfigs.routes(root, providers),
+                ProviderConfigs.prices(root), models);
+    }
+}

@@ -1,0 +1,36 @@
+package io.understudy.agent;
+
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs the agent until SIGTERM. Arguments: {@code CONFIG [PORT]}, CONFIG a YAML path or
+ * {@code builtin:NAME}. Announces {@code understudy-agent listening port=N} on stdout.
+ */
+public final class AgentMain {
+    private AgentMain() {
+    }
+
+    public static void main(String[] args) {
+        AgentConfig config = AgentConfig.load(args.length > 0 ? args[0] : "builtin:agent.yaml", System::getenv);
+        if (args.length > 1) {
+            config = config.withPort(Integer.parseInt(args[1]));
+        }
+        run(config);
+    }
+
+    public static void run(AgentConfig config) {
+        AgentServer agent = AgentServer.start(config);
+        System.out.println("understudy-agent listening port=" + agent.port());
+        System.out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            agent.close();
+            stopped.countDown();
+        }, "shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.understudy.agent;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.understudy.core.wire.Usage;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * Every agent metric, named here once. Tags are bounded: tier, upstream, outcome, reason,
+ * provider and model; never paths, prompts or client addresses.
+ */
+final class AgentMetrics {
+    static final String REQUESTS = "understudy.agent.requests";
+    static final String REQUEST_DURATION = "understudy.agent.request.duration";
+    static final String TIME_TO_FIRST_TOKEN = "understudy.agent.time.to.first.token";
+    static final String ATTEMPTS = "understudy.agent.attempts";
+    static final String FAILOVERS = "understudy.agent.failovers";
+    static final String RETRY_BUDGET_EXHAUSTED = "understudy.agent.retry.budget.exhausted";
+    static final String RETRY_BUDGET_RETRIES = "understudy.agent.retry.budget.retries";
+    static final String CIRCUIT_STATE = "understudy.agent.circuit.state";
+    static final String HEALTH_STATE = "understudy.agent.health.state";
+    static final String HEALTH_TRANSITIONS = "understudy.agent.health.transitions";
+    static final String STREAM_RECOVERIES = "understudy.agent.stream.recoveries";
+    static final String TOKENS = "understudy.agent.tokens";
+    static final String COST = "understudy.agent.cost.usd";
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    void request(String tier, String outcome, Duration duration) {
+        Counter.builder(REQUESTS).tag("tier", tier).tag("outcome", outcome).register(registry).increment();
+        Timer.builder(REQUEST_DURATION).tag("tier", tier).publishPercentileHistogram().register(registry).record(duration);
+    }
+
+    void timeToFirstToken(String tier, Duration ttft) {
+        Timer.builder(TIME_TO_FIRST_TOKEN).tag("tier", tier).publishPercentileHistogram().register(registry).record(ttft);
+    }
+
+    void attempt(String upstream, String outcome) {
+        Counter.builder(ATTEMPTS).tag("upstream", upstream).tag("outcome", outcome).register(registry).increment();
+    }
+
+    void failover(String from, String to, String reason) {
+        Counter.builder(FAILOVERS).tag("from", from).tag("to", to).tag("reason", reason).register(registry).increment();
+    }
+
+    void streamRecovery(String mode, String outcome) {
+        Counter.builder(STREAM_RECOVERIES).tag("mode", mode).tag("outcome", outcome).register(registry).increment();
+    }
+
+    void healthTransition(String upstream, String from, String to) {
+        Counter.builder(HEALTH_TRANSITIONS).tag("upstream", upstream).tag("from", from).tag("to", to)
+                .register(registry).increment();
+    }
+
+    void usage(String tier, String provider, String model, Usage usage, BigDecimal cost) {
+        Counter.builder(TOKENS).tag("tier", tier).tag("provider", provider).tag("model", model).tag("direction", "input")
+                .register(registry).increment(usage.promptTokens());
+        Counter.builder(TOKENS).tag("tier", tier).tag("provider", provider).tag("model", model).tag("direction", "output")
+                .register(registry).increment(usage.completionTokens());
+        if (cost != null) {
+            Counter.builder(COST).tag("tier", tier).tag("provider", provider).tag("model", model).register(registry)
+                    .increment(cost.doubleValue());
+        }
+    }
+
+    /** Gauges read live state: 0 closed / 1 half-open / 2 open; health 0 up, 1 unknown, 2 suspect, 3 down. */
+    void watchUpstream(Upstream u) {
+        Gauge.builder(CIRCUIT_STATE, u, x -> switch (x.breaker().getState()) {
+            case CLOSED -> 0;
+            case HALF_OPEN -> 1;
+            case OPEN -> 2;
+        }).tag("upstream", u.name()).register(registry);
+        Gauge.builder(HEALTH_STATE, u, x -> switch (x.healthState()) {
+            case UP -> 0;
+            case UNKNOWN -> 1;
+            case SUSPECT -> 2;
+            case DOWN -> 3;
+        }).tag("upstream", u.name()).register(registry);
+    }
+
+    void watchBudget(Supplier<RetryBudget.Snapshot> budget) {
+        Gauge.builder(RETRY_BUDGET_RETRIES, budget, b -> b.get().retries()).register(registry);
+        Gauge.builder(RETRY_BUDGET_EXHAUSTED, budget, b -> b.get().exhaustedTotal()).register(registry);
+    }
+
+    String scrape() {
+        return registry.scrape();
+    }
+}

@@ -1,0 +1,230 @@
+package io.understudy.agent;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.failsafe.CircuitBreaker;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.understudy.core.Json;
+import io.understudy.core.Version;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Origin;
+import io.understudy.core.server.Api;
+import io.understudy.core.server.ApiErrors;
+import io.understudy.core.server.ClientAuth;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The failover agent: the app's local OpenAI- and Anthropic-compatible endpoint. This class wires
+ * the parts and owns the route table; {@link Dispatcher} serves requests, {@link FailoverPolicy}
+ * decides, {@link InstanceHealth} tracks each relay.
+ */
+public final class AgentServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(AgentServer.class.getName());
+    private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/embeddings",
+            "/v1/models", "/health/live", "/health/ready", "/metrics", "/status", "/");
+
+    private final AgentConfig config;
+    private final Clock clock;
+    private final AgentMetrics metrics = new AgentMetrics();
+    private final FailoverLog failoverLog = new FailoverLog(100);
+    private final RetryBudget budget;
+    private final Upstreams upstreams;
+    private final Dispatcher dispatcher;
+    private final ClientAuth auth;
+    private final StatusView status;
+    private final long startedMillis;
+    private final WebServer server;
+
+    private AgentServer(AgentConfig config, Clock clock) {
+        this.config = config;
+        this.clock = clock;
+        this.startedMillis = clock.millis();
+        this.budget = new RetryBudget(config.retryBudget().ratio(), config.retryBudget().minRetries(),
+                config.retryBudget().window(), clock::millis);
+        this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
+        this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis()),
+                budget, metrics, failoverLog, clock);
+        this.auth = new ClientAuth(config.clientKeys());
+        this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis);
+        upstreams.all().forEach(metrics::watchUpstream);
+        metrics.watchBudget(budget::snapshot);
+        this.server = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .connectionOptions(o -> o.tcpNoDelay(true))
+                .routing(this::routing)
+                .build();
+    }
+
+    public static AgentServer start(AgentConfig config) {
+        AgentServer agent = new AgentServer(config, Clock.systemUTC());
+        try {
+            agent.server.start();
+        } catch (RuntimeException e) {
+            agent.upstreams.close();
+            throw e;
+        }
+        LOG.info(() -> "understudy agent " + Version.current() + " listening on http://" + config.host() + ":" + agent.port()
+                + " with tiers " + config.tiers().stream().map(AgentConfig.Tier::name).toList());
+        return agent;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    @Override
+    public void close() {
+        upstreams.close();
+        server.stop();
+    }
+
+    void routing(HttpRouting.Builder rules) {
+        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.chat(req, res, Api.OPENAI)))
+                .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, () -> dispatcher.chat(req, res, Api.ANTHROPIC)))
+                .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.embeddings(req, res)))
+                .get("/v1/models", (req, res) -> guarded(req, res, Api.OPENAI, () -> models(res)))
+                .get("/health/live", (req, res) -> json(res, Json.object().put("status", "UP").put("version", Version.current())))
+                .get("/health/ready", this::ready)
+                .get("/metrics", (req, res) -> {
+                    res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                    res.send(metrics.scrape());
+                })
+                .get("/status", (req, res) -> json(res, status.json()))
+                .get("/", (req, res) -> {
+                    res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
+                    res.send(status.html());
+                })
+                .any(this::notFound)
+                .error(Throwable.class, this::unexpected);
+    }
+
+    private void guarded(ServerRequest req, ServerResponse res, Api api, Runnable handler) {
+        Optional<Failure> denied = auth.check(req.headers().first(HeaderNames.AUTHORIZATION),
+                req.headers().first(HeaderNames.create("x-api-key")));
+        if (denied.isPresent()) {
+            ApiErrors.send(res, api, denied.get(), null);
+            return;
+        }
+        try {
+            handler.run();
+        } catch (FailureException e) {
+            ApiErrors.send(res, api, e.failure(), null);
+        }
+    }
+
+    /** Lists models from the first usable relay; the direct tier's routes when no relay answers. */
+    private void models(ServerResponse res) {
+        for (Upstream u : upstreams.relays()) {
+            if (!u.healthState().usable() || u.circuitOpen()) {
+                continue;
+            }
+            try {
+                var future = new java.util.concurrent.CompletableFuture<ObjectNode>();
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        future.complete(u.provider().models());
+                    } catch (RuntimeException e) {
+                        future.completeExceptionally(e);
+                    }
+                });
+                ObjectNode list = future.get(2, TimeUnit.SECONDS);
+                res.header(HeaderNames.create("x-understudy-upstream"), u.name());
+                json(res, list);
+                return;
+            } catch (Exception e) {
+                LOG.fine(() -> "models from " + u.name() + " failed: " + e);
+            }
+        }
+        ObjectNode out = Json.object().put("object", "list");
+        ArrayNode data = out.putArray("data");
+        upstreams.directRouter().ifPresent(r -> r.listedModels().forEach(id ->
+                data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "understudy")));
+        json(res, out);
+    }
+
+    private void ready(ServerRequest req, ServerResponse res) {
+        boolean anyUsable = upstreams.all().stream().anyMatch(u -> u.healthState().usable() && !u.circuitOpen());
+        res.status(anyUsable ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
+        json(res, Json.object().put("status", anyUsable ? "UP" : "DOWN"));
+    }
+
+    private static void json(ServerResponse res, ObjectNode body) {
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(Json.bytes(body));
+    }
+
+    private void notFound(ServerRequest req, ServerResponse res) {
+        String path = req.path().path();
+        Failure failure = KNOWN_PATHS.contains(path)
+                ? new Failure.ClientError(Origin.LOCAL, "local", 405, "invalid_request_error", "method_not_allowed", null,
+                "Method " + req.prologue().method().text() + " is not allowed on " + path)
+                : new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error", "unknown_url", null,
+                "Unknown request URL: " + req.prologue().method().text() + " " + path);
+        ApiErrors.send(res, Api.forPath(path), failure, null);
+    }
+
+    private void unexpected(ServerRequest req, ServerResponse res, Throwable error) {
+        String incident = Dispatcher.newRequestId();
+        LOG.log(Level.SEVERE, "unexpected error, incident " + incident + " on " + req.path().path(), error);
+        if (!res.isSent()) {
+            ApiErrors.send(res, Api.forPath(req.path().path()), new Failure.Retryable(Origin.LOCAL, "agent", 500,
+                    "internal_error", "The agent failed unexpectedly (incident " + incident + ")"), null);
+        }
+    }
+
+    // ------------------------------------------------------------------ state changes
+
+    /**
+     * A relay marked down: attempts to it that have sent nothing to their client are re-issued
+     * elsewhere at once (HAProxy's on-marked-down shutdown-sessions), and streams already flowing
+     * but silent for a second are resumed rather than left to their idle timeout.
+     */
+    private void onHealthChange(InstanceHealth.Transition t) {
+        metrics.healthTransition(t.instance(), t.from().name(), t.to().name());
+        failoverLog.add(new FailoverLog.Entry(t.atMillis(), "-", t.instance(), t.to().name().toLowerCase(java.util.Locale.ROOT),
+                "health " + t.from() + " -> " + t.to() + ": " + t.reason()));
+        LOG.info(() -> "health of " + t.instance() + ": " + t.from() + " -> " + t.to() + " (" + t.reason() + ")");
+        if (t.to() != InstanceHealth.State.DOWN) {
+            return;
+        }
+        Upstream u = upstreams.get(t.instance());
+        Failure down = new Failure.Unavailable(Origin.RELAY, u.name(), Failure.UnavailableKind.TIMEOUT,
+                u.name() + " was marked down by its health probes (" + t.reason() + ")");
+        int reissued = 0;
+        for (AttemptWorker worker : u.activeAttempts()) {
+            if (worker.abortIfUncommitted(down)) {
+                reissued++;
+            } else if (worker.silentNanos() > TimeUnit.SECONDS.toNanos(1)) {
+                worker.abort(down);
+            }
+        }
+        int n = reissued;
+        if (n > 0) {
+            LOG.info(() -> n + " request(s) in flight to " + u.name() + " re-issued elsewhere");
+        }
+    }
+
+    private void onBreakerChange(String upstream, CircuitBreaker.State state) {
+        failoverLog.add(new FailoverLog.Entry(clock.millis(), "-", upstream, state.name().toLowerCase(java.util.Locale.ROOT),
+                "circuit " + state));
+        LOG.info(() -> "circuit of " + upstream + " is now " + state);
+    }
+
+    static String iso(long millis) {
+        return Instant.ofEpochMilli(millis).toString();
+    }
+}

@@ -1,0 +1,196 @@
+package io.understudy.agent;
+
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Failures;
+import io.understudy.core.provider.ChatCompletion;
+import io.understudy.core.provider.ChatStream;
+import io.understudy.core.provider.Embeddings;
+import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.EmbeddingsRequest;
+import io.understudy.core.wire.StreamChunk;
+
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One attempt against one upstream, on its own virtual thread. The request thread reads its
+ * {@link Event}s with deadlines (time to first token, idle gap) and can abort it at any moment:
+ * the upstream call is interrupted and its connection closed (measured: about 1 ms).
+ */
+final class AttemptWorker {
+    sealed interface Event {
+    }
+
+    record Completed(ChatCompletion completion) implements Event {
+    }
+
+    record Embedded(Embeddings embeddings) implements Event {
+    }
+
+    record First(StreamChunk chunk, Map<String, String> upstreamHeaders) implements Event {
+    }
+
+    record Chunk(StreamChunk chunk) implements Event {
+    }
+
+    record End() implements Event {
+    }
+
+    record Failed(Failure failure) implements Event {
+    }
+
+    private static final int RUNNING = 0;
+    private static final int COMMITTED = 1;
+    private static final int ABORTED = 2;
+
+    private final Upstream upstream;
+    private final ChatRequest chat;
+    private final EmbeddingsRequest embeddings;
+    private final BlockingQueue<Event> events = new ArrayBlockingQueue<>(64);
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
+    private final long startNanos = System.nanoTime();
+    private volatile Thread thread;
+    private volatile ChatStream stream;
+    private volatile long lastEventNanos = startNanos;
+
+    private AttemptWorker(Upstream upstream, ChatRequest chat, EmbeddingsRequest embeddings) {
+        this.upstream = upstream;
+        this.chat = chat;
+        this.embeddings = embeddings;
+    }
+
+    static AttemptWorker chat(Upstream upstream, ChatRequest request) {
+        return new AttemptWorker(upstream, request, null).start();
+    }
+
+    static AttemptWorker embeddings(Upstream upstream, EmbeddingsRequest request) {
+        return new AttemptWorker(upstream, null, request).start();
+    }
+
+    private AttemptWorker start() {
+        upstream.started(this);
+        thread = Thread.ofVirtual().name("attempt-" + upstream.name()).start(this::run);
+        return this;
+    }
+
+    Upstream upstream() {
+        return upstream;
+    }
+
+    long elapsedMillis() {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    }
+
+    /** Nanos since the last event arrived (a committed stream that is silent this long is stalled). */
+    long silentNanos() {
+        return System.nanoTime() - lastEventNanos;
+    }
+
+    private void run() {
+        try {
+            if (embeddings != null) {
+                emit(new Embedded(upstream.provider().embed(embeddings)));
+            } else if (!chat.stream()) {
+                emit(new Completed(upstream.provider().complete(chat)));
+            } else {
+                ChatStream s = upstream.provider().stream(chat);
+                stream = s;
+                if (state.get() == ABORTED) {
+                    return;
+                }
+                StreamChunk first = s.next();
+                if (first == null) {
+                    throw Failures.brokenStream(failureOrigin(), upstream.name(), "stream ended before its first chunk");
+                }
+                emit(new First(first, s.upstreamHeaders()));
+                for (StreamChunk chunk = s.next(); chunk != null; chunk = s.next()) {
+                    emit(new Chunk(chunk));
+                }
+                emit(new End());
+            }
+        } catch (FailureException e) {
+            emit(new Failed(e.failure()));
+        } catch (RuntimeException e) {
+            if (state.get() != ABORTED) {
+                emit(new Failed(Failures.fromThrowable(failureOrigin(), upstream.name(), e)));
+            }
+        } finally {
+            closeStream();
+            upstream.finished(this);
+        }
+    }
+
+    private io.understudy.core.error.Origin failureOrigin() {
+        return upstream.kind() == Upstream.Kind.RELAY ? io.understudy.core.error.Origin.RELAY
+                : io.understudy.core.error.Origin.PROVIDER;
+    }
+
+    private void emit(Event event) {
+        if (state.get() == ABORTED) {
+            return;
+        }
+        try {
+            events.put(event);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The next event, or null when none came within the timeout. */
+    Event poll(long timeoutNanos) throws InterruptedException {
+        Event e = events.poll(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
+        if (e != null) {
+            lastEventNanos = System.nanoTime();
+        }
+        return e;
+    }
+
+    /**
+     * Claims this attempt for the client: from now on it is not re-issued elsewhere when its
+     * upstream is marked down. False when it was aborted first.
+     */
+    boolean commit() {
+        return state.compareAndSet(RUNNING, COMMITTED);
+    }
+
+    boolean committed() {
+        return state.get() == COMMITTED;
+    }
+
+    /** Aborts unless committed (the "marked down: re-issue elsewhere" path). True when it aborted. */
+    boolean abortIfUncommitted(Failure reason) {
+        if (state.compareAndSet(RUNNING, ABORTED)) {
+            stop(reason);
+            return true;
+        }
+        return false;
+    }
+
+    /** Aborts whatever its state (timeouts, client gone, stalled after commit). */
+    void abort(Failure reason) {
+        if (state.getAndSet(ABORTED) != ABORTED) {
+            stop(reason);
+        }
+    }
+
+    private void stop(Failure reason) {
+        events.clear();
+        events.offer(new Failed(reason));
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
+        }
+        closeStream();
+    }
+
+    private void closeStream() {
+        ChatStream s = stream;
+        if (s != null) {
+            s.close();
+        }
+    }
+}

@@ -1,0 +1,781 @@
+package io.understudy.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.understudy.core.Json;
+import io.understudy.core.anthropic.AnthropicTranslation;
+import io.understudy.core.anthropic.MessagesRequest;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Origin;
+import io.understudy.core.pricing.Price;
+import io.understudy.core.server.Api;
+import io.understudy.core.server.ApiErrors;
+import io.understudy.core.server.ClientStream;
+import io.understudy.core.server.RequestBodies;
+import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.EmbeddingsRequest;
+import io.understudy.core.wire.StreamChunk;
+import io.understudy.core.wire.Usage;
+
+import java.math.BigDecimal;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiFunction;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Logger;
+
+/**
+ * Serves one client request: gathers the situation, asks {@link FailoverPolicy} what to do, runs
+ * the attempt it chooses with its deadlines, and repeats until an answer or a clean error. Streams
+ * are transparent to failover until their first byte; after that a broken stream is resumed by
+ * continuation (prefill) or by a replay whose start must match what the client already has, or
+ * ends with an in-band error event.
+ */
+final class Dispatcher {
+    private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
+    private static final SecureRandom IDS = new SecureRandom();
+
+    private final AgentConfig config;
+    private final Upstreams upstreams;
+    private final FailoverPolicy policy;
+    private final RetryBudget budget;
+    private final AgentMetrics metrics;
+    private final FailoverLog failoverLog;
+    private final Clock clock;
+    private final Map<String, AgentConfig.Tier> tiers;
+    final LongAdder requests = new LongAdder();
+    final LongAdder answered = new LongAdder();
+    final LongAdder failed = new LongAdder();
+    final LongAdder failovers = new LongAdder();
+    final LongAdder recovered = new LongAdder();
+
+    Dispatcher(AgentConfig config, Upstreams upstreams, FailoverPolicy policy, RetryBudget budget, AgentMetrics metrics,
+               FailoverLog failoverLog, Clock clock) {
+        this.config = config;
+        this.upstreams = upstreams;
+        this.policy = policy;
+        this.budget = budget;
+        this.metrics = metrics;
+        this.failoverLog = failoverLog;
+        this.clock = clock;
+        Map<String, AgentConfig.Tier> byName = new java.util.HashMap<>();
+        config.tiers().forEach(t -> byName.put(t.name(), t));
+        this.tiers = Map.copyOf(byName);
+    }
+
+    static String newRequestId() {
+        byte[] bytes = new byte[12];
+        IDS.nextBytes(bytes);
+        return "req_" + HexFormat.of().formatHex(bytes);
+    }
+
+    /** One request in flight. */
+    private final class Call {
+        final String id = newRequestId();
+        final long startNanos = System.nanoTime();
+        final long deadlineMillis;
+        final Api api;
+        final List<String> models;
+        final List<String> contextFallbacks;
+        final List<String> notes = new ArrayList<>();
+        final List<FailoverPolicy.FailedAttempt> failures = new ArrayList<>();
+        final Set<String> excluded = new HashSet<>();
+        final Set<String> prefillRejected = new HashSet<>();
+        int attempts;
+        int recoveries;
+        String lastTier = "none";
+        FailoverPolicy.GiveUp giveUp;
+
+        Call(Api api, String model, List<String> bodyFallbacks) {
+            this.api = api;
+            this.deadlineMillis = clock.millis() + config.requestTimeout().toMillis();
+            this.models = modelChain(model, bodyFallbacks, notes);
+            this.contextFallbacks = config.ruleFor(model).map(AgentConfig.ModelRule::onContextLength).orElse(List.of());
+        }
+
+        Duration elapsed() {
+            return Duration.ofNanos(System.nanoTime() - startNanos);
+        }
+    }
+
+    /** The attempt that produced a usable first event. */
+    private record Answer(AttemptWorker worker, Upstream upstream, FailoverPolicy.Candidate candidate,
+                          AttemptWorker.Event event) {
+    }
+
+    // ------------------------------------------------------------------ endpoints
+
+    void chat(ServerRequest req, ServerResponse res, Api api) {
+        requests.increment();
+        Call call = null;
+        try {
+            ObjectNode body = io.understudy.core.wire.WireChecks.parseObject(RequestBodies.readJson(req, config.maxBodyBytes()));
+            List<String> bodyFallbacks = takeFallbacks(body);
+            ChatRequest chat;
+            boolean clientWantsUsage;
+            if (api == Api.ANTHROPIC) {
+                chat = new ChatRequest(AnthropicTranslation.toOpenAiRequest(new MessagesRequest(body)));
+                clientWantsUsage = true;
+            } else {
+                chat = new ChatRequest(body);
+                clientWantsUsage = chat.includeUsage();
+            }
+            if (config.logPrompts()) {
+                LOG.info("prompt " + Json.text(body));
+            }
+            call = new Call(api, chat.model(), bodyFallbacks);
+            budget.recordRequest();
+            if (chat.stream()) {
+                streamChat(call, res, chat, clientWantsUsage);
+            } else {
+                completeChat(call, res, chat);
+            }
+        } catch (FailureException e) {
+            reject(res, api, call, e.failure());
+        }
+    }
+
+    void embeddings(ServerRequest req, ServerResponse res) {
+        requests.increment();
+        Call call = null;
+        try {
+            EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
+            call = new Call(Api.OPENAI, request.model(), List.of());
+            budget.recordRequest();
+            Answer answer = attemptUntilAnswer(call, (u, c) -> AttemptWorker.embeddings(u, request.withModel(c.askModel())), false);
+            if (answer == null) {
+                giveUp(call, res);
+                return;
+            }
+            var embedded = ((AttemptWorker.Embedded) answer.event()).embeddings();
+            answer.upstream().succeeded(answer.worker().elapsedMillis());
+            headers(res, call, answer.upstream(), embedded.upstreamHeaders(), embedded.model(), embedded.usage());
+            res.header(HeaderNames.CONTENT_TYPE, "application/json");
+            res.send(embedded.bytes());
+            succeeded(call, answer.upstream());
+        } catch (FailureException e) {
+            reject(res, Api.OPENAI, call, e.failure());
+        }
+    }
+
+    // ------------------------------------------------------------------ non-streamed chat
+
+    private void completeChat(Call call, ServerResponse res, ChatRequest chat) {
+        Answer answer = attemptUntilAnswer(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel())), false);
+        if (answer == null) {
+            giveUp(call, res);
+            return;
+        }
+        var completion = ((AttemptWorker.Completed) answer.event()).completion();
+        answer.upstream().succeeded(answer.worker().elapsedMillis());
+        headers(res, call, answer.upstream(), completion.upstreamHeaders(), completion.model(), completion.usage());
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(call.api == Api.OPENAI ? completion.bytes()
+                : Json.bytes(AnthropicTranslation.toAnthropicResponse(completion.json())));
+        succeeded(call, answer.upstream());
+        if (config.logPrompts()) {
+            LOG.info(call.id + " answer " + Json.text(completion.json()));
+        }
+    }
+
+    // ------------------------------------------------------------------ the attempt loop
+
+    /**
+     * Runs attempts until one yields its first useful event (a whole answer, or a stream's first
+     * chunk, committed to this client). Returns null after recording a give-up on the call.
+     */
+    private Answer attemptUntilAnswer(Call call, BiFunction<Upstream, FailoverPolicy.Candidate, AttemptWorker> start,
+                                      boolean stream) {
+        int rounds = config.maxAttempts() * 4 + 8; // permit refusals and waits do not count as attempts
+        for (int round = 0; round < rounds; round++) {
+            if (call.attempts >= config.maxAttempts()) {
+                break;
+            }
+            long now = clock.millis();
+            FailoverPolicy.Decision decision = policy.decide(situation(call, now));
+            switch (decision) {
+                case FailoverPolicy.GiveUp g -> {
+                    call.giveUp = g;
+                    return null;
+                }
+                case FailoverPolicy.Wait w -> pause(w.millis() + ThreadLocalRandom.current().nextLong(w.millis() / 10 + 1));
+                case FailoverPolicy.Attempt a -> {
+                    Upstream u = upstreams.get(a.candidate().upstream());
+                    if (!u.breaker().tryAcquirePermit()) {
+                        call.excluded.add(u.name()); // half-open and its trial calls are taken: look elsewhere
+                        continue;
+                    }
+                    beforeAttempt(call, u, a);
+                    AttemptWorker worker = start.apply(u, a.candidate());
+                    Duration limit = stream ? firstTokenTimeout(u, a.candidate().askModel()) : tiers.get(u.tier()).timeouts().response();
+                    AttemptWorker.Event event = awaitEvent(call, worker, limit, stream ? "no first token" : "no answer");
+                    if (event instanceof AttemptWorker.Failed f) {
+                        recordFailure(call, u, a.candidate(), f.failure());
+                        continue;
+                    }
+                    if (!worker.commit()) { // marked down between its answer and now: the reason is queued
+                        recordFailure(call, u, a.candidate(), drainFailure(worker, u));
+                        continue;
+                    }
+                    return new Answer(worker, u, a.candidate(), event);
+                }
+            }
+        }
+        Failure last = call.failures.isEmpty() ? noAnswer() : call.failures.get(call.failures.size() - 1).failure();
+        call.giveUp = new FailoverPolicy.GiveUp(last, "attempt limit of " + config.maxAttempts() + " reached");
+        return null;
+    }
+
+    private FailoverPolicy.Situation situation(Call call, long now) {
+        LinkedHashSet<String> all = new LinkedHashSet<>(call.models);
+        all.addAll(call.contextFallbacks);
+        boolean[] asked = new boolean[1];
+        boolean[] granted = new boolean[1];
+        BooleanSupplier retryAllowed = () -> { // asked at most once per decision, and only when needed
+            if (!asked[0]) {
+                asked[0] = true;
+                granted[0] = budget.tryAcquireRetry();
+            }
+            return granted[0];
+        };
+        return new FailoverPolicy.Situation(call.models, call.contextFallbacks,
+                upstreams.candidates(List.copyOf(all), call.excluded, now), List.copyOf(call.failures), retryAllowed,
+                now, call.deadlineMillis, call.notes);
+    }
+
+    private void beforeAttempt(Call call, Upstream u, FailoverPolicy.Attempt a) {
+        if (!call.failures.isEmpty()) {
+            FailoverPolicy.FailedAttempt last = call.failures.get(call.failures.size() - 1);
+            String fromTier = upstreams.get(last.upstream()).tier();
+            failovers.increment();
+            metrics.failover(fromTier, u.tier(), outcome(last.failure()));
+            failoverLog.add(new FailoverLog.Entry(clock.millis(), call.id, last.upstream(), u.name(), a.reason()));
+            LOG.info(() -> call.id + " " + a.reason());
+            if (call.attempts >= 2) {
+                // third attempt onwards: exponential backoff with full jitter, so no tight loops
+                long cap = Math.min(500, 25L << Math.min(5, call.attempts - 2));
+                pause(ThreadLocalRandom.current().nextLong(cap + 1));
+            }
+        }
+        call.attempts++;
+        call.lastTier = u.tier();
+    }
+
+    private AttemptWorker.Event awaitEvent(Call call, AttemptWorker worker, Duration limit, String what) {
+        long remaining = Math.max(0, call.deadlineMillis - clock.millis());
+        long waitMillis = Math.min(limit.toMillis(), remaining);
+        try {
+            AttemptWorker.Event event = worker.poll(Duration.ofMillis(waitMillis).toNanos());
+            if (event != null) {
+                return event;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Failure timeout = new Failure.Unavailable(origin(worker.upstream()), worker.upstream().name(),
+                Failure.UnavailableKind.TIMEOUT, what + " from " + worker.upstream().name() + " within " + waitMillis + " ms");
+        worker.abort(timeout);
+        return new AttemptWorker.Failed(timeout);
+    }
+
+    private static Failure drainFailure(AttemptWorker worker, Upstream u) {
+        try {
+            AttemptWorker.Event e = worker.poll(0);
+            if (e instanceof AttemptWorker.Failed f) {
+                return f.failure();
+            }
+        } catch (InterruptedException ignored) {
+            Thread.currentThread().interrupt();
+        }
+        return new Failure.Unavailable(origin(u), u.name(), Failure.UnavailableKind.TIMEOUT, u.name() + " was marked down");
+    }
+
+    private void recordFailure(Call call, Upstream u, FailoverPolicy.Candidate c, Failure failure) {
+        u.failed(failure, c.askModel(), clock.millis());
+        call.failures.add(new FailoverPolicy.FailedAttempt(u.name(), c.askModel(), failure));
+        metrics.attempt(u.name(), outcome(failure));
+        LOG.info(() -> call.id + " attempt on " + u.name() + " failed: " + FailoverPolicy.outcome(failure) + " ("
+                + failure.message() + ")");
+    }
+
+    // ------------------------------------------------------------------ streams
+
+    /** What the client has received so far. */
+    private static final class Sent {
+        final StringBuilder text = new StringBuilder();
+        String id;
+        String model;
+        boolean toolCalls;
+        boolean finished;
+
+        void add(StreamChunk chunk) {
+            text.append(chunk.contentDelta());
+            JsonNode delta = chunk.json().path("choices").path(0).path("delta");
+            if (delta.has("tool_calls")) {
+                toolCalls = true;
+            }
+            if (chunk.finishReason().isPresent()) {
+                finished = true;
+            }
+        }
+    }
+
+    /** A resumed stream: its worker, and how its chunks are shown to the client. */
+    private record Resumed(AttemptWorker worker, Upstream upstream, FailoverPolicy.Candidate candidate,
+                           List<StreamChunk> pending) {
+    }
+
+    private void streamChat(Call call, ServerResponse res, ChatRequest chat, boolean clientWantsUsage) {
+        Answer answer = attemptUntilAnswer(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel()).withStreamUsage()), true);
+        if (answer == null) {
+            giveUp(call, res);
+            return;
+        }
+        AttemptWorker.First first = (AttemptWorker.First) answer.event();
+        metrics.timeToFirstToken(answer.upstream().tier(), call.elapsed());
+        headers(res, call, answer.upstream(), first.upstreamHeaders(), first.chunk().json().path("model").asText(chat.model()), null);
+        ClientStream client = new ClientStream(res, call.api, chat.model(), clientWantsUsage);
+        Sent sent = new Sent();
+        sent.id = first.chunk().json().path("id").asText("chatcmpl-understudy");
+        sent.model = first.chunk().json().path("model").asText(chat.model());
+        AttemptWorker worker = answer.worker();
+        Upstream upstream = answer.upstream();
+        FailoverPolicy.Candidate candidate = answer.candidate();
+        boolean rewrite = false;
+        Usage usage = null;
+        try {
+            client.open();
+            client.write(first.chunk());
+            sent.add(first.chunk());
+            while (true) {
+                long idle = Math.min(idleTimeout(upstream, candidate.askModel()).toMillis(),
+                        Math.max(0, call.deadlineMillis - clock.millis()));
+                AttemptWorker.Event event = worker.poll(Duration.ofMillis(idle).toNanos());
+                if (event == null) {
+                    Failure stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
+                            "stream from " + upstream.name() + " stalled for " + idle + " ms");
+                    worker.abort(stalled);
+                    event = new AttemptWorker.Failed(stalled);
+                }
+                switch (event) {
+                    case AttemptWorker.Chunk c -> {
+                        StreamChunk out = rewrite ? rewrite(c.chunk(), sent) : c.chunk();
+                        if (c.chunk().usage().isPresent()) {
+                            usage = c.chunk().usage().get();
+                        }
+                        if (out != null) {
+                            client.write(out);
+                            sent.add(out);
+                        }
+                    }
+                    case AttemptWorker.End ignored -> {
+                        upstream.succeeded(worker.elapsedMillis());
+                        client.complete("understudy-tier=" + upstream.tier() + " upstream=" + upstream.name()
+                                + " request-id=" + call.id);
+                        accountStream(upstream, first.upstreamHeaders(), sent.model, usage);
+                        succeeded(call, upstream);
+                        return;
+                    }
+                    case AttemptWorker.Failed f -> {
+                        recordFailure(call, upstream, candidate, f.failure());
+                        if (sent.finished) {
+                            // the answer was complete; only the end marker or usage went missing
+                            client.complete("understudy-finalised request-id=" + call.id);
+                            succeeded(call, upstream);
+                            return;
+                        }
+                        Resumed resumed = resume(call, chat, sent, f.failure());
+                        if (resumed == null) {
+                            client.fail(f.failure());
+                            failed.increment();
+                            metrics.request(upstream.tier(), "stream_error", call.elapsed());
+                            return;
+                        }
+                        worker = resumed.worker();
+                        upstream = resumed.upstream();
+                        candidate = resumed.candidate();
+                        rewrite = true;
+                        for (StreamChunk pending : resumed.pending()) {
+                            client.write(pending);
+                            sent.add(pending);
+                        }
+                    }
+                    case AttemptWorker.First ignored -> throw new IllegalStateException("a second first chunk");
+                    case AttemptWorker.Completed ignored -> throw new IllegalStateException("a whole answer in a stream");
+                    case AttemptWorker.Embedded ignored -> throw new IllegalStateException("embeddings in a stream");
+                }
+            }
+        } catch (java.io.IOException | RuntimeException | InterruptedException clientGone) {
+            if (clientGone instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            worker.abort(new Failure.Unavailable(Origin.LOCAL, "client", Failure.UnavailableKind.RESET, "client went away"));
+            metrics.request(upstream.tier(), "client_closed", call.elapsed());
+        }
+    }
+
+    /**
+     * Resumes a stream that broke after the client received its first byte: continuation by prefill
+     * where the target supports it, else a replay forwarded only past the text already sent, and only
+     * if it begins with exactly that text. Null when neither is possible: the caller then ends the
+     * stream with the original error (never a prefill rejection in its place).
+     */
+    private Resumed resume(Call call, ChatRequest chat, Sent sent, Failure broken) {
+        if (sent.toolCalls) {
+            LOG.info(() -> call.id + " stream broke during a tool call; it cannot be resumed");
+            metrics.streamRecovery("none", "tool_call");
+            return null;
+        }
+        if (call.recoveries >= config.maxStreamRecoveries()) {
+            metrics.streamRecovery("none", "limit");
+            return null;
+        }
+        call.recoveries++;
+        for (int round = 0; round < config.maxAttempts() * 4 + 8 && call.attempts < config.maxAttempts(); round++) {
+            FailoverPolicy.Decision decision = policy.decide(situation(call, clock.millis()));
+            if (decision instanceof FailoverPolicy.GiveUp) {
+                metrics.streamRecovery("none", "no_target");
+                return null;
+            }
+            if (decision instanceof FailoverPolicy.Wait w) {
+                pause(w.millis());
+                continue;
+            }
+            FailoverPolicy.Attempt a = (FailoverPolicy.Attempt) decision;
+            Upstream u = upstreams.get(a.candidate().upstream());
+            if (!u.breaker().tryAcquirePermit()) {
+                call.excluded.add(u.name());
+                continue;
+            }
+            beforeAttempt(call, u, a);
+            String model = a.candidate().askModel();
+            boolean prefill = config.ruleFor(model).map(AgentConfig.ModelRule::prefill).orElse(false)
+                    && !call.prefillRejected.contains(u.name() + "|" + model);
+            if (prefill) {
+                AttemptWorker worker = AttemptWorker.chat(u, continuation(chat.withModel(model).withStreamUsage(), sent.text.toString()));
+                AttemptWorker.Event event = awaitEvent(call, worker, firstTokenTimeout(u, model), "no first token");
+                if (event instanceof AttemptWorker.First first && worker.commit()) {
+                    List<StreamChunk> pending = new ArrayList<>();
+                    StreamChunk out = rewrite(first.chunk(), sent);
+                    if (out != null) {
+                        pending.add(out);
+                    }
+                    metrics.streamRecovery("continuation", "ok");
+                    recovered.increment();
+                    LOG.info(() -> call.id + " stream resumed by continuation on " + u.name());
+                    return new Resumed(worker, u, a.candidate(), pending);
+                }
+                Failure f = event instanceof AttemptWorker.Failed failed ? failed.failure() : drainFailure(worker, u);
+                if (!(f instanceof Failure.ClientError)) {
+                    recordFailure(call, u, a.candidate(), f);
+                    continue;
+                }
+                // A prefill rejection is not the real error: note it, and replay on the same target.
+                call.prefillRejected.add(u.name() + "|" + model);
+                u.succeeded(worker.elapsedMillis());
+                metrics.streamRecovery("continuation", "rejected");
+                LOG.info(() -> call.id + " " + u.name() + " rejected the prefill (" + f.message() + "); replaying instead");
+                if (!u.breaker().tryAcquirePermit()) {
+                    call.excluded.add(u.name());
+                    continue;
+                }
+            }
+            Optional<Resumed> replayed = replay(call, chat.withModel(model).withStreamUsage(), sent, u, a.candidate());
+            if (replayed == null) {
+                return null; // diverged: splicing would corrupt the answer
+            }
+            if (replayed.isPresent()) {
+                return replayed.get();
+            }
+        }
+        metrics.streamRecovery("none", "no_target");
+        return null;
+    }
+
+    /** Empty when the replay's upstream failed (try another); null when it diverged (stop). */
+    private Optional<Resumed> replay(Call call, ChatRequest request, Sent sent, Upstream u, FailoverPolicy.Candidate c) {
+        AttemptWorker worker = AttemptWorker.chat(u, request);
+        ReplayMatcher matcher = new ReplayMatcher(sent.text.toString());
+        AttemptWorker.Event event = awaitEvent(call, worker, firstTokenTimeout(u, c.askModel()), "no first token");
+        while (true) {
+            StreamChunk chunk;
+            switch (event) {
+                case AttemptWorker.First f -> chunk = f.chunk();
+                case AttemptWorker.Chunk ch -> chunk = ch.chunk();
+                case AttemptWorker.Failed f -> {
+                    recordFailure(call, u, c, f.failure());
+                    return Optional.empty();
+                }
+                default -> {
+                    worker.abort(new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.RESET, "replay too short"));
+                    metrics.streamRecovery("replay", "diverged");
+                    LOG.info(() -> call.id + " replay on " + u.name() + " ended before reaching the text already sent");
+                    return null;
+                }
+            }
+            if (!chunk.isUsageOnly()) {
+                ReplayMatcher.Result result = matcher.feed(chunk.contentDelta());
+                if (result instanceof ReplayMatcher.Diverged d) {
+                    worker.abort(new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.RESET, "replay diverged"));
+                    metrics.streamRecovery("replay", "diverged");
+                    LOG.info(() -> call.id + " replay on " + u.name() + " diverged at character " + d.at() + "; not spliced");
+                    return null;
+                }
+                if (result instanceof ReplayMatcher.Passed p && worker.commit()) {
+                    List<StreamChunk> pending = new ArrayList<>();
+                    ObjectNode json = chunk.json().deepCopy();
+                    JsonNode delta = json.path("choices").path(0).path("delta");
+                    if (delta instanceof ObjectNode d) {
+                        d.put("content", p.remainder());
+                        d.remove("role");
+                    }
+                    StreamChunk rest = rewrite(StreamChunk.of(json), sent);
+                    if (rest != null && (!p.remainder().isEmpty() || rest.finishReason().isPresent())) {
+                        pending.add(rest);
+                    }
+                    metrics.streamRecovery("replay", "ok");
+                    recovered.increment();
+                    LOG.info(() -> call.id + " stream resumed by a matching replay on " + u.name());
+                    return Optional.of(new Resumed(worker, u, c, pending));
+                }
+            }
+            event = awaitEvent(call, worker, idleTimeout(u, c.askModel()), "stream stalled");
+        }
+    }
+
+    /** The original request with the text already sent as an assistant prefill. */
+    private static ChatRequest continuation(ChatRequest request, String sentText) {
+        ObjectNode body = request.body().deepCopy();
+        ArrayNode messages = (ArrayNode) body.get("messages");
+        messages.addObject().put("role", "assistant").put("content", sentText);
+        return new ChatRequest(body);
+    }
+
+    /** A resumed stream's chunk as part of the client's stream: same id and model; no second role chunk. */
+    private static StreamChunk rewrite(StreamChunk chunk, Sent sent) {
+        JsonNode delta = chunk.json().path("choices").path(0).path("delta");
+        if (delta.has("role") && chunk.contentDelta().isEmpty() && !delta.has("tool_calls") && chunk.finishReason().isEmpty()) {
+            return null;
+        }
+        ObjectNode json = chunk.json().deepCopy();
+        json.put("id", sent.id);
+        json.put("model", sent.model);
+        JsonNode d = json.path("choices").path(0).path("delta");
+        if (d instanceof ObjectNode od) {
+            od.remove("role");
+        }
+        return StreamChunk.of(json);
+    }
+
+    // ------------------------------------------------------------------ answers, errors, accounting
+
+    private void headers(ServerResponse res, Call call, Upstream u, Map<String, String> upstreamHeaders, String model,
+                         Usage usage) {
+        res.header(HeaderNames.create("x-request-id"), call.id);
+        res.header(HeaderNames.create("x-understudy-tier"), u.tier());
+        res.header(HeaderNames.create("x-understudy-upstream"), u.name());
+        res.header(HeaderNames.create("x-understudy-attempts"), String.valueOf(call.attempts));
+        if (u.kind() == Upstream.Kind.RELAY) {
+            upstreamHeaders.forEach((name, value) -> {
+                if (!name.equals("x-understudy-error-origin") && !name.equals("x-understudy-receipt")) {
+                    res.header(HeaderNames.create(name), value);
+                }
+            });
+            if (usage != null) {
+                accountRelay(u, upstreamHeaders, model, usage);
+            }
+        } else {
+            String provider = u.provider().name();
+            res.header(HeaderNames.create("x-understudy-provider"), provider);
+            res.header(HeaderNames.create("x-understudy-model"), model);
+            if (usage != null) {
+                Optional<BigDecimal> cost = config.prices().cost(provider, model, usage);
+                cost.ifPresent(c -> res.header(HeaderNames.create("x-understudy-cost-usd"), c.toPlainString()));
+                metrics.usage(u.tier(), provider, model, usage, cost.orElse(null));
+            }
+        }
+    }
+
+    private void accountRelay(Upstream u, Map<String, String> upstreamHeaders, String model, Usage usage) {
+        String provider = upstreamHeaders.getOrDefault("x-understudy-provider", "unknown");
+        String answered = upstreamHeaders.getOrDefault("x-understudy-model", model);
+        BigDecimal cost = null;
+        try {
+            String header = upstreamHeaders.get("x-understudy-cost-usd");
+            cost = header == null ? null : new BigDecimal(header);
+        } catch (NumberFormatException ignored) {
+            // a third-party relay's header we cannot read: no cost rather than a wrong one
+        }
+        metrics.usage(u.tier(), provider, answered, usage, cost);
+    }
+
+    private void accountStream(Upstream u, Map<String, String> upstreamHeaders, String model, Usage usage) {
+        if (usage == null) {
+            return;
+        }
+        if (u.kind() == Upstream.Kind.RELAY) {
+            String provider = upstreamHeaders.getOrDefault("x-understudy-provider", "unknown");
+            Optional<BigDecimal> cost = config.prices().cost(provider, model, usage);
+            metrics.usage(u.tier(), provider, model, usage, cost.orElse(null));
+        } else {
+            String provider = u.provider().name();
+            metrics.usage(u.tier(), provider, model, usage, config.prices().cost(provider, model, usage).orElse(null));
+        }
+    }
+
+    private void succeeded(Call call, Upstream u) {
+        answered.increment();
+        metrics.request(u.tier(), "ok", call.elapsed());
+    }
+
+    private void giveUp(Call call, ServerResponse res) {
+        FailoverPolicy.GiveUp g = call.giveUp;
+        if (g == null) {
+            return;
+        }
+        call.giveUp = null;
+        failed.increment();
+        LOG.info(() -> call.id + " gave up: " + g.reason());
+        metrics.request(call.lastTier, outcome(g.failure()), call.elapsed());
+        if (!res.isSent()) {
+            res.header(HeaderNames.create("x-understudy-attempts"), String.valueOf(call.attempts));
+            res.header(HeaderNames.create("x-understudy-decision"), headerSafe(g.reason()));
+        }
+        Failure failure = g.failure();
+        if (!call.notes.isEmpty() && !(failure instanceof Failure.ClientError)) {
+            failure = withNotes(failure, call.notes);
+        }
+        ApiErrors.send(res, call.api, failure, call.id);
+    }
+
+    private void reject(ServerResponse res, Api api, Call call, Failure failure) {
+        failed.increment();
+        metrics.request(call == null ? "none" : call.lastTier, outcome(failure), call == null ? Duration.ZERO : call.elapsed());
+        ApiErrors.send(res, api, failure, call == null ? null : call.id);
+    }
+
+    private static Failure withNotes(Failure f, List<String> notes) {
+        String message = f.message() + " (" + String.join("; ", notes) + ")";
+        return switch (f) {
+            case Failure.ClientError c -> c;
+            case Failure.Retryable r -> new Failure.Retryable(r.origin(), r.upstream(), r.status(), r.code(), message);
+            case Failure.RateLimited r -> new Failure.RateLimited(r.origin(), r.upstream(), r.retryAfter(), message);
+            case Failure.Unavailable u -> new Failure.Unavailable(u.origin(), u.upstream(), u.kind(), message);
+        };
+    }
+
+    // ------------------------------------------------------------------ models, fallbacks, timeouts
+
+    /** The requested model, then its fallbacks (config, then the body's), minus those the cost guard refuses. */
+    private List<String> modelChain(String requested, List<String> bodyFallbacks, List<String> notes) {
+        Optional<AgentConfig.ModelRule> rule = config.ruleFor(requested);
+        LinkedHashSet<String> wanted = new LinkedHashSet<>();
+        wanted.add(requested);
+        wanted.addAll(bodyFallbacks);
+        rule.ifPresent(r -> wanted.addAll(r.fallbacks()));
+        List<String> chain = new ArrayList<>();
+        Optional<Price> base = config.prices().priceForModel(requested);
+        boolean allowExpensive = rule.map(AgentConfig.ModelRule::allowExpensive).orElse(false);
+        for (String model : wanted) {
+            if (!model.equals(requested) && base.isPresent() && !allowExpensive) {
+                Optional<Price> price = config.prices().priceForModel(model);
+                if (price.isPresent() && base.get().weight().signum() > 0) {
+                    double ratio = price.get().weight().doubleValue() / base.get().weight().doubleValue();
+                    if (ratio > config.costGuardRatio()) {
+                        notes.add(String.format(java.util.Locale.ROOT,
+                                "fallback %s skipped by the cost guard: %.1fx the price of %s (limit %.1fx; set allow-expensive-fallbacks to permit)",
+                                model, ratio, requested, config.costGuardRatio()));
+                        continue;
+                    }
+                }
+            }
+            chain.add(model);
+        }
+        return List.copyOf(chain);
+    }
+
+    /** Reads and removes the optional {@code fallbacks} list (LiteLLM's and Bifrost's convention). */
+    private static List<String> takeFallbacks(ObjectNode body) {
+        JsonNode node = body.remove("fallbacks");
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw new FailureException(Failure.ClientError.invalid("fallbacks", "'fallbacks' must be an array of model names"));
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode n : node) {
+            if (!n.isTextual() || n.asText().isBlank()) {
+                throw new FailureException(Failure.ClientError.invalid("fallbacks", "'fallbacks' must be an array of model names"));
+            }
+            out.add(n.asText());
+        }
+        if (out.size() > 10) {
+            throw new FailureException(Failure.ClientError.invalid("fallbacks", "at most 10 fallback models"));
+        }
+        return out;
+    }
+
+    private Duration firstTokenTimeout(Upstream u, String model) {
+        return config.ruleFor(model).flatMap(AgentConfig.ModelRule::firstToken)
+                .orElse(tiers.get(u.tier()).timeouts().firstToken());
+    }
+
+    private Duration idleTimeout(Upstream u, String model) {
+        return config.ruleFor(model).flatMap(AgentConfig.ModelRule::idle).orElse(tiers.get(u.tier()).timeouts().idle());
+    }
+
+    private static Origin origin(Upstream u) {
+        return u.kind() == Upstream.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER;
+    }
+
+    private static Failure noAnswer() {
+        return new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.CONNECT_REFUSED, "no upstream answered");
+    }
+
+    /** Bounded outcome names for metrics. */
+    static String outcome(Failure failure) {
+        return switch (failure) {
+            case Failure.ClientError c -> "client_error";
+            case Failure.Retryable r -> r.origin() == Origin.PROVIDER ? "provider_error" : "upstream_error";
+            case Failure.RateLimited ignored -> "rate_limited";
+            case Failure.Unavailable u -> u.kind().code();
+        };
+    }
+
+    private static String headerSafe(String text) {
+        StringBuilder sb = new StringBuilder(Math.min(text.length(), 300));
+        for (int i = 0; i < text.length() && sb.length() < 300; i++) {
+            char ch = text.charAt(i);
+            sb.append(ch >= 0x20 && ch < 0x7f ? ch : ' ');
+        }
+        return sb.toString();
+    }
+
+    private static void pause(long millis) {
+        if (millis <= 0) {
+            return;
+        }
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.understudy.agent;
+
+import io.helidon.http.HeaderNames;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.WebClient;
+import io.understudy.core.provider.Secret;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * Probes one relay instance on its own virtual thread and feeds the results to its
+ * {@link InstanceHealth}. After a failure it probes again at once (a quarter interval), so a
+ * blackholed relay is marked down about one probe timeout after it was first suspected.
+ */
+final class HealthProber implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(HealthProber.class.getName());
+
+    private final String instance;
+    private final URI probeUri;
+    private final AgentConfig.Probe probe;
+    private final Optional<Secret> apiKey;
+    private final InstanceHealth health;
+    private final WebClient client;
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    HealthProber(String instance, URI baseUrl, AgentConfig.Probe probe, Optional<Secret> apiKey, InstanceHealth health) {
+        this.instance = instance;
+        String origin = baseUrl.getScheme() + "://" + baseUrl.getRawAuthority();
+        this.probeUri = URI.create(origin + (probe.path().startsWith("/") ? probe.path() : "/" + probe.path()));
+        this.probe = probe;
+        this.apiKey = apiKey;
+        this.health = health;
+        this.client = WebClient.builder()
+                .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(probe.timeout()).readTimeout(probe.timeout()))
+                .followRedirects(false)
+                .build();
+        this.thread = Thread.ofVirtual().name("probe-" + instance).start(this::loop);
+    }
+
+    URI probeUri() {
+        return probeUri;
+    }
+
+    private void loop() {
+        while (running) {
+            long started = System.nanoTime();
+            probeOnce();
+            Duration pause = health.state() == InstanceHealth.State.SUSPECT || health.state() == InstanceHealth.State.UNKNOWN
+                    ? probe.interval().dividedBy(4) : probe.interval();
+            long sleepNanos = pause.toNanos() - (System.nanoTime() - started);
+            if (sleepNanos > 0) {
+                try {
+                    Thread.sleep(Duration.ofNanos(sleepNanos));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void probeOnce() {
+        ProbeResult result = callWithDeadline();
+        if (!running) {
+            return;
+        }
+        if (result.ok()) {
+            health.probeSucceeded();
+        } else {
+            health.probeFailed(result.error());
+        }
+    }
+
+    private record ProbeResult(boolean ok, String error) {
+    }
+
+    /**
+     * The socket timeouts bound connect and each read; a peer that trickles bytes could still hold a
+     * probe longer, so the probe runs on its own virtual thread with a hard deadline.
+     */
+    private ProbeResult callWithDeadline() {
+        java.util.concurrent.CompletableFuture<ProbeResult> result = new java.util.concurrent.CompletableFuture<>();
+        Thread call = Thread.ofVirtual().name("probe-call-" + instance).start(() -> result.complete(call()));
+        try {
+            return result.get(probe.timeout().toMillis() + 50, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            call.interrupt();
+            return new ProbeResult(false, "timeout after " + probe.timeout().toMillis() + " ms");
+        } catch (InterruptedException e) {
+            call.interrupt();
+            Thread.currentThread().interrupt();
+            return new ProbeResult(false, "interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            return new ProbeResult(false, String.valueOf(e.getCause()));
+        }
+    }
+
+    private ProbeResult call() {
+        var request = client.get().uri(probeUri).readTimeout(probe.timeout());
+        if (probe.withAuth()) {
+            apiKey.ifPresent(k -> request.header(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
+        }
+        try (HttpClientResponse response = request.request()) {
+            int status = response.status().code();
+            response.inputStream().readNBytes(16 * 1024);
+            return status >= 200 && status < 300 ? new ProbeResult(true, "") : new ProbeResult(false, "HTTP " + status);
+        } catch (Exception e) {
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String text = root instanceof java.net.SocketTimeoutException ? "timeout after " + probe.timeout().toMillis() + " ms"
+                    : root instanceof java.net.ConnectException ? "connection refused"
+                    : root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
+            return new ProbeResult(false, text);
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        LOG.fine(() -> "probe of " + instance + " stopped");
+    }
+}

@@ -1,0 +1,132 @@
+package io.understudy.agent;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.LongSupplier;
+
+/**
+ * The health state machine of one relay instance, driven by active probes.
+ *
+ * <pre>
+ *   UNKNOWN --ok--> UP           UNKNOWN/UP --fail--> SUSPECT
+ *   SUSPECT --ok--> UP           (a blip: it never reached DOWN)
+ *   any --fail x fall--> DOWN
+ *   DOWN --ok x rise--> UP       (hysteresis: one good probe is not a recovery)
+ * </pre>
+ * SUSPECT is "detected": new requests prefer other instances, but nothing in flight is cut.
+ * DOWN is "enforced": the instance gets no traffic and attempts to it that have sent nothing
+ * to their client are re-issued elsewhere. All transitions go through {@link #transitionTo};
+ * listeners run after the lock is released.
+ */
+public final class InstanceHealth {
+    public enum State {
+        UNKNOWN, UP, SUSPECT, DOWN;
+
+        /** May carry traffic at all (SUSPECT only when nothing better is available). */
+        public boolean usable() {
+            return this != DOWN;
+        }
+    }
+
+    /** One change of state, with the reason in words. */
+    public record Transition(String instance, State from, State to, String reason, long atMillis) {
+    }
+
+    private final String instance;
+    private final int fall;
+    private final int rise;
+    private final LongSupplier clockMillis;
+    private final List<java.util.function.Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
+    private State state = State.UNKNOWN;
+    private int consecutiveFailures;
+    private int consecutiveSuccesses;
+    private String lastError = "";
+    private long sinceMillis;
+
+    public InstanceHealth(String instance, int fall, int rise, LongSupplier clockMillis) {
+        if (fall < 1 || rise < 1) {
+            throw new IllegalArgumentException("fall and rise must be at least 1");
+        }
+        this.instance = instance;
+        this.fall = fall;
+        this.rise = rise;
+        this.clockMillis = clockMillis;
+        this.sinceMillis = clockMillis.getAsLong();
+    }
+
+    public void onTransition(java.util.function.Consumer<Transition> listener) {
+        listeners.add(listener);
+    }
+
+    public synchronized State state() {
+        return state;
+    }
+
+    public synchronized String lastError() {
+        return lastError;
+    }
+
+    public synchronized long sinceMillis() {
+        return sinceMillis;
+    }
+
+    /** A probe answered healthy. */
+    public void probeSucceeded() {
+        Transition t;
+        synchronized (this) {
+            consecutiveFailures = 0;
+            consecutiveSuccesses++;
+            t = switch (state) {
+                case UNKNOWN -> transitionTo(State.UP, "first probe passed");
+                case SUSPECT -> transitionTo(State.UP, "probe passed again");
+                case DOWN -> consecutiveSuccesses >= rise
+                        ? transitionTo(State.UP, rise + " probes passed in a row") : null;
+                case UP -> null;
+            };
+        }
+        notifyListeners(t);
+    }
+
+    /** A probe failed (error, bad status or timeout). */
+    public void probeFailed(String error) {
+        Transition t;
+        synchronized (this) {
+            consecutiveSuccesses = 0;
+            consecutiveFailures++;
+            lastError = error;
+            if (consecutiveFailures >= fall && state != State.DOWN) {
+                t = transitionTo(State.DOWN, fall + " probes failed in a row: " + error);
+            } else if (state == State.UP || state == State.UNKNOWN) {
+                t = transitionTo(State.SUSPECT, "probe failed: " + error);
+            } else {
+                t = null;
+            }
+        }
+        notifyListeners(t);
+    }
+
+    private Transition transitionTo(State to, String reason) {
+        State from = state;
+        if (from == to) {
+            return null;
+        }
+        state = to;
+        sinceMillis = clockMillis.getAsLong();
+        return new Transition(instance, from, to, reason, sinceMillis);
+    }
+
+    private void notifyListeners(Transition t) {
+        if (t == null) {
+            return;
+        }
+        for (var listener : listeners) {
+            try {
+                listener.accept(t);
+            } catch (RuntimeException e) {
+                // a listener's bug must not break the state machine
+                java.util.logging.Logger.getLogger(InstanceHealth.class.getName())
+                        .log(java.util.logging.Level.WARNING, "health listener failed", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package io.understudy.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.understudy.core.Json;
+import io.understudy.core.Version;
+
+import java.time.Clock;
+import java.util.Map;
+
+/** {@code /status} as JSON and {@code /} as a plain HTML page (no external assets) built from it. */
+final class StatusView {
+    private final AgentConfig config;
+    private final Upstreams upstreams;
+    private final Dispatcher dispatcher;
+    private final RetryBudget budget;
+    private final FailoverLog failoverLog;
+    private final Clock clock;
+    private final long startedMillis;
+
+    StatusView(AgentConfig config, Upstreams upstreams, Dispatcher dispatcher, RetryBudget budget, FailoverLog failoverLog,
+               Clock clock, long startedMillis) {
+        this.config = config;
+        this.upstreams = upstreams;
+        this.dispatcher = dispatcher;
+        this.budget = budget;
+        this.failoverLog = failoverLog;
+        this.clock = clock;
+        this.startedMillis = startedMillis;
+    }
+
+    ObjectNode json() {
+        long now = clock.millis();
+        ObjectNode root = Json.object();
+        ObjectNode agent = root.putObject("agent");
+        agent.put("version", Version.current());
+        agent.put("uptime_seconds", (now - startedMillis) / 1000);
+        agent.put("time", AgentServer.iso(now));
+        root.putNull("leader"); // leadership arrives with etcd
+        ArrayNode tiers = root.putArray("tiers");
+        for (AgentConfig.Tier tier : config.tiers()) {
+            ObjectNode t = tiers.addObject();
+            t.put("name", tier.name());
+            t.put("kind", tier.kind().name().toLowerCase(java.util.Locale.ROOT));
+            ArrayNode members = t.putArray("upstreams");
+            for (Upstream u : upstreams.all()) {
+                if (!u.tier().equals(tier.name())) {
+                    continue;
+                }
+                ObjectNode m = members.addObject();
+                m.put("name", u.name());
+                m.put("health", u.healthState().name().toLowerCase(java.util.Locale.ROOT));
+                u.health().ifPresent(h -> {
+                    m.put("health_since", AgentServer.iso(h.sinceMillis()));
+                    if (!h.lastError().isEmpty()) {
+                        m.put("last_probe_error", h.lastError());
+                    }
+                });
+                m.put("circuit", u.breaker().getState().name().toLowerCase(java.util.Locale.ROOT));
+                m.put("in_flight", u.inflight());
+                m.put("latency_ms", Math.round(u.latencyMillis()));
+                ObjectNode cooling = m.putObject("rate_limited_for_ms");
+                for (Map.Entry<String, Long> e : u.cooldowns().entrySet()) {
+                    if (e.getValue() > now) {
+                        cooling.put(e.getKey().isEmpty() ? "*" : e.getKey(), e.getValue() - now);
+                    }
+                }
+            }
+        }
+        ObjectNode counters = root.putObject("counters");
+        counters.put("requests", dispatcher.requests.sum());
+        counters.put("answered", dispatcher.answered.sum());
+        counters.put("failed", dispatcher.failed.sum());
+        counters.put("failovers", dispatcher.failovers.sum());
+        counters.put("streams_resumed", dispatcher.recovered.sum());
+        RetryBudget.Snapshot b = budget.snapshot();
+        ObjectNode rb = root.putObject("retry_budget");
+        rb.put("window_requests", b.requests());
+        rb.put("window_retries", b.retries());
+        rb.put("window_allowed", b.allowed());
+        rb.put("exhausted_total", b.exhaustedTotal());
+        ArrayNode recent = root.putArray("recent_events");
+        for (FailoverLog.Entry e : failoverLog.recent()) {
+            ObjectNode o = recent.addObject();
+            o.put("time", AgentServer.iso(e.atMillis()));
+            o.put("request_id", e.requestId());
+            o.put("from", e.from());
+            o.put("to", e.to());
+            o.put("reason", e.reason());
+        }
+        return root;
+    }
+
+    String html() {
+        ObjectNode s = json();
+        StringBuilder h = new StringBuilder(8192);
+        h.append("<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\">")
+                .append("<title>Understudy agent</title><style>")
+                .append("body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}")
+                .append("td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}th{background:#f4f4f4}")
+                .append(".up{color:#060}.down{color:#b00}.suspect,.unknown,.half_open{color:#a60}.open{color:#b00}")
+                .append("</style></head><body><h1>Understudy failover agent</h1>");
+        JsonNode agent = s.path("agent");
+        h.append("<p>version ").append(esc(agent.path("version").asText())).append(" &middot; up ")
+                .append(agent.path("uptime_seconds").asLong()).append(" s &middot; ").append(esc(agent.path("time").asText()))
+                .append(" &middot; leader: ").append(s.path("leader").isNull() ? "(no leadership configured)" : esc(s.path("leader").toString()))
+                .append("</p>");
+        h.append("<h2>Tiers</h2><table><tr><th>tier</th><th>upstream</th><th>health</th><th>circuit</th><th>in flight</th>")
+                .append("<th>latency ms</th><th>last probe error</th><th>rate limited</th></tr>");
+        for (JsonNode tier : s.path("tiers")) {
+            for (JsonNode u : tier.path("upstreams")) {
+                String health = u.path("health").asText();
+                String circuit = u.path("circuit").asText();
+                h.append("<tr><td>").append(esc(tier.path("name").asText())).append("</td><td>").append(esc(u.path("name").asText()))
+                        .append("</td><td class=\"").append(health).append("\">").append(health)
+                        .append("</td><td class=\"").append(circuit).append("\">").append(circuit)
+                        .append("</td><td>").append(u.path("in_flight").asInt())
+                        .append("</td><td>").append(u.path("latency_ms").asLong())
+                        .append("</td><td>").append(esc(u.path("last_probe_error").asText("")))
+                        .append("</td><td>").append(esc(u.path("rate_limited_for_ms").toString()))
+                        .append("</td></tr>");
+            }
+        }
+        h.append("</table><h2>Counters</h2><table>");
+        s.path("counters").fields().forEachRemaining(e ->
+                h.append("<tr><th>").append(esc(e.getKey())).append("</th><td>").append(e.getValue().asText()).append("</td></tr>"));
+        s.path("retry_budget").fields().forEachRemaining(e ->
+                h.append("<tr><th>retry budget: ").append(esc(e.getKey())).append("</th><td>").append(e.getValue().asText()).append("</td></tr>"));
+        h.append("</table><h2>Recent failovers and state changes</h2><table><tr><th>time</th><th>request</th><th>from</th>")
+                .append("<th>to</th><th>reason</th></tr>");
+        for (JsonNode e : s.path("recent_events")) {
+            h.append("<tr><td>").append(esc(e.path("time").asText())).append("</td><td>").append(esc(e.path("request_id").asText()))
+                    .append("</td><td>").append(esc(e.path("from").asText())).append("</td><td>").append(esc(e.path("to").asText()))
+                    .append("</td><td>").append(esc(e.path("reason").asText())).append("</td></tr>");
+        }
+        h.append("</table><p><a href=\"/status\">/status</a> (JSON) &middot; <a href=\"/metrics\">/metrics</a></p></body></html>");
+        return h.toString();
+    }
+
+    private static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

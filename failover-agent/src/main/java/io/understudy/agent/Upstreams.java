@@ -1,0 +1,135 @@
+package io.understudy.agent;
+
+import dev.failsafe.CircuitBreaker;
+import io.understudy.core.error.Origin;
+import io.understudy.core.provider.HttpTransport;
+import io.understudy.core.provider.Provider;
+import io.understudy.core.provider.ProviderConfig;
+import io.understudy.core.provider.ProviderKind;
+import io.understudy.core.routing.Router;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+
+/** Every upstream of the agent, built once from config, with its probes. */
+final class Upstreams implements AutoCloseable {
+    private final Map<String, Upstream> byName = new LinkedHashMap<>();
+    private final List<Upstream> relays = new ArrayList<>();
+    private final List<HealthProber> probers = new ArrayList<>();
+    private final Optional<Router> directRouter;
+    private final int directTierIndex;
+    private final String directTierName;
+
+    Upstreams(AgentConfig config, Clock clock, LongSupplier clockMillis, Consumer<InstanceHealth.Transition> onHealth,
+              BreakerListener onBreaker) {
+        Router router = null;
+        int directIndex = -1;
+        String directName = null;
+        for (int t = 0; t < config.tiers().size(); t++) {
+            AgentConfig.Tier tier = config.tiers().get(t);
+            if (tier.kind() == AgentConfig.TierKind.RELAY) {
+                for (AgentConfig.Instance instance : tier.instances()) {
+                    ProviderConfig pc = new ProviderConfig(instance.name(), ProviderKind.OPENAI, instance.baseUrl(),
+                            tier.apiKey(), tier.timeouts().connect(), config.requestTimeout());
+                    HttpTransport transport = new HttpTransport(instance.name(), Origin.RELAY, pc.connectTimeout(),
+                            pc.readTimeout(), clock);
+                    InstanceHealth health = new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(),
+                            clockMillis);
+                    Upstream u = new Upstream(instance.name(), tier.name(), t, Upstream.Kind.RELAY, instance.weight(),
+                            Provider.create(pc, transport), health, breaker(config.breaker(), instance.name(), onBreaker),
+                            config.breaker().consecutiveFailures());
+                    health.onTransition(onHealth);
+                    byName.put(u.name(), u);
+                    relays.add(u);
+                    probers.add(new HealthProber(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health));
+                }
+            } else {
+                if (router != null) {
+                    throw new io.understudy.core.config.ConfigError("tiers", "only one direct tier is supported");
+                }
+                directIndex = t;
+                directName = tier.name();
+                int tierIndex = t;
+                AgentConfig.Tier directTier = tier;
+                router = Router.create(config.routes(), config.providers(), pc -> {
+                    Provider p = Provider.create(pc, HttpTransport.forProvider(pc));
+                    Upstream u = new Upstream("direct:" + pc.name(), directTier.name(), tierIndex, Upstream.Kind.DIRECT, 1,
+                            p, null, breaker(config.breaker(), "direct:" + pc.name(), onBreaker),
+                            config.breaker().consecutiveFailures());
+                    byName.put(u.name(), u);
+                    return p;
+                });
+            }
+        }
+        this.directRouter = Optional.ofNullable(router);
+        this.directTierIndex = directIndex;
+        this.directTierName = directName;
+    }
+
+    /** Called when a breaker changes state: upstream name, new state. */
+    @FunctionalInterface
+    interface BreakerListener {
+        void changed(String upstream, CircuitBreaker.State state);
+    }
+
+    private static CircuitBreaker<Object> breaker(AgentConfig.Breaker b, String name, BreakerListener listener) {
+        return CircuitBreaker.builder()
+                .withFailureRateThreshold(b.failureRatePercent(), b.minimumCalls(), b.period())
+                .withDelay(b.openFor())
+                .withSuccessThreshold(b.successesToClose())
+                .onOpen(e -> listener.changed(name, CircuitBreaker.State.OPEN))
+                .onHalfOpen(e -> listener.changed(name, CircuitBreaker.State.HALF_OPEN))
+                .onClose(e -> listener.changed(name, CircuitBreaker.State.CLOSED))
+                .build();
+    }
+
+    Upstream get(String name) {
+        return byName.get(name);
+    }
+
+    List<Upstream> all() {
+        return List.copyOf(byName.values());
+    }
+
+    List<Upstream> relays() {
+        return List.copyOf(relays);
+    }
+
+    Optional<Router> directRouter() {
+        return directRouter;
+    }
+
+    /** Every (upstream, model) pair for the decision; {@code excluded} upstreams show as circuit open. */
+    List<FailoverPolicy.Candidate> candidates(List<String> models, Set<String> excluded, long nowMillis) {
+        List<FailoverPolicy.Candidate> out = new ArrayList<>();
+        for (String model : models) {
+            for (Upstream u : relays) {
+                out.add(new FailoverPolicy.Candidate(u.name(), u.tier(), u.tierIndex(), model, model, u.healthState(),
+                        u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(model), u.score()));
+            }
+            if (directRouter.isPresent()) {
+                List<Router.Attempt> plan = directRouter.get().plan(model).attempts();
+                for (int i = 0; i < plan.size(); i++) {
+                    Router.Attempt a = plan.get(i);
+                    Upstream u = byName.get("direct:" + a.provider().name());
+                    // within the direct tier the route's order is the preference
+                    out.add(new FailoverPolicy.Candidate(u.name(), directTierName, directTierIndex, model, a.model(),
+                            u.healthState(), u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(a.model()), i));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        probers.forEach(HealthProber::close);
+    }
+}

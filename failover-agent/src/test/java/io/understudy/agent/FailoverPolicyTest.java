@@ -1,0 +1,165 @@
+package io.understudy.agent;
+
+import io.understudy.agent.FailoverPolicy.Candidate;
+import io.understudy.agent.FailoverPolicy.FailedAttempt;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.Origin;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static io.understudy.agent.InstanceHealth.State.DOWN;
+import static io.understudy.agent.InstanceHealth.State.SUSPECT;
+import static io.understudy.agent.InstanceHealth.State.UP;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The decision table. Each test names the rule it protects. */
+class FailoverPolicyTest {
+    private static final long NOW = 1_000_000;
+    private final FailoverPolicy policy = new FailoverPolicy(2_000);
+
+    private static Candidate primary(InstanceHealth.State health) {
+        return new Candidate("primary-1", "primary", 0, "m", "m", health, false, 0, 1.0);
+    }
+
+    private static Candidate standby(InstanceHealth.State health) {
+        return new Candidate("standby-1", "standby", 1, "m", "m", health, false, 0, 1.0);
+    }
+
+    private static Candidate direct(String model) {
+        return new Candidate("direct:sim", "direct", 2, model, model, UP, false, 0, 1.0);
+    }
+
+    private static FailoverPolicy.Situation situation(List<Candidate> candidates, List<FailedAttempt> failures, boolean budget) {
+        return new FailoverPolicy.Situation(List.of("m"), List.of(), candidates, failures, () -> budget, NOW,
+                NOW + 60_000, List.of());
+    }
+
+    private static FailedAttempt failed(String upstream, Failure f) {
+        return new FailedAttempt(upstream, "m", f);
+    }
+
+    private static final Failure RESET = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.RESET, "reset");
+
+    @Test
+    void healthyPrimaryTierFirst() {
+        var d = policy.decide(situation(List.of(standby(UP), primary(UP), direct("m")), List.of(), true));
+        assertEquals("primary-1", ((FailoverPolicy.Attempt) d).candidate().upstream());
+        assertEquals("primary primary-1 is healthy; serving m", d.reason());
+    }
+
+    @Test
+    void downPrimaryIsSkippedWithoutAnAttempt() {
+        var d = policy.decide(situation(List.of(primary(DOWN), standby(UP)), List.of(), true));
+        assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream());
+    }
+
+    @Test
+    void suspectPrimaryLosesToHealthyStandbyButBeatsNothing() {
+        var d = policy.decide(situation(List.of(primary(SUSPECT), standby(UP)), List.of(), true));
+        assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream());
+        var alone = policy.decide(situation(List.of(primary(SUSPECT), standby(DOWN)), List.of(), true));
+        assertEquals("primary-1", ((FailoverPolicy.Attempt) alone).candidate().upstream());
+    }
+
+    @Test
+    void openCircuitIsSkipped() {
+        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0);
+        var d = policy.decide(situation(List.of(open, standby(UP)), List.of(), true));
+        assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream());
+    }
+
+    @Test
+    void failedUpstreamIsNotRetriedInTheSameRequest() {
+        var d = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", RESET)), true));
+        assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream());
+        assertEquals("primary-1 failed (connection_reset); failing over to standby standby-1", d.reason());
+    }
+
+    @Test
+    void bothRelaysFailedMeansDirectProviders() {
+        var d = policy.decide(situation(List.of(primary(UP), standby(UP), direct("m")),
+                List.of(failed("primary-1", RESET), failed("standby-1", RESET)), true));
+        assertEquals("direct:sim", ((FailoverPolicy.Attempt) d).candidate().upstream());
+    }
+
+    @Test
+    void clientErrorsAreNeverRetried() {
+        Failure bad = new Failure.ClientError(Origin.PROVIDER, "primary-1", 400, "invalid_request_error", "invalid", null, "bad");
+        var d = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", bad)), true));
+        assertInstanceOf(FailoverPolicy.GiveUp.class, d);
+        assertEquals(bad, ((FailoverPolicy.GiveUp) d).failure());
+    }
+
+    @Test
+    void contextLengthMayMoveToAConfiguredLargerModel() {
+        Failure tooLong = new Failure.ClientError(Origin.PROVIDER, "primary-1", 400, "invalid_request_error",
+                "context_length_exceeded", "messages", "too long");
+        Candidate big = new Candidate("primary-1", "primary", 0, "m-large", "m-large", UP, false, 0, 1.0);
+        var s = new FailoverPolicy.Situation(List.of("m"), List.of("m-large"), List.of(primary(UP), big),
+                List.of(failed("primary-1", tooLong)), () -> true, NOW, NOW + 60_000, List.of());
+        var d = policy.decide(s);
+        assertEquals("m-large", ((FailoverPolicy.Attempt) d).candidate().model());
+    }
+
+    @Test
+    void exhaustedBudgetStopsFailover() {
+        var d = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", RESET)), false));
+        assertInstanceOf(FailoverPolicy.GiveUp.class, d);
+        assertTrue(d.reason().startsWith("retry budget exhausted"));
+    }
+
+    @Test
+    void firstAttemptNeedsNoBudget() {
+        var d = policy.decide(situation(List.of(primary(UP)), List.of(), false));
+        assertInstanceOf(FailoverPolicy.Attempt.class, d);
+    }
+
+    @Test
+    void retryAfterKeepsAnUpstreamOutUntilItAllows() {
+        Candidate cooling = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 500, 1.0);
+        var d = policy.decide(situation(List.of(cooling, standby(UP)), List.of(), true));
+        assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream(), "another tier meanwhile");
+        var alone = policy.decide(situation(List.of(cooling), List.of(), true));
+        assertEquals(500, ((FailoverPolicy.Wait) alone).millis(), "a short Retry-After is waited out");
+        Candidate longCool = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 30_000, 1.0);
+        Failure limited = new Failure.RateLimited(Origin.PROVIDER, "primary-1", Optional.of(Duration.ofSeconds(30)), "slow down");
+        var gaveUp = policy.decide(situation(List.of(longCool), List.of(failed("primary-1", limited)), true));
+        assertEquals(limited, ((FailoverPolicy.GiveUp) gaveUp).failure(), "a long one goes back to the client");
+    }
+
+    @Test
+    void modelFallbacksComeAfterEveryTierOfTheRequestedModel() {
+        Candidate fallback = new Candidate("primary-1", "primary", 0, "m-small", "m-small", UP, false, 0, 1.0);
+        List<Candidate> all = new ArrayList<>(List.of(primary(UP), fallback, direct("m")));
+        var s = new FailoverPolicy.Situation(List.of("m", "m-small"), List.of(), all,
+                List.of(failed("primary-1", RESET)), () -> true, NOW, NOW + 60_000, List.of());
+        assertEquals("direct:sim", ((FailoverPolicy.Attempt) policy.decide(s)).candidate().upstream());
+        var s2 = new FailoverPolicy.Situation(List.of("m", "m-small"), List.of(), all,
+                List.of(failed("primary-1", RESET), new FailedAttempt("direct:sim", "m", RESET)), () -> true, NOW,
+                NOW + 60_000, List.of());
+        var d = (FailoverPolicy.Attempt) policy.decide(s2);
+        assertEquals("m-small", d.candidate().model());
+        assertTrue(d.reason().contains("fallback model m-small"));
+    }
+
+    @Test
+    void nothingLeftSaysWhy() {
+        var d = policy.decide(situation(List.of(primary(DOWN), standby(DOWN)), List.of(), true));
+        assertInstanceOf(FailoverPolicy.GiveUp.class, d);
+        assertEquals("no upstream left to try: primary-1 down, standby-1 down", d.reason());
+        assertEquals(502, ((FailoverPolicy.GiveUp) d).failure().httpStatus());
+    }
+
+    @Test
+    void deadlinePassedGivesUp() {
+        var s = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(primary(UP)), List.of(failed("standby-1", RESET)),
+                () -> true, NOW, NOW, List.of());
+        assertEquals("request deadline reached", policy.decide(s).reason());
+    }
+}

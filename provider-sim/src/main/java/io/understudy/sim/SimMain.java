@@ -1,0 +1,39 @@
+package io.understudy.sim;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs provider-sim until SIGTERM. Arguments: {@code [PORT [TTFT_MS TOKEN_DELAY_MS TOKENS]]}.
+ * Announces {@code understudy-sim listening port=N} on stdout.
+ */
+public final class SimMain {
+    private SimMain() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        SimConfig config = SimConfig.defaults().withPort(args.length > 0 ? Integer.parseInt(args[0]) : 8090);
+        if (args.length > 3) {
+            config = config.withTiming(Duration.ofMillis(Long.parseLong(args[1])), Duration.ofMillis(Long.parseLong(args[2])),
+                    Integer.parseInt(args[3]));
+        }
+        run(config);
+    }
+
+    public static void run(SimConfig config) throws IOException {
+        ProviderSim sim = ProviderSim.start(config);
+        System.out.println("understudy-sim listening port=" + sim.port());
+        System.out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            sim.close();
+            stopped.countDown();
+        }, "shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
