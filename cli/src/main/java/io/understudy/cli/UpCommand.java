@@ -21,6 +21,8 @@ import java.util.List;
 final class UpCommand implements Runnable {
     static final int SIM_PORT = 8090;
     static final int PRIMARY_PORT = 8081;
+    static final int STANDBY_PORT = 8082;
+    static final int AGENT_PORT = 4000;
 
     @Option(names = "--state-dir", defaultValue = ".understudy",
             description = "Where logs and runtime state go (default: ${DEFAULT-VALUE})")
@@ -37,7 +39,8 @@ final class UpCommand implements Runnable {
         Path logs = stateDir.resolve("logs").toAbsolutePath();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "up-shutdown"));
 
-        List<Integer> ports = live ? List.of(PRIMARY_PORT) : List.of(SIM_PORT, PRIMARY_PORT);
+        List<Integer> ports = live ? List.of(PRIMARY_PORT, STANDBY_PORT, AGENT_PORT)
+                : List.of(SIM_PORT, PRIMARY_PORT, STANDBY_PORT, AGENT_PORT);
         for (int port : ports) {
             requireFree(port);
         }
@@ -45,9 +48,17 @@ final class UpCommand implements Runnable {
             ChildProcess sim = launch("sim", logs, "256m", List.of("sim", "--port", String.valueOf(SIM_PORT)));
             sim.awaitReady(URI.create("http://127.0.0.1:" + SIM_PORT + "/health"), Duration.ofSeconds(30));
         }
+        String relayConfig = live ? "builtin:primary-live.yaml" : "builtin:primary.yaml";
         ChildProcess primary = launch("primary", logs, "512m", List.of("relay", "--role", "primary",
-                "--config", live ? "builtin:primary-live.yaml" : "builtin:primary.yaml"));
+                "--config", relayConfig));
+        // Until leadership lands, the standby is a second relay instance on the same config.
+        ChildProcess standby = launch("standby", logs, "512m", List.of("relay", "--role", "standby",
+                "--config", relayConfig, "--port", String.valueOf(STANDBY_PORT)));
         primary.awaitReady(URI.create("http://127.0.0.1:" + PRIMARY_PORT + "/health/ready"), Duration.ofSeconds(30));
+        standby.awaitReady(URI.create("http://127.0.0.1:" + STANDBY_PORT + "/health/ready"), Duration.ofSeconds(30));
+        ChildProcess agent = launch("agent", logs, "128m", List.of("agent",
+                "--config", live ? "builtin:agent-live.yaml" : "builtin:agent.yaml"));
+        agent.awaitReady(URI.create("http://127.0.0.1:" + AGENT_PORT + "/health/ready"), Duration.ofSeconds(30));
 
         printBanner(live, logs);
         watch();
@@ -61,17 +72,23 @@ final class UpCommand implements Runnable {
         return child;
     }
 
-    /** Returns when a child exits on its own: the appliance is then incomplete, so everything stops. */
+    /**
+     * Reports a part that exits on its own and keeps the rest running: surviving the loss of a part
+     * is the point of the appliance. Returns (exit 1) only when every part is gone.
+     */
     private void watch() {
+        java.util.Set<ChildProcess> reported = new java.util.HashSet<>();
         while (true) {
             synchronized (children) {
                 for (ChildProcess child : children) {
-                    if (!child.alive()) {
+                    if (!child.alive() && reported.add(child)) {
                         System.err.println("understudy: " + child.name() + " exited (code " + child.exitCode()
-                                + "); stopping. Last log lines:\n" + child.tail(15));
-                        stopAll();
-                        System.exit(1);
+                                + "); the others keep running. Its log: " + child.log());
                     }
+                }
+                if (!children.isEmpty() && reported.size() == children.size()) {
+                    System.err.println("understudy: every part has exited");
+                    System.exit(1);
                 }
             }
             try {
@@ -109,8 +126,8 @@ final class UpCommand implements Runnable {
     }
 
     private void printBanner(boolean live, Path logs) {
-        String base = "http://127.0.0.1:" + PRIMARY_PORT + "/v1";
-        String key = present("UNDERSTUDY_CLIENT_KEYS") ? "<one of UNDERSTUDY_CLIENT_KEYS>" : "unused";
+        String base = "http://127.0.0.1:" + AGENT_PORT + "/v1";
+        String key = present("UNDERSTUDY_AGENT_KEYS") ? "<one of UNDERSTUDY_AGENT_KEYS>" : "unused";
         String model = live && !present("OPENAI_API_KEY") ? "claude-sonnet-4-5" : "gpt-4o-mini";
         StringBuilder sb = new StringBuilder();
         sb.append('\n');
@@ -127,14 +144,18 @@ final class UpCommand implements Runnable {
         } else {
             sb.append("Understudy is up with the simulated provider (no OPENAI_API_KEY or ANTHROPIC_API_KEY set).\n\n");
         }
-        sb.append("  primary relay  ").append(base).append("   health /health/ready, metrics /metrics\n");
+        sb.append("  failover agent  http://127.0.0.1:").append(AGENT_PORT).append("/v1   status page http://127.0.0.1:")
+                .append(AGENT_PORT).append("/\n");
+        sb.append("  primary relay   http://127.0.0.1:").append(PRIMARY_PORT).append("/v1\n");
+        sb.append("  standby relay   http://127.0.0.1:").append(STANDBY_PORT).append("/v1\n");
         if (!live) {
-            sb.append("  provider-sim   http://127.0.0.1:").append(SIM_PORT).append("/v1   attempts log /sim/attempts\n");
+            sb.append("  provider-sim    http://127.0.0.1:").append(SIM_PORT).append("/v1   attempts log /sim/attempts\n");
         }
-        sb.append("\nPoint an OpenAI SDK at:  base_url=").append(base).append("  api_key=").append(key).append("\n\n");
+        sb.append("\nPoint an OpenAI SDK at the agent:\n\n  base_url=").append(base).append("\n  api_key=").append(key)
+                .append("\n\n");
         sb.append("  curl -s ").append(base).append("/chat/completions \\\n")
                 .append("    -H 'Content-Type: application/json'");
-        if (present("UNDERSTUDY_CLIENT_KEYS")) {
+        if (present("UNDERSTUDY_AGENT_KEYS")) {
             sb.append(" -H \"Authorization: Bearer $YOUR_KEY\"");
         }
         sb.append(" \\\n    -d '{\"model\":\"").append(model)

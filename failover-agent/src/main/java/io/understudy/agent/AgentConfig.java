@@ -86,9 +86,15 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 prices, models);
     }
 
-    /** The first rule whose pattern matches, if any. */
+    /** The most specific rule whose pattern matches (most literal characters; first on a tie). */
     public Optional<ModelRule> ruleFor(String model) {
-        return models.stream().filter(r -> r.model().matches(model)).findFirst();
+        ModelRule best = null;
+        for (ModelRule r : models) {
+            if (r.model().matches(model) && (best == null || r.model().specificity() > best.model().specificity())) {
+                best = r;
+            }
+        }
+        return Optional.ofNullable(best);
     }
 
     public static AgentConfig load(String source, Function<String, String> env) {

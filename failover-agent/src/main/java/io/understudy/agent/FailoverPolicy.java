@@ -22,9 +22,13 @@ public final class FailoverPolicy {
         this.maxRetryAfterWaitMillis = maxRetryAfterWaitMillis;
     }
 
-    /** One upstream able to serve one model of the request's chain. */
+    /**
+     * One upstream able to serve one model of the request's chain. {@code lastResort} marks the
+     * direct-provider tier: used only when no relay, not even a suspect one, can serve.
+     */
     public record Candidate(String upstream, String tier, int tierIndex, String model, String askModel,
-                            InstanceHealth.State health, boolean circuitOpen, long coolingUntilMillis, double score) {
+                            InstanceHealth.State health, boolean circuitOpen, long coolingUntilMillis, double score,
+                            boolean lastResort) {
     }
 
     /** A failed attempt of this request. */
@@ -82,7 +86,8 @@ public final class FailoverPolicy {
             return new GiveUp(last.map(FailedAttempt::failure).orElse(timeout()), "request deadline reached");
         }
 
-        // 3. Pick the best usable upstream: models in order, then tiers in order, healthy before suspect.
+        // 3. Pick the best usable upstream: models in order; relays before direct providers; healthy
+        //    relays before suspect ones (detected, not yet enforced); then tier order, then load.
         Optional<Candidate> next = best(s, s.models());
         if (next.isPresent()) {
             Candidate c = next.get();
@@ -126,7 +131,8 @@ public final class FailoverPolicy {
                     .filter(x -> x.model().equals(model))
                     .filter(x -> x.health().usable() && !x.circuitOpen() && x.coolingUntilMillis() <= s.nowMillis())
                     .filter(x -> !excluded(s, x))
-                    .min(Comparator.comparingInt((Candidate x) -> x.health() == InstanceHealth.State.SUSPECT ? 1 : 0)
+                    .min(Comparator.comparingInt((Candidate x) -> x.lastResort() ? 1 : 0)
+                            .thenComparingInt(x -> x.health() == InstanceHealth.State.SUSPECT ? 1 : 0)
                             .thenComparingInt(Candidate::tierIndex)
                             .thenComparingDouble(Candidate::score));
             if (c.isPresent()) {

@@ -57,7 +57,7 @@ final class StatusView {
                         m.put("last_probe_error", h.lastError());
                     }
                 });
-                m.put("circuit", u.breaker().getState().name().toLowerCase(java.util.Locale.ROOT));
+                m.put("circuit", u.circuitState());
                 m.put("in_flight", u.inflight());
                 m.put("latency_ms", Math.round(u.latencyMillis()));
                 ObjectNode cooling = m.putObject("rate_limited_for_ms");

@@ -84,8 +84,21 @@ final class Upstream {
         return breaker;
     }
 
+    /**
+     * Open and still inside its delay. Failsafe moves an open breaker to half-open only when a permit
+     * is asked for, so once the delay has passed the upstream must be offered for a trial call.
+     */
     boolean circuitOpen() {
-        return breaker.isOpen();
+        return breaker.isOpen() && breaker.getRemainingDelay().toMillis() > 0;
+    }
+
+    /** closed, open, half_open, or open_ready (delay over: the next call is a trial). */
+    String circuitState() {
+        return switch (breaker.getState()) {
+            case CLOSED -> "closed";
+            case HALF_OPEN -> "half_open";
+            case OPEN -> circuitOpen() ? "open" : "open_ready";
+        };
     }
 
     int inflight() {

@@ -112,7 +112,7 @@ final class Upstreams implements AutoCloseable {
         for (String model : models) {
             for (Upstream u : relays) {
                 out.add(new FailoverPolicy.Candidate(u.name(), u.tier(), u.tierIndex(), model, model, u.healthState(),
-                        u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(model), u.score()));
+                        u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(model), u.score(), false));
             }
             if (directRouter.isPresent()) {
                 List<Router.Attempt> plan = directRouter.get().plan(model).attempts();
@@ -121,7 +121,7 @@ final class Upstreams implements AutoCloseable {
                     Upstream u = byName.get("direct:" + a.provider().name());
                     // within the direct tier the route's order is the preference
                     out.add(new FailoverPolicy.Candidate(u.name(), directTierName, directTierIndex, model, a.model(),
-                            u.healthState(), u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(a.model()), i));
+                            u.healthState(), u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(a.model()), i, true));
                 }
             }
         }

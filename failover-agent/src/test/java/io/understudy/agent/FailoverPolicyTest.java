@@ -24,15 +24,15 @@ class FailoverPolicyTest {
     private final FailoverPolicy policy = new FailoverPolicy(2_000);
 
     private static Candidate primary(InstanceHealth.State health) {
-        return new Candidate("primary-1", "primary", 0, "m", "m", health, false, 0, 1.0);
+        return new Candidate("primary-1", "primary", 0, "m", "m", health, false, 0, 1.0, false);
     }
 
     private static Candidate standby(InstanceHealth.State health) {
-        return new Candidate("standby-1", "standby", 1, "m", "m", health, false, 0, 1.0);
+        return new Candidate("standby-1", "standby", 1, "m", "m", health, false, 0, 1.0, false);
     }
 
     private static Candidate direct(String model) {
-        return new Candidate("direct:sim", "direct", 2, model, model, UP, false, 0, 1.0);
+        return new Candidate("direct:sim", "direct", 2, model, model, UP, false, 0, 1.0, true);
     }
 
     private static FailoverPolicy.Situation situation(List<Candidate> candidates, List<FailedAttempt> failures, boolean budget) {
@@ -68,8 +68,15 @@ class FailoverPolicyTest {
     }
 
     @Test
+    void suspectRelaysStillBeatDirectProviders() {
+        var d = policy.decide(situation(List.of(primary(SUSPECT), standby(SUSPECT), direct("m")), List.of(), true));
+        assertEquals("primary-1", ((FailoverPolicy.Attempt) d).candidate().upstream(),
+                "one failed probe is not a reason to bypass the relays");
+    }
+
+    @Test
     void openCircuitIsSkipped() {
-        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0);
+        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0, false);
         var d = policy.decide(situation(List.of(open, standby(UP)), List.of(), true));
         assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream());
     }
@@ -100,7 +107,7 @@ class FailoverPolicyTest {
     void contextLengthMayMoveToAConfiguredLargerModel() {
         Failure tooLong = new Failure.ClientError(Origin.PROVIDER, "primary-1", 400, "invalid_request_error",
                 "context_length_exceeded", "messages", "too long");
-        Candidate big = new Candidate("primary-1", "primary", 0, "m-large", "m-large", UP, false, 0, 1.0);
+        Candidate big = new Candidate("primary-1", "primary", 0, "m-large", "m-large", UP, false, 0, 1.0, false);
         var s = new FailoverPolicy.Situation(List.of("m"), List.of("m-large"), List.of(primary(UP), big),
                 List.of(failed("primary-1", tooLong)), () -> true, NOW, NOW + 60_000, List.of());
         var d = policy.decide(s);
@@ -122,12 +129,12 @@ class FailoverPolicyTest {
 
     @Test
     void retryAfterKeepsAnUpstreamOutUntilItAllows() {
-        Candidate cooling = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 500, 1.0);
+        Candidate cooling = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 500, 1.0, false);
         var d = policy.decide(situation(List.of(cooling, standby(UP)), List.of(), true));
         assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream(), "another tier meanwhile");
         var alone = policy.decide(situation(List.of(cooling), List.of(), true));
         assertEquals(500, ((FailoverPolicy.Wait) alone).millis(), "a short Retry-After is waited out");
-        Candidate longCool = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 30_000, 1.0);
+        Candidate longCool = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 30_000, 1.0, false);
         Failure limited = new Failure.RateLimited(Origin.PROVIDER, "primary-1", Optional.of(Duration.ofSeconds(30)), "slow down");
         var gaveUp = policy.decide(situation(List.of(longCool), List.of(failed("primary-1", limited)), true));
         assertEquals(limited, ((FailoverPolicy.GiveUp) gaveUp).failure(), "a long one goes back to the client");
@@ -135,7 +142,7 @@ class FailoverPolicyTest {
 
     @Test
     void modelFallbacksComeAfterEveryTierOfTheRequestedModel() {
-        Candidate fallback = new Candidate("primary-1", "primary", 0, "m-small", "m-small", UP, false, 0, 1.0);
+        Candidate fallback = new Candidate("primary-1", "primary", 0, "m-small", "m-small", UP, false, 0, 1.0, false);
         List<Candidate> all = new ArrayList<>(List.of(primary(UP), fallback, direct("m")));
         var s = new FailoverPolicy.Situation(List.of("m", "m-small"), List.of(), all,
                 List.of(failed("primary-1", RESET)), () -> true, NOW, NOW + 60_000, List.of());

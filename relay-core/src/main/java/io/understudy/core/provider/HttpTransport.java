@@ -32,6 +32,7 @@ public final class HttpTransport {
     private final Origin origin;
     private final WebClient client;
     private final Clock clock;
+    private final java.util.concurrent.atomic.LongAdder idleRetries = new java.util.concurrent.atomic.LongAdder();
 
     public HttpTransport(String upstream, Origin origin, Duration connectTimeout, Duration readTimeout, Clock clock) {
         this.upstream = upstream;
@@ -60,14 +61,25 @@ public final class HttpTransport {
      */
     public HttpClientResponse send(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
                                    Duration readTimeout) {
-        HttpClientResponse response;
+        HttpClientResponse first;
+        long started = System.nanoTime();
         try {
-            HttpClientRequest request = client.method(method).uri(uri).readTimeout(readTimeout);
-            headers.forEach(request::header);
-            response = body == null ? request.request() : request.submit(body);
+            first = submit(method, uri, headers, body, readTimeout);
         } catch (RuntimeException e) {
-            throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+            if (!idleMonitorArtefact(e, started, readTimeout)) {
+                throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+            }
+            // Helidon 4 races its idle-connection monitor against reuse (helidon#10861): a pooled
+            // connection checked out just as its monitor gives up fails at once with a read
+            // timeout. A real read timeout cannot fire this early, so retry once, fresh.
+            idleRetries.increment();
+            try {
+                first = submit(method, uri, headers, body, readTimeout);
+            } catch (RuntimeException again) {
+                throw new FailureException(Failures.fromThrowable(origin, upstream, again));
+            }
         }
+        HttpClientResponse response = first;
         int status = response.status().code();
         if (status >= 200 && status < 300) {
             return response;
@@ -84,6 +96,36 @@ public final class HttpTransport {
             }
             throw new FailureException(Failures.fromThrowable(origin, upstream, e));
         }
+    }
+
+    private HttpClientResponse submit(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
+                                      Duration readTimeout) {
+        HttpClientRequest request = client.method(method).uri(uri).readTimeout(readTimeout);
+        headers.forEach(request::header);
+        return body == null ? request.request() : request.submit(body);
+    }
+
+    /** A "read timeout" raised in well under the read timeout: the stale pooled connection, not the peer. */
+    static boolean idleMonitorArtefact(RuntimeException e, long startedNanos, Duration readTimeout) {
+        if (Thread.currentThread().isInterrupted()) {
+            return false;
+        }
+        long elapsedMillis = (System.nanoTime() - startedNanos) / 1_000_000;
+        if (elapsedMillis >= readTimeout.toMillis() / 2) {
+            return false;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.SocketTimeoutException
+                    || (t.getMessage() != null && t.getMessage().contains("socket monitor"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** How many sends were retried because of a stale pooled connection. */
+    public long idleMonitorRetries() {
+        return idleRetries.sum();
     }
 
     /** Reads a whole body, failing cleanly when the upstream breaks off or exceeds {@code max}. */

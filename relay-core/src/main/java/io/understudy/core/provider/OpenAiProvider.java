@@ -10,6 +10,7 @@ import io.understudy.core.Json;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Failures;
+import io.understudy.core.error.Origin;
 import io.understudy.core.sse.SseEvent;
 import io.understudy.core.sse.SseReader;
 import io.understudy.core.wire.ChatRequest;
@@ -154,7 +155,9 @@ final class OpenAiProvider implements Provider {
                     throw Failures.brokenStream(transport.origin(), upstream, "malformed chunk");
                 }
                 if (json.has("error")) {
-                    throw new FailureException(Failures.fromHttp(transport.origin(), upstream, 502,
+                    Origin blamed = "provider".equals(json.path("error").path("origin").asText()) ? Origin.PROVIDER
+                            : transport.origin();
+                    throw new FailureException(Failures.fromHttp(blamed, upstream, 502,
                             java.util.Optional.empty(), event.data().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                             transport.clock()));
                 }

@@ -75,10 +75,15 @@ public final class ClientStream {
 
     /** Ends the stream with an error event in the API's own format and no end marker. */
     public void fail(Failure failure) throws IOException {
+        var body = toAnthropic != null ? ErrorBodies.anthropic(failure) : ErrorBodies.openAi(failure);
+        if (failure.origin() == io.understudy.core.error.Origin.PROVIDER) {
+            // the in-band twin of the x-understudy-error-origin header: an agent must not blame this relay
+            ((com.fasterxml.jackson.databind.node.ObjectNode) body.get("error")).put("origin", "provider");
+        }
         if (toAnthropic != null) {
-            writer.write(SseEvent.named("error", Json.text(ErrorBodies.anthropic(failure))));
+            writer.write(SseEvent.named("error", Json.text(body)));
         } else {
-            writer.write(SseEvent.data(Json.text(ErrorBodies.openAi(failure))));
+            writer.write(SseEvent.data(Json.text(body)));
         }
         out.close();
     }

@@ -1,0 +1,223 @@
+package io.understudy.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.helidon.common.media.type.MediaTypes;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.understudy.core.Json;
+import io.understudy.relay.RelayConfig;
+import io.understudy.relay.RelayServer;
+import io.understudy.sim.ProviderSim;
+import io.understudy.sim.SimConfig;
+import io.understudy.testkit.Await;
+import io.understudy.testkit.TcpProxy;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * provider-sim, a primary and a standby relay (each behind a {@link TcpProxy} that tests can break),
+ * and an agent in front: all on free loopback ports, all closed after the tests.
+ */
+final class AgentHarness implements AutoCloseable {
+    /** The primary relay routes a few models to faults that only it has. */
+    static final String PRIMARY_ROUTES = """
+              - model: limited
+                targets: [ { provider: sim, model: sim-429-retry-after } ]
+              - model: prefill-test
+                targets: [ { provider: sim, model: sim-cut } ]
+            """;
+    /** The standby serves those models healthily, or rejects prefill where a test needs that. */
+    static final String STANDBY_ROUTES = """
+              - model: limited
+                targets: [ { provider: sim, model: after-limit } ]
+              - model: prefill-test
+                targets: [ { provider: sim, model: sim-prefill-rejected } ]
+            """;
+
+    final ProviderSim sim;
+    final RelayServer primary;
+    final RelayServer standby;
+    final TcpProxy primaryProxy;
+    final TcpProxy standbyProxy;
+    final AgentServer agent;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private final int minRetries;
+
+    AgentHarness(SimConfig simConfig, String agentExtra) throws IOException {
+        this(simConfig, agentExtra, 10_000);
+    }
+
+    /** {@code minRetries}: the budget's floor; functional tests keep it high so they do not starve each other. */
+    AgentHarness(SimConfig simConfig, String agentExtra, int minRetries) throws IOException {
+        this.minRetries = minRetries;
+        sim = ProviderSim.start(simConfig);
+        primary = RelayServer.start(relayConfig(PRIMARY_ROUTES));
+        standby = RelayServer.start(relayConfig(STANDBY_ROUTES));
+        primaryProxy = new TcpProxy(primary.port());
+        standbyProxy = new TcpProxy(standby.port());
+        agent = AgentServer.start(AgentConfig.from(yaml(agentYaml(agentExtra)), Map.<String, String>of()::get));
+    }
+
+    static AgentHarness standard() throws IOException {
+        return new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(5), 8), "");
+    }
+
+    private RelayConfig relayConfig(String extraRoutes) {
+        return RelayConfig.from(yaml("""
+                server: { host: 127.0.0.1, port: 0 }
+                providers:
+                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT2S }
+                routes:
+                %s
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }
+                """.formatted(sim.baseUrl(), extraRoutes)), Map.<String, String>of()::get);
+    }
+
+    String agentYaml(String extra) {
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                agent:
+                  request-timeout: PT20S
+                  max-retry-after-wait: PT2S
+                  retry-budget: { ratio: 0.2, min-retries: %d, window: PT10S }
+                  circuit-breaker: { consecutive-failures: 3, open-for: PT1S, successes-to-close: 1 }
+                tiers:
+                  - name: primary
+                    kind: relay
+                    probe: { interval: PT0.2S, timeout: PT0.3S, fall: 2, rise: 2 }
+                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: PT1S, response: PT4S }
+                    instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                  - name: standby
+                    kind: relay
+                    probe: { interval: PT0.2S, timeout: PT0.3S, fall: 2, rise: 2 }
+                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: PT1S, response: PT4S }
+                    instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                  - name: direct
+                    kind: direct
+                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: PT1S, response: PT4S }
+                providers:
+                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }
+                  - { provider: sim, model: "cheap-*", input-per-million: 1, output-per-million: 1 }
+                  - { provider: sim, model: "premium-*", input-per-million: 30, output-per-million: 60 }
+                models:
+                  - model: "recover-*"
+                    prefill: true
+                  - model: "prefill-test"
+                    prefill: true
+                  - model: "sim-*"
+                    prefill: false
+                  - model: "sim-503"
+                    fallbacks: [ "premium-model" ]
+                  - model: "sim-context-length"
+                    on-context-length: [ "bigger-context" ]
+                %s
+                """.formatted(minRetries, primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra);
+    }
+
+    static Config yaml(String text) {
+        return Config.just(ConfigSources.create(text, MediaTypes.APPLICATION_X_YAML));
+    }
+
+    String base() {
+        return "http://127.0.0.1:" + agent.port();
+    }
+
+    HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(base() + path)).timeout(Duration.ofSeconds(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    static String chat(String model, boolean stream, String content) {
+        return "{\"model\":\"" + model + "\",\"stream\":" + stream
+                + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
+    }
+
+    JsonNode status() {
+        try {
+            return Json.parse(get("/status").body());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The upstream's entry in /status. */
+    JsonNode upstream(String name) {
+        for (JsonNode tier : status().path("tiers")) {
+            for (JsonNode u : tier.path("upstreams")) {
+                if (u.path("name").asText().equals(name)) {
+                    return u;
+                }
+            }
+        }
+        throw new IllegalArgumentException("no upstream " + name);
+    }
+
+    void awaitHealth(String upstream, String health) {
+        Await.until(upstream + " " + health, Duration.ofSeconds(10),
+                () -> upstream(upstream).path("health").asText().equals(health));
+    }
+
+    /** Both proxies forwarding, both relays up, no circuit open, attempt log empty. */
+    void reset() {
+        primaryProxy.mode(TcpProxy.Mode.PASS);
+        standbyProxy.mode(TcpProxy.Mode.PASS);
+        awaitHealth("primary-1", "up");
+        awaitHealth("standby-1", "up");
+        Await.until("no open circuit", Duration.ofSeconds(10), () -> {
+            for (JsonNode tier : status().path("tiers")) {
+                for (JsonNode u : tier.path("upstreams")) {
+                    if (u.path("circuit").asText().equals("open")) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        });
+        Await.until("no cooldowns", Duration.ofSeconds(10), () -> upstream("primary-1").path("rate_limited_for_ms").isEmpty()
+                && upstream("standby-1").path("rate_limited_for_ms").isEmpty());
+        sim.attempts().clear();
+    }
+
+    int simAttempts() {
+        return sim.attempts().toJson().path("attempts").size();
+    }
+
+    /** The deterministic answer for a conversation, straight from provider-sim. */
+    String expectedText(String content) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(chat("any", false, content))).build(), HttpResponse.BodyHandlers.ofString());
+        return Json.parse(r.body()).path("choices").path(0).path("message").path("content").asText();
+    }
+
+    @Override
+    public void close() {
+        agent.close();
+        primaryProxy.close();
+        standbyProxy.close();
+        primary.close();
+        standby.close();
+        sim.close();
+    }
+}
