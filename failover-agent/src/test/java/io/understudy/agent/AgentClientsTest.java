@@ -1,0 +1,111 @@
+package io.understudy.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import io.understudy.core.Json;
+import io.understudy.testkit.TcpProxy;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Real clients against the agent: the official OpenAI SDK, Anthropic-shaped calls, and bad input. */
+class AgentClientsTest {
+    private static AgentHarness h;
+    private static OpenAIClient sdk;
+
+    @BeforeAll
+    static void start() throws Exception {
+        h = AgentHarness.standard();
+        sdk = OpenAIOkHttpClient.builder().baseUrl(h.base() + "/v1").apiKey("unused").maxRetries(0)
+                .timeout(Duration.ofSeconds(20)).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        sdk.close();
+        h.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        h.reset();
+    }
+
+    private static ChatCompletionCreateParams params(String content) {
+        return ChatCompletionCreateParams.builder().model("gpt-4o-mini").addUserMessage(content).build();
+    }
+
+    @Test
+    void openAiSdkThroughTheAgentAcrossAFailover() throws Exception {
+        String expected = h.expectedText("sdk");
+        ChatCompletion before = sdk.chat().completions().create(params("sdk"));
+        assertEquals(expected, before.choices().get(0).message().content().orElseThrow());
+        h.primaryProxy.mode(TcpProxy.Mode.REFUSE);
+        ChatCompletion after = sdk.chat().completions().create(params("sdk"));
+        assertEquals(expected, after.choices().get(0).message().content().orElseThrow());
+        StringBuilder streamed = new StringBuilder();
+        try (StreamResponse<ChatCompletionChunk> stream = sdk.chat().completions().createStreaming(params("sdk"))) {
+            stream.stream().forEach(c -> c.choices().forEach(choice -> choice.delta().content().ifPresent(streamed::append)));
+        }
+        assertEquals(expected, streamed.toString());
+    }
+
+    @Test
+    void anthropicShapedCallsAndEmbeddingsAndModels() throws Exception {
+        HttpResponse<String> r = h.post("/v1/messages", "{\"model\":\"claude-x\",\"max_tokens\":50,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"anthropic\"}]}");
+        assertEquals(200, r.statusCode());
+        JsonNode message = Json.parse(r.body());
+        assertEquals("message", message.path("type").asText());
+        assertEquals(h.expectedText("anthropic"), message.path("content").path(0).path("text").asText());
+        HttpResponse<String> e = h.post("/v1/embeddings", "{\"model\":\"text-embedding-3-small\",\"input\":[\"a\",\"b\"]}");
+        assertEquals(200, e.statusCode());
+        assertEquals(2, Json.parse(e.body()).path("data").size());
+        assertEquals("primary-1", e.headers().firstValue("x-understudy-upstream").orElseThrow());
+        HttpResponse<String> models = h.get("/v1/models");
+        assertEquals(200, models.statusCode());
+        assertEquals("list", Json.parse(models.body()).path("object").asText());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "malformed JSON        | /v1/chat/completions | {                                              | 400 | invalid_request",
+            "missing messages      | /v1/chat/completions | {\"model\":\"m\"}                              | 400 | invalid_request",
+            "fallbacks not a list  | /v1/chat/completions | {\"model\":\"m\",\"fallbacks\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request",
+            "unknown path          | /v1/nothing          | {}                                             | 404 | unknown_url",
+            "anthropic: no max_tokens | /v1/messages      | {\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request_error",
+    })
+    void badInputGetsAClearErrorAndTheAgentStaysUp(String name, String path, String body, int status, String code) throws Exception {
+        HttpResponse<String> r = h.post(path, body);
+        assertEquals(status, r.statusCode(), r.body());
+        JsonNode json = Json.parse(r.body());
+        String actual = path.equals("/v1/messages") ? json.path("error").path("type").asText() : json.path("error").path("code").asText();
+        assertEquals(code, actual);
+        assertFalse(r.body().contains("Exception") || r.body().contains("\tat "));
+        assertEquals(0, h.simAttempts(), "bad input never reaches a provider");
+        assertEquals(200, h.get("/health/live").statusCode());
+    }
+
+    @Test
+    void bodyOverTheLimitIs413() throws Exception {
+        String big = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(9 * 1024 * 1024) + "\"}]}";
+        HttpResponse<String> r = h.post("/v1/chat/completions", big);
+        assertEquals(413, r.statusCode());
+        assertTrue(r.body().contains("request_too_large"));
+    }
+}

@@ -1,0 +1,196 @@
+package io.understudy.agent;
+
+import io.understudy.core.Json;
+import io.understudy.sim.ProviderSim;
+import io.understudy.sim.SimConfig;
+import io.understudy.testkit.Await;
+import io.understudy.testkit.JavaProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The primary relay process killed with SIGKILL while requests flow through the agent. */
+class AgentKillTest {
+
+    /** One request as the client saw it. */
+    record Outcome(boolean stream, long startNanos, int status, String text, boolean done, boolean errorEvent,
+                   String expected) {
+        boolean complete() {
+            return status == 200 && text.equals(expected) && (!stream || done);
+        }
+
+        boolean cleanError() {
+            return stream ? errorEvent && !done && expected.startsWith(text) : status >= 400;
+        }
+    }
+
+    private static String relayYaml(String simUrl) {
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                providers:
+                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                """.formatted(simUrl);
+    }
+
+    @Test
+    void everyRequestNotYetStreamingSucceedsOnTheStandby(@TempDir Path dir) throws Exception {
+        SimConfig simConfig = SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(20), 12);
+        try (ProviderSim sim = ProviderSim.start(simConfig)) {
+            Path relayConfig = dir.resolve("relay.yaml");
+            Files.writeString(relayConfig, relayYaml(sim.baseUrl()));
+            try (JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain",
+                    List.of(relayConfig.toString(), "primary"));
+                 JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain",
+                         List.of(relayConfig.toString(), "standby"))) {
+                String agentYaml = """
+                        server: { host: 127.0.0.1, port: 0 }
+                        agent:
+                          retry-budget: { ratio: 0.2, min-retries: 1000, window: PT10S }
+                        tiers:
+                          - name: primary
+                            kind: relay
+                            probe: { interval: PT0.25S, timeout: PT0.3S }
+                            timeouts: { first-token: PT3S, idle: PT2S }
+                            instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                          - name: standby
+                            kind: relay
+                            probe: { interval: PT0.25S, timeout: PT0.3S }
+                            timeouts: { first-token: PT3S, idle: PT2S }
+                            instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                        models:
+                          - model: "kill-*"
+                            prefill: true
+                        """.formatted(primary.port(), standby.port());
+                try (AgentServer agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(agentYaml), Map.<String, String>of()::get))) {
+                    String base = "http://127.0.0.1:" + agent.port();
+                    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+                    Await.until("agent sees both relays up", Duration.ofSeconds(10), () -> {
+                        try {
+                            String status = http.send(HttpRequest.newBuilder(URI.create(base + "/status")).build(),
+                                    HttpResponse.BodyHandlers.ofString()).body();
+                            return status.split("\"health\":\"up\"").length == 3;
+                        } catch (Exception e) {
+                            return false;
+                        }
+                    });
+                    List<String> prompts = new ArrayList<>();
+                    Map<String, String> expected = new java.util.HashMap<>();
+                    for (int i = 0; i < 8; i++) {
+                        String prompt = "kill prompt " + i;
+                        prompts.add(prompt);
+                        expected.put(prompt, expectedText(http, sim, prompt));
+                    }
+                    ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
+                    long runUntil = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+                    long[] killedAt = new long[1];
+                    ExecutorService clients = Executors.newFixedThreadPool(8);
+                    List<Future<?>> futures = new ArrayList<>();
+                    for (int c = 0; c < 8; c++) {
+                        int client = c;
+                        futures.add(clients.submit(() -> {
+                            for (int n = 0; System.nanoTime() < runUntil && n < 200; n++) {
+                                String prompt = prompts.get((client + n) % prompts.size());
+                                outcomes.add(call(http, base, (client + n) % 2 == 0, prompt, expected.get(prompt)));
+                            }
+                            return null;
+                        }));
+                    }
+                    Thread.sleep(1500); // let traffic flow on the primary first
+                    killedAt[0] = System.nanoTime();
+                    primary.kill();
+                    for (Future<?> f : futures) {
+                        f.get();
+                    }
+                    clients.shutdown();
+
+                    List<Outcome> all = new ArrayList<>(outcomes);
+                    long afterKill = all.stream().filter(o -> o.startNanos() > killedAt[0]).count();
+                    assertTrue(afterKill > 10, "traffic kept flowing after the kill: " + afterKill);
+                    for (Outcome o : all) {
+                        if (!o.stream()) {
+                            assertTrue(o.complete(), "every non-streamed request succeeds: " + o);
+                        } else if (o.startNanos() > killedAt[0]) {
+                            assertTrue(o.complete(), "every stream started after the kill succeeds: " + o);
+                        } else {
+                            assertTrue(o.complete() || o.cleanError(), "a stream in flight completes or ends cleanly: " + o);
+                        }
+                        assertTrue(!o.done() || o.text().equals(o.expected()), "never a truncated answer that looks complete");
+                    }
+                    long streamsResumedOrOk = all.stream().filter(Outcome::stream).filter(Outcome::complete).count();
+                    System.out.println("kill test: " + all.size() + " requests, " + afterKill + " after the kill, "
+                            + all.stream().filter(o -> !o.complete()).count() + " clean errors, " + streamsResumedOrOk
+                            + " complete streams");
+                }
+            }
+        }
+    }
+
+    private static String expectedText(HttpClient http, ProviderSim sim, String prompt) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/v1/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(AgentHarness.chat("x", false, prompt))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return Json.parse(r.body()).path("choices").path(0).path("message").path("content").asText();
+    }
+
+    private static Outcome call(HttpClient http, String base, boolean stream, String prompt, String expected) {
+        long start = System.nanoTime();
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
+                    .timeout(Duration.ofSeconds(20)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(AgentHarness.chat("kill-model", stream, prompt))).build();
+            if (!stream) {
+                HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+                String text = r.statusCode() == 200
+                        ? Json.parse(r.body()).path("choices").path(0).path("message").path("content").asText() : "";
+                return new Outcome(false, start, r.statusCode(), text, false, false, expected);
+            }
+            HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            StringBuilder text = new StringBuilder();
+            boolean done = false;
+            boolean error = false;
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                    if (!line.startsWith("data: ")) {
+                        continue;
+                    }
+                    String d = line.substring(6);
+                    if (d.equals("[DONE]")) {
+                        done = true;
+                    } else {
+                        var json = Json.parse(d);
+                        error |= json.has("error");
+                        text.append(json.path("choices").path(0).path("delta").path("content").asText(""));
+                    }
+                }
+            }
+            return new Outcome(true, start, r.statusCode(), text.toString(), done, error, expected);
+        } catch (Exception e) {
+            return new Outcome(stream, start, -1, "exception: " + e, false, false, expected);
+        }
+    }
+}

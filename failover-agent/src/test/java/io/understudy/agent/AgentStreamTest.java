@@ -1,0 +1,213 @@
+package io.understudy.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.understudy.core.Json;
+import io.understudy.sim.SimConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.understudy.agent.AgentHarness.chat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Streams through the agent: transparent failover before the first byte; after it, continuation,
+ * verified replay, or a clean in-band error. Never a truncated stream that looks complete.
+ */
+class AgentStreamTest {
+    private static AgentHarness h;
+
+    @BeforeAll
+    static void start() throws Exception {
+        // 10 tokens 60 ms apart: slow enough to cut a stream in the middle on purpose
+        h = new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(60), 10), "");
+    }
+
+    @AfterAll
+    static void stop() {
+        h.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        h.reset();
+    }
+
+    /** A stream as the client saw it. */
+    record Seen(int status, List<String> data, String upstream) {
+        String text() throws Exception {
+            StringBuilder sb = new StringBuilder();
+            for (String d : data) {
+                if (!d.equals("[DONE]")) {
+                    sb.append(Json.parse(d).path("choices").path(0).path("delta").path("content").asText(""));
+                }
+            }
+            return sb.toString();
+        }
+
+        boolean done() {
+            return !data.isEmpty() && data.get(data.size() - 1).equals("[DONE]");
+        }
+
+        JsonNode lastEvent() throws Exception {
+            return Json.parse(data.get(data.size() - 1));
+        }
+    }
+
+    /** Reads a stream; after {@code cutAfter} content chunks runs {@code fault} once (e.g. cut the primary). */
+    private static Seen stream(String body, int cutAfter, Runnable fault) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(h.base() + "/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        HttpResponse<InputStream> r = h.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        List<String> data = new ArrayList<>();
+        int content = 0;
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                if (!line.startsWith("data: ")) {
+                    continue;
+                }
+                String d = line.substring(6);
+                data.add(d);
+                if (!d.equals("[DONE]") && !Json.parse(d).path("choices").path(0).path("delta").path("content").asText("").isEmpty()) {
+                    content++;
+                    if (content == cutAfter && fault != null) {
+                        fault.run();
+                    }
+                }
+            }
+        }
+        return new Seen(r.statusCode(), data, r.headers().firstValue("x-understudy-upstream").orElse("none"));
+    }
+
+    @Test
+    void healthyStreamIsTheWholeAnswer() throws Exception {
+        Seen s = stream(chat("m", true, "whole"), 0, null);
+        assertEquals(200, s.status());
+        assertEquals("primary-1", s.upstream());
+        assertEquals(h.expectedText("whole"), s.text());
+        assertTrue(s.done());
+    }
+
+    @Test
+    void failoverBeforeTheFirstByteIsInvisible() throws Exception {
+        h.primaryProxy.mode(io.understudy.testkit.TcpProxy.Mode.BLACKHOLE);
+        Seen s = stream(chat("m", true, "invisible"), 0, null);
+        assertEquals("standby-1", s.upstream());
+        assertEquals(h.expectedText("invisible"), s.text());
+        assertTrue(s.done());
+    }
+
+    @Test
+    void cutMidStreamIsResumedByContinuationWhereThePrefillWorks() throws Exception {
+        Seen s = stream(chat("recover-a", true, "continue me"), 3, h.primaryProxy::cutAll);
+        assertEquals("primary-1", s.upstream(), "the stream began on the primary");
+        assertEquals(h.expectedText("continue me"), s.text(), "one complete answer, nothing lost or repeated");
+        assertTrue(s.done());
+        assertTrue(h.get("/metrics").body().contains("understudy_agent_stream_recoveries_total{mode=\"continuation\",outcome=\"ok\"}"));
+    }
+
+    @Test
+    void cutMidStreamIsResumedByAMatchingReplayWithoutPrefill() throws Exception {
+        Seen s = stream(chat("replay-a", true, "replay me"), 3, h.primaryProxy::cutAll);
+        assertEquals(h.expectedText("replay me"), s.text());
+        assertTrue(s.done());
+        assertTrue(h.get("/metrics").body().contains("understudy_agent_stream_recoveries_total{mode=\"replay\",outcome=\"ok\"}"));
+    }
+
+    @Test
+    void aRejectedPrefillNeverMasksTheRealErrorAndFallsBackToReplay() throws Exception {
+        // prefill-test: the primary cuts the stream; the standby rejects prefill with a 400
+        Seen s = stream(chat("prefill-test", true, "prefill"), 0, null);
+        assertEquals(h.expectedText("prefill"), s.text());
+        assertTrue(s.done());
+        for (String d : s.data()) {
+            assertFalse(d.contains("prefill_not_supported"), "the client never sees the prefill rejection");
+        }
+        assertTrue(h.get("/metrics").body().contains("understudy_agent_stream_recoveries_total{mode=\"continuation\",outcome=\"rejected\"}"));
+    }
+
+    @Test
+    void cutEverywhereEndsWithACleanErrorNeverAFakeEnd() throws Exception {
+        Seen s = stream(chat("sim-cut", true, "cut everywhere"), 0, null);
+        assertFalse(s.done(), "no [DONE] on a truncated answer");
+        assertTrue(s.lastEvent().has("error"), "the stream ends with an error event");
+        String expected = h.expectedText("cut everywhere");
+        assertTrue(expected.startsWith(s.text()) && s.text().length() < expected.length(), "what arrived is a true prefix");
+    }
+
+    @Test
+    void stalledStreamIsDetectedAndEndsCleanly() throws Exception {
+        long start = System.nanoTime();
+        Seen s = stream(chat("sim-stall", true, "stall"), 0, null);
+        long millis = Duration.ofNanos(System.nanoTime() - start).toMillis();
+        assertFalse(s.done());
+        assertTrue(s.lastEvent().has("error"));
+        assertTrue(millis < 15_000, "a stall must not hang the client; took " + millis + " ms");
+    }
+
+    @Test
+    void streamWithoutDoneIsFinalisedPromptly() throws Exception {
+        Seen s = stream(chat("sim-no-done", true, "no done"), 0, null);
+        assertTrue(s.done());
+        assertEquals(h.expectedText("no done"), s.text());
+    }
+
+    @Test
+    void malformedChunksNeverReachTheClient() throws Exception {
+        Seen s = stream(chat("sim-malformed", true, "garbage"), 0, null);
+        for (String d : s.data()) {
+            if (!d.equals("[DONE]")) {
+                Json.parse(d); // throws on garbage
+            }
+        }
+        assertTrue(s.done() || s.lastEvent().has("error"));
+        if (s.done()) {
+            assertEquals(h.expectedText("garbage"), s.text(), "a finished stream is the whole answer");
+        }
+    }
+
+    @Test
+    void anthropicClientsGetResumedStreamsToo() throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(h.base() + "/v1/messages"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"recover-b\",\"max_tokens\":100,\"stream\":true,"
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"anthropic resume\"}]}")).build();
+        HttpResponse<InputStream> r = h.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        StringBuilder text = new StringBuilder();
+        List<String> events = new ArrayList<>();
+        int deltas = 0;
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                if (line.startsWith("event: ")) {
+                    events.add(line.substring(7));
+                } else if (line.startsWith("data: ")) {
+                    JsonNode e = Json.parse(line.substring(6));
+                    if (e.path("type").asText().equals("content_block_delta")) {
+                        text.append(e.path("delta").path("text").asText());
+                        if (++deltas == 3) {
+                            h.primaryProxy.cutAll();
+                        }
+                    }
+                }
+            }
+        }
+        assertEquals(h.expectedText("anthropic resume"), text.toString());
+        assertEquals("message_stop", events.get(events.size() - 1));
+        assertEquals(1, events.stream().filter("message_start"::equals).count());
+    }
+}
