@@ -98,9 +98,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     }
 
     public static AgentConfig load(String source, Function<String, String> env) {
-        Config root = source.startsWith("builtin:")
-                ? ConfigReader.load(Optional.empty(), "understudy-config/" + source.substring("builtin:".length()))
-                : ConfigReader.load(Optional.of(java.nio.file.Path.of(source)), "");
+        Config root = ConfigReader.loadSource(source);
         try {
             return from(root, env);
         } catch (io.helidon.config.ConfigException e) {

@@ -1,6 +1,6 @@
 package io.understudy.agent;
 
-import java.util.concurrent.CountDownLatch;
+import io.understudy.core.Lifecycle;
 
 /**
  * Runs the agent until SIGTERM. Arguments: {@code CONFIG [PORT]}, CONFIG a YAML path or
@@ -20,17 +20,6 @@ public final class AgentMain {
 
     public static void run(AgentConfig config) {
         AgentServer agent = AgentServer.start(config);
-        System.out.println("understudy-agent listening port=" + agent.port());
-        System.out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            agent.close();
-            stopped.countDown();
-        }, "shutdown"));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Lifecycle.serveUntilShutdown("agent", agent.port(), agent);
     }
 }

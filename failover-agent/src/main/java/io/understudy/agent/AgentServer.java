@@ -168,13 +168,7 @@ public final class AgentServer implements AutoCloseable {
     }
 
     private void notFound(ServerRequest req, ServerResponse res) {
-        String path = req.path().path();
-        Failure failure = KNOWN_PATHS.contains(path)
-                ? new Failure.ClientError(Origin.LOCAL, "local", 405, "invalid_request_error", "method_not_allowed", null,
-                "Method " + req.prologue().method().text() + " is not allowed on " + path)
-                : new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error", "unknown_url", null,
-                "Unknown request URL: " + req.prologue().method().text() + " " + path);
-        ApiErrors.send(res, Api.forPath(path), failure, null);
+        ApiErrors.notFound(req, res, KNOWN_PATHS);
     }
 
     private void unexpected(ServerRequest req, ServerResponse res, Throwable error) {
@@ -202,7 +196,7 @@ public final class AgentServer implements AutoCloseable {
             return;
         }
         Upstream u = upstreams.get(t.instance());
-        Failure down = new Failure.Unavailable(Origin.RELAY, u.name(), Failure.UnavailableKind.TIMEOUT,
+        Failure down = new Failure.Unavailable(Origin.RELAY, u.name(), Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
         int reissued = 0;
         for (AttemptWorker worker : u.activeAttempts()) {

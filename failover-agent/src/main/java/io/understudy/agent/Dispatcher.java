@@ -23,12 +23,10 @@ import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
 
 import java.math.BigDecimal;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +47,6 @@ import java.util.logging.Logger;
  */
 final class Dispatcher {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
-    private static final SecureRandom IDS = new SecureRandom();
 
     private final AgentConfig config;
     private final Upstreams upstreams;
@@ -80,9 +77,7 @@ final class Dispatcher {
     }
 
     static String newRequestId() {
-        byte[] bytes = new byte[12];
-        IDS.nextBytes(bytes);
-        return "req_" + HexFormat.of().formatHex(bytes);
+        return io.understudy.core.RequestIds.next();
     }
 
     /** One request in flight. */
@@ -303,7 +298,7 @@ final class Dispatcher {
         } catch (InterruptedException ignored) {
             Thread.currentThread().interrupt();
         }
-        return new Failure.Unavailable(origin(u), u.name(), Failure.UnavailableKind.TIMEOUT, u.name() + " was marked down");
+        return new Failure.Unavailable(origin(u), u.name(), Failure.UnavailableKind.MARKED_DOWN, u.name() + " was marked down");
     }
 
     private void recordFailure(Call call, Upstream u, FailoverPolicy.Candidate c, Failure failure) {

@@ -33,6 +33,15 @@ public final class FailoverPolicy {
 
     /** A failed attempt of this request. */
     public record FailedAttempt(String upstream, String model, Failure failure) {
+        /**
+         * The upstream provably did no work for it: the connection was refused, or the attempt was
+         * abandoned because probes marked the upstream down. Moving such a request elsewhere
+         * redirects load rather than multiplying it, so it does not spend the retry budget.
+         */
+        public boolean undelivered() {
+            return failure instanceof Failure.Unavailable u && (u.kind() == Failure.UnavailableKind.CONNECT_REFUSED
+                    || u.kind() == Failure.UnavailableKind.MARKED_DOWN);
+        }
     }
 
     /**
@@ -94,8 +103,9 @@ public final class FailoverPolicy {
             if (last.isEmpty()) {
                 return new Attempt(c, c.tier() + " " + c.upstream() + " is " + describe(c) + "; serving " + c.model());
             }
-            // 4. Every retry or failover spends budget: an outage must not multiply load.
-            if (!s.retryAllowed().getAsBoolean()) {
+            // 4. A retry or failover spends budget, so an outage does not multiply load; moving a request
+            //    its upstream never worked on (refused, or marked down) only redirects it.
+            if (!last.get().undelivered() && !s.retryAllowed().getAsBoolean()) {
                 return new GiveUp(last.get().failure(), "retry budget exhausted after " + last.get().upstream()
                         + " failed (" + FailoverPolicy.outcome(last.get().failure()) + ")");
             }

@@ -12,8 +12,8 @@ import java.util.logging.Logger;
 
 /**
  * Probes one relay instance on its own virtual thread and feeds the results to its
- * {@link InstanceHealth}. After a failure it probes again at once (a quarter interval), so a
- * blackholed relay is marked down about one probe timeout after it was first suspected.
+ * {@link InstanceHealth}. After a failure it probes again at once, so a blackholed relay is marked
+ * down one probe timeout after it was first suspected.
  */
 final class HealthProber implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(HealthProber.class.getName());
@@ -49,8 +49,9 @@ final class HealthProber implements AutoCloseable {
         while (running) {
             long started = System.nanoTime();
             probeOnce();
-            Duration pause = health.state() == InstanceHealth.State.SUSPECT || health.state() == InstanceHealth.State.UNKNOWN
-                    ? probe.interval().dividedBy(4) : probe.interval();
+            InstanceHealth.State state = health.state();
+            Duration pause = state == InstanceHealth.State.SUSPECT ? Duration.ZERO
+                    : state == InstanceHealth.State.UNKNOWN ? probe.interval().dividedBy(4) : probe.interval();
             long sleepNanos = pause.toNanos() - (System.nanoTime() - started);
             if (sleepNanos > 0) {
                 try {

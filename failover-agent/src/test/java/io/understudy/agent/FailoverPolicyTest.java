@@ -122,6 +122,16 @@ class FailoverPolicyTest {
     }
 
     @Test
+    void redirectingARequestTheUpstreamNeverWorkedOnNeedsNoBudget() {
+        Failure refused = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.CONNECT_REFUSED, "refused");
+        Failure markedDown = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.MARKED_DOWN, "down");
+        for (Failure f : List.of(refused, markedDown)) {
+            var d = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", f)), false));
+            assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream(), f.message());
+        }
+    }
+
+    @Test
     void firstAttemptNeedsNoBudget() {
         var d = policy.decide(situation(List.of(primary(UP)), List.of(), false));
         assertInstanceOf(FailoverPolicy.Attempt.class, d);

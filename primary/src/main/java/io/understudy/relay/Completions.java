@@ -26,11 +26,9 @@ import io.understudy.core.wire.Usage;
 
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -43,7 +41,6 @@ import java.util.logging.Logger;
  */
 final class Completions {
     private static final Logger LOG = Logger.getLogger(Completions.class.getName());
-    private static final SecureRandom IDS = new SecureRandom();
 
     private final RelayConfig config;
     private final Router router;
@@ -60,9 +57,7 @@ final class Completions {
     }
 
     static String newRequestId() {
-        byte[] bytes = new byte[12];
-        IDS.nextBytes(bytes);
-        return "req_" + HexFormat.of().formatHex(bytes);
+        return io.understudy.core.RequestIds.next();
     }
 
     /** One request in flight: its id, timing and the attempts made so far. */

@@ -12,7 +12,6 @@ import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -69,9 +68,7 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
      * Loads {@code builtin:NAME} (a file of {@code config/} embedded in the jar) or a YAML file path.
      */
     public static RelayConfig load(String source, Function<String, String> env) {
-        Config root = source.startsWith("builtin:")
-                ? ConfigReader.load(Optional.empty(), "understudy-config/" + source.substring("builtin:".length()))
-                : ConfigReader.load(Optional.of(java.nio.file.Path.of(source)), "");
+        Config root = ConfigReader.loadSource(source);
         try {
             return from(root, env);
         } catch (io.helidon.config.ConfigException e) {

@@ -1,6 +1,6 @@
 package io.understudy.relay;
 
-import java.util.concurrent.CountDownLatch;
+import io.understudy.core.Lifecycle;
 
 /**
  * Runs one relay until SIGTERM. Used by {@code bin/understudy relay} and by tests that need a relay
@@ -33,25 +33,6 @@ public final class RelayMain {
     /** Starts the relay, announces its port on stdout, and blocks until the JVM shuts down. */
     public static void run(RelayConfig config) {
         RelayServer relay = RelayServer.start(config);
-        System.out.println("understudy-relay listening port=" + relay.port());
-        System.out.flush();
-        blockUntilShutdown(relay);
-    }
-
-    public static void blockUntilShutdown(AutoCloseable service) {
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                service.close();
-            } catch (Exception ignored) {
-                // exiting anyway
-            }
-            stopped.countDown();
-        }, "shutdown"));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Lifecycle.serveUntilShutdown("relay", relay.port(), relay);
     }
 }

@@ -165,14 +165,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void notFound(ServerRequest req, ServerResponse res) {
-        String path = req.path().path();
-        Api api = Api.forPath(path);
-        Failure failure = KNOWN_PATHS.contains(path)
-                ? new Failure.ClientError(Origin.LOCAL, "local", 405, "invalid_request_error", "method_not_allowed", null,
-                "Method " + req.prologue().method().text() + " is not allowed on " + path)
-                : new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error", "unknown_url", null,
-                "Unknown request URL: " + req.prologue().method().text() + " " + path);
-        ApiErrors.send(res, api, failure, null);
+        ApiErrors.notFound(req, res, KNOWN_PATHS);
     }
 
     /** A bug or an unexpected I/O error: log it here with its stack, tell the client only an id. */

@@ -2,7 +2,7 @@ package io.understudy.sim;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
+import io.understudy.core.Lifecycle;
 
 /**
  * Runs provider-sim until SIGTERM. Arguments: {@code [PORT [TTFT_MS TOKEN_DELAY_MS TOKENS]]}.
@@ -23,17 +23,6 @@ public final class SimMain {
 
     public static void run(SimConfig config) throws IOException {
         ProviderSim sim = ProviderSim.start(config);
-        System.out.println("understudy-sim listening port=" + sim.port());
-        System.out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            sim.close();
-            stopped.countDown();
-        }, "shutdown"));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Lifecycle.serveUntilShutdown("sim", sim.port(), sim);
     }
 }

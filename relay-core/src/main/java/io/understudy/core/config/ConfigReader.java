@@ -31,6 +31,17 @@ public final class ConfigReader {
         return Config.just(ConfigSources.classpath(classpathDefault));
     }
 
+    /** Loads {@code builtin:NAME} (a file of {@code config/} embedded in the jar) or a YAML file path. */
+    public static Config loadSource(String source) {
+        try {
+            return source.startsWith("builtin:")
+                    ? load(Optional.empty(), "understudy-config/" + source.substring("builtin:".length()))
+                    : load(Optional.of(Path.of(source)), "");
+        } catch (io.helidon.config.ConfigException e) {
+            throw new ConfigError("", "cannot read " + source + ": " + e.getMessage());
+        }
+    }
+
     public static String string(Config node, String key, String fallback) {
         return node.get(key).asString().orElse(fallback);
     }

@@ -82,7 +82,9 @@ public sealed interface Failure {
         CONNECT_REFUSED("connect_refused"),
         RESET("connection_reset"),
         TIMEOUT("timeout"),
-        BROKEN_STREAM("stream_broken");
+        BROKEN_STREAM("stream_broken"),
+        /** Abandoned because the upstream was marked down by health probes while waiting. */
+        MARKED_DOWN("marked_down");
 
         private final String code;
 

@@ -115,8 +115,7 @@ public final class HttpTransport {
             return false;
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof java.net.SocketTimeoutException
-                    || (t.getMessage() != null && t.getMessage().contains("socket monitor"))) {
+            if (t instanceof java.net.SocketTimeoutException) {
                 return true;
             }
         }

@@ -14,6 +14,18 @@ public final class ApiErrors {
     private ApiErrors() {
     }
 
+    /** 405 for a known path called with the wrong method, else 404; in the shape of the API the path belongs to. */
+    public static void notFound(io.helidon.webserver.http.ServerRequest req, ServerResponse res, java.util.Set<String> knownPaths) {
+        String path = req.path().path();
+        String method = req.prologue().method().text();
+        Failure failure = knownPaths.contains(path)
+                ? new Failure.ClientError(Origin.LOCAL, "local", 405, "invalid_request_error", "method_not_allowed", null,
+                "Method " + method + " is not allowed on " + path)
+                : new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error", "unknown_url", null,
+                "Unknown request URL: " + method + " " + path);
+        send(res, Api.forPath(path), failure, null);
+    }
+
     public static void send(ServerResponse res, Api api, Failure failure, String requestId) {
         if (res.isSent()) {
             return;
