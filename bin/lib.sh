@@ -31,6 +31,7 @@ find_java() {
   fi
   export JAVA_HOME="$best"
   JAVA="$best/bin/java"
+  JAVA_MAJOR="$best_major"
 }
 
 ensure_maven() {
@@ -66,6 +67,23 @@ ensure_built() {
   echo "$now" >"$stamp"
 }
 
+# JVM flags for our processes: JDK 24+ warns on every start that gRPC/protobuf use sun.misc.Unsafe.
+understudy_jvm_flags() {
+  if [ "${JAVA_MAJOR:-21}" -ge 24 ]; then echo "--sun-misc-unsafe-memory-access=allow"; fi
+}
+
 understudy_classpath() {
   echo "$UNDERSTUDY_ROOT/cli/target/understudy.jar:$UNDERSTUDY_ROOT/cli/target/lib/*"
+}
+
+# etcd (Debian's etcd-server) for leadership: bin/test and `up` need it.
+ensure_etcd() {
+  command -v etcd >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "understudy: installing etcd (apt-get install etcd-server etcd-client)..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server etcd-client) >&2 \
+      || die "could not install etcd-server"
+  else
+    die "etcd is required: install it (e.g. 'sudo apt-get install etcd-server'), or set UNDERSTUDY_ETCD to your cluster"
+  fi
 }

@@ -30,6 +30,9 @@ final class ChildProcess {
         command.add(java);
         command.add("-Xmx" + maxHeap);
         command.add("-XX:+UseSerialGC");
+        if (Runtime.version().feature() >= 24) {
+            command.add("--sun-misc-unsafe-memory-access=allow"); // gRPC/protobuf warn on every start otherwise
+        }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(Main.class.getName());
@@ -44,6 +47,18 @@ final class ChildProcess {
             return new ChildProcess(name, log, process);
         } catch (IOException e) {
             throw new UserError("cannot start " + name + ": " + e.getMessage());
+        }
+    }
+
+    /** Starts a program that is not ours (etcd), output to its log file. */
+    static ChildProcess startExternal(String name, Path logDir, List<String> command) {
+        Path log = logDir.resolve(name + ".log");
+        try {
+            Files.createDirectories(logDir);
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            return new ChildProcess(name, log, process);
+        } catch (IOException e) {
+            throw new UserError("cannot start " + name + " (" + command.get(0) + "): " + e.getMessage());
         }
     }
 

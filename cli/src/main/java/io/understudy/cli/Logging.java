@@ -5,6 +5,11 @@ final class Logging {
     private Logging() {
     }
 
+    /** Operator commands print their own lines; library chatter (gRPC, Helidon) stays below WARNING. */
+    static void quiet() {
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+    }
+
     static void configure() {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format",

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** {@code bin/understudy}: one launcher for every Understudy process and the operator commands. */
 @Command(name = "understudy", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Two-tier failover appliance for AI API relays.",
-        subcommands = {UpCommand.class, RelayCommand.class, AgentCommand.class, SimCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {UpCommand.class, RelayCommand.class, AgentCommand.class, SimCommand.class, StatusCommand.class,
+                PromoteCommand.class, SwitchoverCommand.class, HistoryCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -23,6 +23,8 @@ final class UpCommand implements Runnable {
     static final int PRIMARY_PORT = 8081;
     static final int STANDBY_PORT = 8082;
     static final int AGENT_PORT = 4000;
+    static final int ETCD_PORT = 2379;
+    static final int ETCD_PEER_PORT = 2380;
 
     @Option(names = "--state-dir", defaultValue = ".understudy",
             description = "Where logs and runtime state go (default: ${DEFAULT-VALUE})")
@@ -39,10 +41,19 @@ final class UpCommand implements Runnable {
         Path logs = stateDir.resolve("logs").toAbsolutePath();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "up-shutdown"));
 
-        List<Integer> ports = live ? List.of(PRIMARY_PORT, STANDBY_PORT, AGENT_PORT)
-                : List.of(SIM_PORT, PRIMARY_PORT, STANDBY_PORT, AGENT_PORT);
+        String configuredEtcd = System.getenv("UNDERSTUDY_ETCD");
+        boolean localEtcd = configuredEtcd == null || configuredEtcd.isBlank();
+        List<Integer> ports = new ArrayList<>(live ? List.of(PRIMARY_PORT, STANDBY_PORT, AGENT_PORT)
+                : List.of(SIM_PORT, PRIMARY_PORT, STANDBY_PORT, AGENT_PORT));
+        if (localEtcd) {
+            ports.addAll(List.of(ETCD_PORT, ETCD_PEER_PORT));
+        }
         for (int port : ports) {
             requireFree(port);
+        }
+        String etcdEndpoint = localEtcd ? "http://127.0.0.1:" + ETCD_PORT : configuredEtcd;
+        if (localEtcd) {
+            startEtcd(logs);
         }
         if (!live) {
             ChildProcess sim = launch("sim", logs, "256m", List.of("sim", "--port", String.valueOf(SIM_PORT)));
@@ -60,8 +71,23 @@ final class UpCommand implements Runnable {
                 "--config", live ? "builtin:agent-live.yaml" : "builtin:agent.yaml"));
         agent.awaitReady(URI.create("http://127.0.0.1:" + AGENT_PORT + "/health/ready"), Duration.ofSeconds(30));
 
-        printBanner(live, logs);
+        printBanner(live, logs, etcdEndpoint, localEtcd);
         watch();
+    }
+
+    /** A local single-member etcd, its data under the state directory, loopback only. */
+    private void startEtcd(Path logs) {
+        Path data = stateDir.resolve("etcd").toAbsolutePath();
+        String client = "http://127.0.0.1:" + ETCD_PORT;
+        String peer = "http://127.0.0.1:" + ETCD_PEER_PORT;
+        ChildProcess etcd = ChildProcess.startExternal("etcd", logs, List.of("etcd", "--name", "understudy",
+                "--data-dir", data.toString(), "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", "understudy=" + peer, "--initial-cluster-state", "new"));
+        synchronized (children) {
+            children.add(etcd);
+        }
+        etcd.awaitReady(URI.create(client + "/health"), Duration.ofSeconds(30));
     }
 
     private ChildProcess launch(String name, Path logs, String heap, List<String> args) {
@@ -79,6 +105,7 @@ final class UpCommand implements Runnable {
     private void watch() {
         java.util.Set<ChildProcess> reported = new java.util.HashSet<>();
         while (true) {
+            boolean allGone;
             synchronized (children) {
                 for (ChildProcess child : children) {
                     if (!child.alive() && reported.add(child)) {
@@ -86,10 +113,11 @@ final class UpCommand implements Runnable {
                                 + "); the others keep running. Its log: " + child.log());
                     }
                 }
-                if (!children.isEmpty() && reported.size() == children.size()) {
-                    System.err.println("understudy: every part has exited");
-                    System.exit(1);
-                }
+                allGone = !children.isEmpty() && reported.size() == children.size();
+            }
+            if (allGone) { // exit outside the lock: the shutdown hook takes it to stop the children
+                System.err.println("understudy: every part has exited");
+                System.exit(1);
             }
             try {
                 Thread.sleep(500);
@@ -125,7 +153,7 @@ final class UpCommand implements Runnable {
         return v != null && !v.isBlank();
     }
 
-    private void printBanner(boolean live, Path logs) {
+    private void printBanner(boolean live, Path logs, String etcdEndpoint, boolean localEtcd) {
         String base = "http://127.0.0.1:" + AGENT_PORT + "/v1";
         String key = present("UNDERSTUDY_AGENT_KEYS") ? "<one of UNDERSTUDY_AGENT_KEYS>" : "unused";
         String model = live && !present("OPENAI_API_KEY") ? "claude-sonnet-4-5" : "gpt-4o-mini";
@@ -151,6 +179,9 @@ final class UpCommand implements Runnable {
         if (!live) {
             sb.append("  provider-sim    http://127.0.0.1:").append(SIM_PORT).append("/v1   attempts log /sim/attempts\n");
         }
+        sb.append("  etcd            ").append(etcdEndpoint).append(localEtcd ? "   (local, data in " + stateDir.resolve("etcd")
+                + "; set UNDERSTUDY_ETCD to use yours)" : "   (from UNDERSTUDY_ETCD)").append('\n');
+        sb.append("\nOperate:  bin/understudy status | promote standby [--force] | switchover --to primary | history\n");
         sb.append("\nPoint an OpenAI SDK at the agent:\n\n  base_url=").append(base).append("\n  api_key=").append(key)
                 .append("\n\n");
         sb.append("  curl -s ").append(base).append("/chat/completions \\\n")

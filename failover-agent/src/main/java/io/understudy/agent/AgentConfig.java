@@ -27,7 +27,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                           Duration requestTimeout, int maxAttempts, int maxStreamRecoveries, Duration maxRetryAfterWait,
                           double costGuardRatio, Budget retryBudget, Breaker breaker, List<Tier> tiers,
                           Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
-                          List<ModelRule> models) {
+                          List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd) {
 
     public enum TierKind { RELAY, DIRECT }
 
@@ -83,7 +83,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public AgentConfig withPort(int newPort) {
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
-                prices, models);
+                prices, models, etcd);
     }
 
     /** The most specific rule whose pattern matches (most literal characters; first on a tie). */
@@ -203,6 +203,6 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ConfigReader.integer(agent, "max-stream-recoveries", 2, 0, 10),
                 ConfigReader.duration(agent, "max-retry-after-wait", Duration.ofSeconds(2)),
                 ratio, retryBudget, breaker, tiers, providers, ProviderConfigs.routes(root, providers),
-                ProviderConfigs.prices(root), models);
+                ProviderConfigs.prices(root), models, io.understudy.core.etcd.EtcdSettings.from(root, env));
     }
 }

@@ -47,6 +47,8 @@ public final class AgentServer implements AutoCloseable {
     private final StatusView status;
     private final long startedMillis;
     private final WebServer server;
+    private final io.understudy.core.etcd.Etcd etcd;
+    private final LeaderView leaderView;
 
     private AgentServer(AgentConfig config, Clock clock) {
         this.config = config;
@@ -55,10 +57,14 @@ public final class AgentServer implements AutoCloseable {
         this.budget = new RetryBudget(config.retryBudget().ratio(), config.retryBudget().minRetries(),
                 config.retryBudget().window(), clock::millis);
         this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
+        this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
+        this.leaderView = etcd == null ? null : new LeaderView(etcd, clock, this::onLeaderChange);
         this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis()),
-                budget, metrics, failoverLog, clock);
+                budget, metrics, failoverLog, clock, this::leaderTier,
+                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch));
         this.auth = new ClientAuth(config.clientKeys());
-        this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis);
+        this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
+                java.util.Optional.ofNullable(leaderView), this::leaderTier);
         upstreams.all().forEach(metrics::watchUpstream);
         metrics.watchBudget(budget::snapshot);
         this.server = WebServer.builder()
@@ -88,8 +94,34 @@ public final class AgentServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (leaderView != null) {
+            leaderView.close();
+            etcd.close();
+        }
         upstreams.close();
         server.stop();
+    }
+
+    /**
+     * The tier of the current leader: the tier of the upstream named like the leader's instance, else a
+     * tier named like its role. Empty without etcd or before a leader is known.
+     */
+    java.util.Optional<String> leaderTier() {
+        if (leaderView == null) {
+            return java.util.Optional.empty();
+        }
+        return leaderView.leader().map(l -> {
+            Upstream u = upstreams.get(l.instance());
+            if (u != null) {
+                return u.tier();
+            }
+            return config.tiers().stream().map(AgentConfig.Tier::name).filter(n -> n.equals(l.role())).findFirst().orElse(null);
+        });
+    }
+
+    private void onLeaderChange(LeaderView.Leader leader) {
+        failoverLog.add(new FailoverLog.Entry(leader.learntAtMillis(), "-", "leadership", leader.instance(),
+                "leader is now " + leader.instance() + " (" + leader.role() + ") at epoch " + leader.epoch()));
     }
 
     void routing(HttpRouting.Builder rules) {

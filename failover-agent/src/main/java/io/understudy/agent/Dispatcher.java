@@ -56,6 +56,8 @@ final class Dispatcher {
     private final FailoverLog failoverLog;
     private final Clock clock;
     private final Map<String, AgentConfig.Tier> tiers;
+    private final java.util.function.Supplier<Optional<String>> leaderTier;
+    private final java.util.function.BiPredicate<String, Long> acceptLeaderClaim;
     final LongAdder requests = new LongAdder();
     final LongAdder answered = new LongAdder();
     final LongAdder failed = new LongAdder();
@@ -63,7 +65,10 @@ final class Dispatcher {
     final LongAdder recovered = new LongAdder();
 
     Dispatcher(AgentConfig config, Upstreams upstreams, FailoverPolicy policy, RetryBudget budget, AgentMetrics metrics,
-               FailoverLog failoverLog, Clock clock) {
+               FailoverLog failoverLog, Clock clock, java.util.function.Supplier<Optional<String>> leaderTier,
+               java.util.function.BiPredicate<String, Long> acceptLeaderClaim) {
+        this.leaderTier = leaderTier;
+        this.acceptLeaderClaim = acceptLeaderClaim;
         this.config = config;
         this.upstreams = upstreams;
         this.policy = policy;
@@ -251,7 +256,7 @@ final class Dispatcher {
         };
         return new FailoverPolicy.Situation(call.models, call.contextFallbacks,
                 upstreams.candidates(List.copyOf(all), call.excluded, now), List.copyOf(call.failures), retryAllowed,
-                now, call.deadlineMillis, call.notes);
+                now, call.deadlineMillis, call.notes, leaderTier.get());
     }
 
     private void beforeAttempt(Call call, Upstream u, FailoverPolicy.Attempt a) {
@@ -587,6 +592,13 @@ final class Dispatcher {
         res.header(HeaderNames.create("x-understudy-upstream"), u.name());
         res.header(HeaderNames.create("x-understudy-attempts"), String.valueOf(call.attempts));
         if (u.kind() == Upstream.Kind.RELAY) {
+            if ("true".equals(upstreamHeaders.get("x-understudy-leader"))) {
+                try {
+                    acceptLeaderClaim.test(u.name(), Long.parseLong(upstreamHeaders.getOrDefault("x-understudy-epoch", "0")));
+                } catch (NumberFormatException ignored) {
+                    // not our relay's header: no claim to judge
+                }
+            }
             upstreamHeaders.forEach((name, value) -> {
                 if (!name.equals("x-understudy-error-origin") && !name.equals("x-understudy-receipt")) {
                     res.header(HeaderNames.create(name), value);

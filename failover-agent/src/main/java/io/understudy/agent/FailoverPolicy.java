@@ -56,7 +56,12 @@ public final class FailoverPolicy {
      */
     public record Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
                             List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
-                            long nowMillis, long deadlineMillis, List<String> notes) {
+                            long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier) {
+        public Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
+                         List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
+                         long nowMillis, long deadlineMillis, List<String> notes) {
+            this(models, contextFallbacks, candidates, failures, retryAllowed, nowMillis, deadlineMillis, notes, Optional.empty());
+        }
     }
 
     public sealed interface Decision {
@@ -96,12 +101,14 @@ public final class FailoverPolicy {
         }
 
         // 3. Pick the best usable upstream: models in order; relays before direct providers; healthy
-        //    relays before suspect ones (detected, not yet enforced); then tier order, then load.
+        //    relays before suspect ones (detected, not yet enforced); the leader's tier first (our own
+        //    health checks still override it); then tier order, then load.
         Optional<Candidate> next = best(s, s.models());
         if (next.isPresent()) {
             Candidate c = next.get();
             if (last.isEmpty()) {
-                return new Attempt(c, c.tier() + " " + c.upstream() + " is " + describe(c) + "; serving " + c.model());
+                String lead = s.leaderTier().filter(t -> t.equals(c.tier())).map(t -> " (leader's tier)").orElse("");
+                return new Attempt(c, c.tier() + " " + c.upstream() + " is " + describe(c) + lead + "; serving " + c.model());
             }
             // 4. A retry or failover spends budget, so an outage does not multiply load; moving a request
             //    its upstream never worked on (refused, or marked down) only redirects it.
@@ -143,6 +150,7 @@ public final class FailoverPolicy {
                     .filter(x -> !excluded(s, x))
                     .min(Comparator.comparingInt((Candidate x) -> x.lastResort() ? 1 : 0)
                             .thenComparingInt(x -> x.health() == InstanceHealth.State.SUSPECT ? 1 : 0)
+                            .thenComparingInt(x -> s.leaderTier().map(t -> t.equals(x.tier()) ? 0 : 1).orElse(0))
                             .thenComparingInt(Candidate::tierIndex)
                             .thenComparingDouble(Candidate::score));
             if (c.isPresent()) {

@@ -19,8 +19,14 @@ final class StatusView {
     private final Clock clock;
     private final long startedMillis;
 
+    private final java.util.Optional<LeaderView> leaderView;
+    private final java.util.function.Supplier<java.util.Optional<String>> leaderTier;
+
     StatusView(AgentConfig config, Upstreams upstreams, Dispatcher dispatcher, RetryBudget budget, FailoverLog failoverLog,
-               Clock clock, long startedMillis) {
+               Clock clock, long startedMillis, java.util.Optional<LeaderView> leaderView,
+               java.util.function.Supplier<java.util.Optional<String>> leaderTier) {
+        this.leaderView = leaderView;
+        this.leaderTier = leaderTier;
         this.config = config;
         this.upstreams = upstreams;
         this.dispatcher = dispatcher;
@@ -37,7 +43,21 @@ final class StatusView {
         agent.put("version", Version.current());
         agent.put("uptime_seconds", (now - startedMillis) / 1000);
         agent.put("time", AgentServer.iso(now));
-        root.putNull("leader"); // leadership arrives with etcd
+        if (leaderView.isEmpty()) {
+            root.putNull("leader");
+        } else {
+            LeaderView view = leaderView.get();
+            ObjectNode leader = root.putObject("leader");
+            view.leader().ifPresentOrElse(l -> leader.put("instance", l.instance()).put("role", l.role())
+                            .put("epoch", l.epoch()).put("learnt_at", AgentServer.iso(l.learntAtMillis())),
+                    () -> leader.putNull("instance"));
+            leaderTier.get().ifPresent(t -> leader.put("tier", t));
+            leader.put("vacant", view.vacant());
+            leader.put("view_stale_ms", view.staleMillis());
+            leader.put("etcd_error", view.lastError());
+            leader.put("rejected_stale_epochs", view.rejectedStaleEpochs());
+            leader.put("subscriptions", view.subscriptions());
+        }
         ArrayNode tiers = root.putArray("tiers");
         for (AgentConfig.Tier tier : config.tiers()) {
             ObjectNode t = tiers.addObject();
@@ -104,7 +124,9 @@ final class StatusView {
         JsonNode agent = s.path("agent");
         h.append("<p>version ").append(esc(agent.path("version").asText())).append(" &middot; up ")
                 .append(agent.path("uptime_seconds").asLong()).append(" s &middot; ").append(esc(agent.path("time").asText()))
-                .append(" &middot; leader: ").append(s.path("leader").isNull() ? "(no leadership configured)" : esc(s.path("leader").toString()))
+                .append(" &middot; leader: ").append(s.path("leader").isNull() ? "(no leadership configured)"
+                        : esc(s.path("leader").path("instance").asText("none") + " (epoch " + s.path("leader").path("epoch").asLong()
+                        + ", view " + s.path("leader").path("view_stale_ms").asLong() + " ms old)"))
                 .append("</p>");
         h.append("<h2>Tiers</h2><table><tr><th>tier</th><th>upstream</th><th>health</th><th>circuit</th><th>in flight</th>")
                 .append("<th>latency ms</th><th>last probe error</th><th>rate limited</th></tr>");

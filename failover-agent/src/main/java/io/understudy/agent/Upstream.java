@@ -22,6 +22,7 @@ final class Upstream {
 
     private static final String WHOLE_UPSTREAM = "";
     private static final Duration DEFAULT_RATE_LIMIT_COOLDOWN = Duration.ofSeconds(1);
+    private static final Duration DRAINING_COOLDOWN = Duration.ofSeconds(1);
 
     private final String name;
     private final String tier;
@@ -150,6 +151,12 @@ final class Upstream {
      * error the relay marks as coming from its provider leaves the relay's health alone.
      */
     void failed(Failure failure, String model, long nowMillis) {
+        if (failure instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.MARKED_DOWN) {
+            // draining for a handover (or already marked down by probes): steer new requests elsewhere
+            // for a moment, and do not count it as a fault: it is a deliberate, healthy state
+            coolingUntil.merge(WHOLE_UPSTREAM, nowMillis + DRAINING_COOLDOWN.toMillis(), Math::max);
+            return;
+        }
         if (failure instanceof Failure.RateLimited limited) {
             // Honour Retry-After: this upstream (for this model, when it is the provider behind a relay
             // that said so) is not called again before it allows.

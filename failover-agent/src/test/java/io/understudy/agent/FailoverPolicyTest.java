@@ -75,6 +75,17 @@ class FailoverPolicyTest {
     }
 
     @Test
+    void theLeadersTierServesSteadyStateTrafficUnlessItIsDown() {
+        var s = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(primary(UP), standby(UP)), List.of(), () -> true,
+                NOW, NOW + 60_000, List.of(), Optional.of("standby"));
+        assertEquals("standby-1", ((FailoverPolicy.Attempt) policy.decide(s)).candidate().upstream());
+        var down = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(primary(UP), standby(DOWN)), List.of(),
+                () -> true, NOW, NOW + 60_000, List.of(), Optional.of("standby"));
+        assertEquals("primary-1", ((FailoverPolicy.Attempt) policy.decide(down)).candidate().upstream(),
+                "a leader this agent cannot reach is skipped");
+    }
+
+    @Test
     void openCircuitIsSkipped() {
         Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0, false);
         var d = policy.decide(situation(List.of(open, standby(UP)), List.of(), true));

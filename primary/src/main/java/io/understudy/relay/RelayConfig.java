@@ -29,10 +29,16 @@ import java.util.function.Function;
  * @param prices        provider prices per million tokens
  * @param feePercent    relay fee added to the provider cost in receipts (default 0)
  * @param receiptsKept  how many recent receipts are kept for lookup (default 10000)
+ * @param instance      this relay's name in etcd and in agents' configs (default: ROLE-1)
+ * @param advertiseUrl  the base URL agents reach it at (default http://HOST:PORT/v1)
+ * @param etcd          where leadership lives; empty = no leadership (static tiers only)
+ * @param drainBound    longest wait for requests in flight before resigning leadership (default 10 s)
  */
 public record RelayConfig(String host, int port, Role role, long maxBodyBytes, boolean logPrompts,
                           List<Secret> clientKeys, Map<String, ProviderConfigs.Entry> providers, List<Route> routes,
-                          PriceTable prices, BigDecimal feePercent, int receiptsKept) {
+                          PriceTable prices, BigDecimal feePercent, int receiptsKept, String instance,
+                          java.util.Optional<String> advertiseUrl, java.util.Optional<io.understudy.core.etcd.EtcdSettings> etcd,
+                          java.time.Duration drainBound) {
 
     public enum Role {
         PRIMARY, STANDBY;
@@ -56,12 +62,24 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
 
     public RelayConfig withPort(int newPort) {
         return new RelayConfig(host, newPort, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept);
+                feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound);
     }
 
+    /** A new role also renames a default-named instance (primary-1 -> standby-1). */
     public RelayConfig withRole(Role newRole) {
+        String name = instance.equals(role.wireName() + "-1") ? newRole.wireName() + "-1" : instance;
         return new RelayConfig(host, port, newRole, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept);
+                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound);
+    }
+
+    public RelayConfig withInstance(String name) {
+        return new RelayConfig(host, port, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
+                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound);
+    }
+
+    public RelayConfig withEtcd(java.util.Optional<io.understudy.core.etcd.EtcdSettings> settings) {
+        return new RelayConfig(host, port, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
+                feePercent, receiptsKept, instance, advertiseUrl, settings, drainBound);
     }
 
     /**
@@ -110,6 +128,10 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
         }
         int receipts = ConfigReader.integer(relay, "receipts-kept", 10_000, 0, 10_000_000);
         return new RelayConfig(host, port, role, maxBody, logPrompts, keys, providers, routes,
-                ProviderConfigs.prices(root), fee, receipts);
+                ProviderConfigs.prices(root), fee, receipts,
+                ConfigReader.string(relay, "instance", role.wireName() + "-1"),
+                ConfigReader.string(relay, "advertise-url"),
+                io.understudy.core.etcd.EtcdSettings.from(root, env),
+                ConfigReader.duration(relay, "drain-bound", java.time.Duration.ofSeconds(10)));
     }
 }

@@ -34,7 +34,7 @@ import java.util.logging.Logger;
 public final class RelayServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RelayServer.class.getName());
     private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/embeddings",
-            "/v1/models", "/health/live", "/health/ready", "/metrics");
+            "/v1/models", "/health/live", "/health/ready", "/metrics", "/status");
 
     private final RelayConfig config;
     private final RelayMetrics metrics;
@@ -43,6 +43,11 @@ public final class RelayServer implements AutoCloseable {
     private final Receipts receipts;
     private final Completions completions;
     private final WebServer server;
+    private final Leadership leadership;
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean draining;
+    private io.understudy.core.etcd.Etcd etcd;
+    private Campaigner campaigner;
 
     private RelayServer(RelayConfig config, Clock clock) {
         this.config = config;
@@ -52,6 +57,7 @@ public final class RelayServer implements AutoCloseable {
                 p -> Provider.create(p, HttpTransport.forProvider(p)));
         this.receipts = new Receipts(config.receiptsKept());
         this.completions = new Completions(config, router, metrics, receipts, clock);
+        this.leadership = new Leadership(config.role() == RelayConfig.Role.STANDBY, clock::millis);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -68,6 +74,12 @@ public final class RelayServer implements AutoCloseable {
     public static RelayServer start(RelayConfig config) {
         RelayServer relay = new RelayServer(config, Clock.systemUTC());
         relay.server.start();
+        config.etcd().ifPresent(settings -> {
+            relay.etcd = new io.understudy.core.etcd.Etcd(settings);
+            String url = config.advertiseUrl().orElse("http://" + config.host() + ":" + relay.port() + "/v1");
+            relay.campaigner = new Campaigner(relay.etcd, config.instance(), config.role(), url, relay.leadership,
+                    relay::drain, () -> relay.draining = false, config.drainBound(), Clock.systemUTC());
+        });
         LOG.info(() -> "understudy relay (" + config.role().wireName() + ") " + Version.current()
                 + " listening on http://" + config.host() + ":" + relay.port());
         return relay;
@@ -81,9 +93,32 @@ public final class RelayServer implements AutoCloseable {
         return config;
     }
 
+    public Leadership leadership() {
+        return leadership;
+    }
+
     @Override
     public void close() {
+        if (campaigner != null) {
+            campaigner.close();
+            etcd.close();
+        }
         server.stop();
+    }
+
+    /** Stops taking new model requests (503 + x-understudy-draining) and waits for those in flight. */
+    private void drain(java.time.Duration bound) {
+        draining = true;
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.info(() -> "drained: " + inFlight.get() + " request(s) still in flight at the bound");
     }
 
     void routing(HttpRouting.Builder rules) {
@@ -94,6 +129,7 @@ public final class RelayServer implements AutoCloseable {
                 .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, this::receipt))
                 .get("/health/live", this::live)
                 .get("/health/ready", this::ready)
+                .get("/status", this::status)
                 .get("/metrics", this::metrics)
                 .any(this::notFound)
                 .error(Throwable.class, this::unexpected);
@@ -101,6 +137,26 @@ public final class RelayServer implements AutoCloseable {
 
     /** Authenticates, then runs the handler; every {@link FailureException} becomes an API-shaped error. */
     private void guarded(ServerRequest req, ServerResponse res, Api api, Handler handler) {
+        if (config.etcd().isPresent()) {
+            Leadership.View v = leadership.view();
+            res.header(HeaderNames.create("x-understudy-leader"), String.valueOf(v.leader()));
+            res.header(HeaderNames.create("x-understudy-epoch"), String.valueOf(v.epoch()));
+        }
+        if (draining && req.prologue().method().text().equals("POST")) {
+            res.header(HeaderNames.create("x-understudy-draining"), "true");
+            ApiErrors.send(res, api, new Failure.Retryable(Origin.LOCAL, config.instance(), 503, "draining",
+                    config.instance() + " is handing leadership over and takes no new requests"), null);
+            return;
+        }
+        inFlight.incrementAndGet();
+        try {
+            guardedInner(req, res, api, handler);
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    private void guardedInner(ServerRequest req, ServerResponse res, Api api, Handler handler) {
         try {
             Optional<Failure> denied = auth.check(req.headers().first(HeaderNames.AUTHORIZATION),
                     req.headers().first(HeaderNames.create("x-api-key")));
@@ -152,10 +208,31 @@ public final class RelayServer implements AutoCloseable {
         boolean ready = router.anyProviderEnabled();
         res.status(ready ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        ObjectNode body = Json.object().put("status", ready ? "UP" : "DOWN").put("role", config.role().wireName());
+        ObjectNode body = Json.object().put("status", ready ? "UP" : "DOWN").put("role", config.role().wireName())
+                .put("instance", config.instance());
+        if (config.etcd().isPresent()) {
+            body.put("leadership", leadership.view().state().name().toLowerCase(java.util.Locale.ROOT))
+                    .put("epoch", leadership.view().epoch());
+        }
         if (!ready) {
             body.put("reason", "no provider is enabled (check API keys)");
         }
+        res.send(Json.bytes(body));
+    }
+
+    private void status(ServerRequest req, ServerResponse res) {
+        Leadership.View v = leadership.view();
+        ObjectNode body = Json.object().put("instance", config.instance()).put("role", config.role().wireName())
+                .put("version", Version.current()).put("draining", draining).put("in_flight", inFlight.get());
+        ObjectNode l = body.putObject("leadership");
+        if (config.etcd().isEmpty()) {
+            l.put("state", "disabled").put("reason", "no etcd configured");
+        } else {
+            l.put("state", v.state().name().toLowerCase(java.util.Locale.ROOT)).put("epoch", v.epoch())
+                    .put("reason", v.reason()).put("since", java.time.Instant.ofEpochMilli(v.sinceMillis()).toString())
+                    .put("etcd_error", campaigner == null ? "" : campaigner.etcdError());
+        }
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(Json.bytes(body));
     }
 

@@ -86,6 +86,11 @@ public final class HttpTransport {
         }
         try (response) {
             byte[] errorBody = readBounded(response.inputStream(), MAX_ERROR_BODY);
+            if (status == 503 && response.headers().first(HeaderNames.create("x-understudy-draining")).isPresent()) {
+                // a relay handing leadership over: it did no work on this request
+                throw new FailureException(new Failure.Unavailable(origin, upstream, Failure.UnavailableKind.MARKED_DOWN,
+                        upstream + " is draining for a leadership handover"));
+            }
             Optional<String> retryAfter = response.headers().first(HeaderNames.RETRY_AFTER);
             Origin blamed = response.headers().first(ERROR_ORIGIN)
                     .filter("provider"::equalsIgnoreCase).map(v -> Origin.PROVIDER).orElse(origin);
