@@ -41,7 +41,8 @@ final class StatusCommand implements Callable<Integer> {
             ArrayNode relays = out.putArray("relays");
             members.forEach(relays::add);
             ArrayNode agents = out.putArray("agents");
-            cluster.registered("agents").forEach(agents::add);
+            List<JsonNode> agentViews = cluster.registered("agents");
+            agentViews.forEach(agents::add);
             if (options.json) {
                 System.out.println(Json.text(out));
                 return 0;
@@ -54,6 +55,14 @@ final class StatusCommand implements Callable<Integer> {
             for (JsonNode m : members) {
                 System.out.printf("%-14s %-8s %-13s %-6s %s%n", m.path("instance").asText(), m.path("role").asText(),
                         m.path("leadership").asText(), m.path("epoch").asLong(), m.path("url").asText());
+            }
+            if (!agentViews.isEmpty()) {
+                System.out.println();
+                System.out.printf("%-28s %-14s %-6s %s%n", "AGENT", "SEES LEADER", "EPOCH", "SINCE");
+                for (JsonNode a : agentViews) {
+                    System.out.printf("%-28s %-14s %-6s %s%n", a.path("agent").asText(), a.path("leader").asText("-"),
+                            a.path("epoch").asLong(), a.path("learnt_at").asText("-"));
+                }
             }
             return 0;
         } catch (Etcd.EtcdUnavailable e) {

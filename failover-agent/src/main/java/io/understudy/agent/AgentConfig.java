@@ -27,7 +27,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                           Duration requestTimeout, int maxAttempts, int maxStreamRecoveries, Duration maxRetryAfterWait,
                           double costGuardRatio, Budget retryBudget, Breaker breaker, List<Tier> tiers,
                           Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
-                          List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd) {
+                          List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd, String name) {
 
     public enum TierKind { RELAY, DIRECT }
 
@@ -83,7 +83,18 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public AgentConfig withPort(int newPort) {
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
-                prices, models, etcd);
+                prices, models, etcd, name);
+    }
+
+    /** host name and process id: unique per agent on a fleet, stable while it runs. */
+    private static String defaultName() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "agent";
+        }
+        return host + "-" + ProcessHandle.current().pid();
     }
 
     /** The most specific rule whose pattern matches (most literal characters; first on a tie). */
@@ -203,6 +214,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ConfigReader.integer(agent, "max-stream-recoveries", 2, 0, 10),
                 ConfigReader.duration(agent, "max-retry-after-wait", Duration.ofSeconds(2)),
                 ratio, retryBudget, breaker, tiers, providers, ProviderConfigs.routes(root, providers),
-                ProviderConfigs.prices(root), models, io.understudy.core.etcd.EtcdSettings.from(root, env));
+                ProviderConfigs.prices(root), models, io.understudy.core.etcd.EtcdSettings.from(root, env),
+                ConfigReader.string(agent, "name", defaultName()));
     }
 }

@@ -58,7 +58,7 @@ public final class AgentServer implements AutoCloseable {
                 config.retryBudget().window(), clock::millis);
         this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
-        this.leaderView = etcd == null ? null : new LeaderView(etcd, clock, this::onLeaderChange);
+        this.leaderView = etcd == null ? null : new LeaderView(etcd, config.name(), clock, this::onLeaderChange);
         this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis()),
                 budget, metrics, failoverLog, clock, this::leaderTier,
                 (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch));

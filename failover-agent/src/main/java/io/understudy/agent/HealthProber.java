@@ -38,7 +38,7 @@ final class HealthProber implements AutoCloseable {
                 .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(probe.timeout()).readTimeout(probe.timeout()))
                 .followRedirects(false)
                 .build();
-        this.thread = Thread.ofVirtual().name("probe-" + instance).start(this::loop);
+        this.thread = Thread.ofPlatform().daemon(true).name("probe-" + instance).start(this::loop);
     }
 
     URI probeUri() {
@@ -84,7 +84,7 @@ final class HealthProber implements AutoCloseable {
      */
     private ProbeResult callWithDeadline() {
         java.util.concurrent.CompletableFuture<ProbeResult> result = new java.util.concurrent.CompletableFuture<>();
-        Thread call = Thread.ofVirtual().name("probe-call-" + instance).start(() -> result.complete(call()));
+        Thread call = Thread.ofPlatform().daemon(true).name("probe-call-" + instance).start(() -> result.complete(call()));
         try {
             return result.get(probe.timeout().toMillis() + 50, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {

@@ -31,7 +31,8 @@ final class LeaderView implements AutoCloseable {
     private final Clock clock;
     private final Consumer<Leader> onChange;
     private final Semaphore resubscribe = new Semaphore(0);
-    private final AtomicLong rejectedStale = new AtomicLong();
+    private final EpochFence fence = new EpochFence();
+    private final String agentName;
     private final AtomicLong subscriptions = new AtomicLong();
     private final Thread thread;
     private volatile Leader current;
@@ -41,12 +42,13 @@ final class LeaderView implements AutoCloseable {
     private volatile boolean vacant;
     private volatile boolean running = true;
 
-    LeaderView(Etcd etcd, Clock clock, Consumer<Leader> onChange) {
+    LeaderView(Etcd etcd, String agentName, Clock clock, Consumer<Leader> onChange) {
+        this.agentName = agentName;
         this.etcd = etcd;
         this.cluster = new ClusterState(etcd);
         this.clock = clock;
         this.onChange = onChange;
-        this.thread = Thread.ofVirtual().name("leader-view").start(this::run);
+        this.thread = Thread.ofPlatform().daemon(true).name("leader-view").start(this::run);
     }
 
     Optional<Leader> leader() {
@@ -67,7 +69,7 @@ final class LeaderView implements AutoCloseable {
     }
 
     long rejectedStaleEpochs() {
-        return rejectedStale.get();
+        return fence.rejected();
     }
 
     long subscriptions() {
@@ -76,10 +78,8 @@ final class LeaderView implements AutoCloseable {
 
     /** A relay's answer claimed leadership with this epoch: older than ours is rejected. */
     boolean acceptClaim(String instance, long epoch) {
-        Leader l = current;
-        if (l != null && epoch < l.epoch()) {
-            rejectedStale.incrementAndGet();
-            LOG.warning(() -> "rejected stale leadership claim from " + instance + ": epoch " + epoch + " < " + l.epoch());
+        if (!fence.admit(epoch)) {
+            LOG.warning(() -> "rejected stale leadership claim from " + instance + ": epoch " + epoch + " < " + fence.current());
             return false;
         }
         return true;
@@ -142,6 +142,23 @@ final class LeaderView implements AutoCloseable {
         contact();
         vacant = leader.isEmpty();
         leader.ifPresent(this::accept);
+        report();
+    }
+
+    /** The agent's view, for `understudy status` (timestamped, refreshed every second). */
+    private void report() {
+        Leader l = current;
+        var view = io.understudy.core.Json.object().put("agent", agentName).put("updated_ms", clock.millis())
+                .put("rejected_stale_epochs", fence.rejected());
+        if (l != null) {
+            view.put("leader", l.instance()).put("epoch", l.epoch())
+                    .put("learnt_at", java.time.Instant.ofEpochMilli(l.learntAtMillis()).toString());
+        }
+        try {
+            cluster.register("agents", agentName, view);
+        } catch (RuntimeException e) {
+            LOG.fine(() -> "could not report the view: " + e.getMessage()); // information only
+        }
     }
 
     private void contact() {
@@ -158,8 +175,7 @@ final class LeaderView implements AutoCloseable {
         Leader next;
         synchronized (this) {
             Leader l = current;
-            if (l != null && leader.epoch() < l.epoch()) {
-                rejectedStale.incrementAndGet();
+            if (!fence.admit(leader.epoch())) {
                 return;
             }
             vacant = false;

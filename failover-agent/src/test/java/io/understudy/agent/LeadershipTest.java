@@ -261,10 +261,13 @@ class LeadershipTest {
         });
         assertTrue(List.of("stepped_down", "candidate").contains(relayStatus.path("leadership").path("state").asText()),
                 relayStatus.toString());
-        // a claim from the old epoch is refused by the agent
-        assertTrue(!agentStatus().path("leader").isMissingNode());
-        Await.until("standby still leads", Duration.ofSeconds(2),
-                () -> cluster.leader().map(l -> l.instance().equals("standby-1")).orElse(false));
+        long newEpoch = ((ClusterOps.Done) promoted).leader().epoch();
+        assertEquals(newEpoch, agentStatus().path("leader").path("epoch").asLong(), "the agent follows the new epoch");
+        // the thawed primary queues behind the standby: no split brain, no pre-emption
+        Await.until("standby still leads after the primary woke up", Duration.ofSeconds(3),
+                () -> cluster.leader().map(l -> l.instance().equals("standby-1") && l.epoch() == newEpoch).orElse(false));
+        Await.until("the agent reports its view in etcd for `understudy status`", Duration.ofSeconds(3),
+                () -> cluster.registered("agents").stream().anyMatch(a -> a.path("epoch").asLong() == newEpoch));
     }
 
     @Test

@@ -71,7 +71,7 @@ final class Campaigner implements AutoCloseable {
                     + " (" + v.reason() + ")");
             register();
         });
-        this.thread = Thread.ofVirtual().name("campaign-" + instance).start(this::run);
+        this.thread = Thread.ofPlatform().daemon(true).name("campaign-" + instance).start(this::run);
     }
 
     /** The last etcd error, empty when the last call worked. */
@@ -137,7 +137,7 @@ final class Campaigner implements AutoCloseable {
         long ttlSeconds = Math.max(2, etcd.settings().leaseTtl().toSeconds());
         long lease = etcd.await(etcd.client().getLeaseClient().grant(ttlSeconds)).getID();
         AtomicReference<String> lost = new AtomicReference<>();
-        Thread renewer = Thread.ofVirtual().name("renew-" + instance).start(() -> renew(lease, lost));
+        Thread renewer = Thread.ofPlatform().daemon(true).name("renew-" + instance).start(() -> renew(lease, lost));
         try {
             if (leadership.view().state() == Leadership.State.STEPPED_DOWN) {
                 leadership.campaigning("etcd reachable again");

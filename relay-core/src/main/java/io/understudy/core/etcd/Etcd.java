@@ -23,6 +23,14 @@ public final class Etcd implements AutoCloseable {
                 .connectTimeout(settings.opTimeout());
         settings.user().ifPresent(u -> builder.user(bytes(u)));
         settings.password().ifPresent(p -> builder.password(bytes(p.value())));
+        if (settings.caCert().isPresent()) { // https endpoints: trust this CA
+            java.io.File ca = settings.caCert().get().toFile();
+            try {
+                builder.sslContext(b -> b.trustManager(ca));
+            } catch (javax.net.ssl.SSLException e) {
+                throw new io.understudy.core.config.ConfigError("etcd.ca-cert", "cannot use " + ca + ": " + e.getMessage());
+            }
+        }
         this.client = builder.build();
     }
 
