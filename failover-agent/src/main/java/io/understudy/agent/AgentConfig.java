@@ -32,8 +32,9 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public enum TierKind { RELAY, DIRECT }
 
     /** One tier: relay instances, or the providers called directly. */
+    /** {@code discover}: also take instances from the relays registered in etcd under a role named like this tier. */
     public record Tier(String name, TierKind kind, List<Instance> instances, Optional<Secret> apiKey, Probe probe,
-                       Timeouts timeouts) {
+                       Timeouts timeouts, boolean discover) {
         public Tier {
             instances = List.copyOf(instances);
         }
@@ -174,8 +175,9 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 }
                 instances.add(new Instance(instanceName, url, ConfigReader.integer(i, "weight", 1, 1, 1000)));
             }
-            if (kind == TierKind.RELAY && instances.isEmpty()) {
-                throw new ConfigError(t.key().toString(), "relay tier '" + name + "' needs at least one instance");
+            boolean discover = ConfigReader.bool(t, "discover", false);
+            if (kind == TierKind.RELAY && instances.isEmpty() && !discover) {
+                throw new ConfigError(t.key().toString(), "relay tier '" + name + "' needs at least one instance, or discover: true");
             }
             Optional<Secret> apiKey = ConfigReader.string(t, "api-key-env").map(env)
                     .filter(v -> !v.isBlank()).map(v -> new Secret(v.trim()));
@@ -190,7 +192,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     ConfigReader.duration(to, "first-token", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "idle", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "response", Duration.ofSeconds(300)));
-            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts));
+            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover));
         }
         List<ModelRule> models = new ArrayList<>();
         for (Config m : ConfigReader.list(root, "models")) {
@@ -205,6 +207,10 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
         if (ratio < 1) {
             throw new ConfigError("agent.cost-guard-ratio", "must be at least 1");
         }
+        Optional<io.understudy.core.etcd.EtcdSettings> etcdSettings = io.understudy.core.etcd.EtcdSettings.from(root, env);
+        if (etcdSettings.isEmpty() && tiers.stream().anyMatch(Tier::discover)) {
+            throw new ConfigError("tiers", "discover: true needs an etcd section");
+        }
         return new AgentConfig(ConfigReader.string(server, "host", "127.0.0.1"),
                 ConfigReader.integer(server, "port", 4000, 0, 65535),
                 ConfigReader.longValue(agent, "max-body-size", 8L * 1024 * 1024, 1024, 1024L * 1024 * 1024),
@@ -214,7 +220,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ConfigReader.integer(agent, "max-stream-recoveries", 2, 0, 10),
                 ConfigReader.duration(agent, "max-retry-after-wait", Duration.ofSeconds(2)),
                 ratio, retryBudget, breaker, tiers, providers, ProviderConfigs.routes(root, providers),
-                ProviderConfigs.prices(root), models, io.understudy.core.etcd.EtcdSettings.from(root, env),
+                ProviderConfigs.prices(root), models, etcdSettings,
                 ConfigReader.string(agent, "name", defaultName()));
     }
 }

@@ -66,6 +66,10 @@ public final class AgentServer implements AutoCloseable {
         this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
                 java.util.Optional.ofNullable(leaderView), this::leaderTier);
         upstreams.all().forEach(metrics::watchUpstream);
+        upstreams.onAdded(metrics::watchUpstream);
+        if (leaderView != null && upstreams.discovers()) {
+            leaderView.onMembers(upstreams::discovered);
+        }
         metrics.watchBudget(budget::snapshot);
         this.server = WebServer.builder()
                 .host(config.host())

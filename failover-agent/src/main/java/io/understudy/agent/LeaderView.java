@@ -42,6 +42,8 @@ final class LeaderView implements AutoCloseable {
     private volatile boolean vacant;
     private volatile boolean running = true;
 
+    private volatile Consumer<java.util.List<com.fasterxml.jackson.databind.JsonNode>> onMembers = m -> { };
+
     LeaderView(Etcd etcd, String agentName, Clock clock, Consumer<Leader> onChange) {
         this.agentName = agentName;
         this.etcd = etcd;
@@ -143,6 +145,12 @@ final class LeaderView implements AutoCloseable {
         vacant = leader.isEmpty();
         leader.ifPresent(this::accept);
         report();
+        onMembers.accept(cluster.registered("members"));
+    }
+
+    /** Receives the registered relays every second (tier discovery). */
+    void onMembers(Consumer<java.util.List<com.fasterxml.jackson.databind.JsonNode>> listener) {
+        this.onMembers = listener;
     }
 
     /** The agent's view, for `understudy status` (timestamped, refreshed every second). */

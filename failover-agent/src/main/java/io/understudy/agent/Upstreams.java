@@ -10,7 +10,6 @@ import io.understudy.core.routing.Router;
 
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,15 +19,27 @@ import java.util.function.LongSupplier;
 
 /** Every upstream of the agent, built once from config, with its probes. */
 final class Upstreams implements AutoCloseable {
-    private final Map<String, Upstream> byName = new LinkedHashMap<>();
-    private final List<Upstream> relays = new ArrayList<>();
-    private final List<HealthProber> probers = new ArrayList<>();
+    private final Map<String, Upstream> byName = new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<Upstream> relays = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final Map<String, HealthProber> probers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Set<String> discovered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final AgentConfig config;
+    private final Clock clock;
+    private final LongSupplier clockMillis;
+    private final Consumer<InstanceHealth.Transition> onHealth;
+    private final BreakerListener onBreaker;
+    private volatile Consumer<Upstream> onAdded = u -> { };
     private final Optional<Router> directRouter;
     private final int directTierIndex;
     private final String directTierName;
 
     Upstreams(AgentConfig config, Clock clock, LongSupplier clockMillis, Consumer<InstanceHealth.Transition> onHealth,
               BreakerListener onBreaker) {
+        this.config = config;
+        this.clock = clock;
+        this.clockMillis = clockMillis;
+        this.onHealth = onHealth;
+        this.onBreaker = onBreaker;
         Router router = null;
         int directIndex = -1;
         String directName = null;
@@ -36,19 +47,7 @@ final class Upstreams implements AutoCloseable {
             AgentConfig.Tier tier = config.tiers().get(t);
             if (tier.kind() == AgentConfig.TierKind.RELAY) {
                 for (AgentConfig.Instance instance : tier.instances()) {
-                    ProviderConfig pc = new ProviderConfig(instance.name(), ProviderKind.OPENAI, instance.baseUrl(),
-                            tier.apiKey(), tier.timeouts().connect(), config.requestTimeout());
-                    HttpTransport transport = new HttpTransport(instance.name(), Origin.RELAY, pc.connectTimeout(),
-                            pc.readTimeout(), clock);
-                    InstanceHealth health = new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(),
-                            clockMillis);
-                    Upstream u = new Upstream(instance.name(), tier.name(), t, Upstream.Kind.RELAY, instance.weight(),
-                            Provider.create(pc, transport), health, breaker(config.breaker(), instance.name(), onBreaker),
-                            config.breaker().consecutiveFailures());
-                    health.onTransition(onHealth);
-                    byName.put(u.name(), u);
-                    relays.add(u);
-                    probers.add(new HealthProber(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health));
+                    addRelay(tier, t, instance);
                 }
             } else {
                 if (router != null) {
@@ -73,6 +72,74 @@ final class Upstreams implements AutoCloseable {
         this.directTierName = directName;
     }
 
+    private Upstream addRelay(AgentConfig.Tier tier, int tierIndex, AgentConfig.Instance instance) {
+        ProviderConfig pc = new ProviderConfig(instance.name(), ProviderKind.OPENAI, instance.baseUrl(),
+                tier.apiKey(), tier.timeouts().connect(), config.requestTimeout());
+        HttpTransport transport = new HttpTransport(instance.name(), Origin.RELAY, pc.connectTimeout(), pc.readTimeout(), clock);
+        InstanceHealth health = new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(), clockMillis);
+        Upstream u = new Upstream(instance.name(), tier.name(), tierIndex, Upstream.Kind.RELAY, instance.weight(),
+                Provider.create(pc, transport), health, breaker(config.breaker(), instance.name(), onBreaker),
+                config.breaker().consecutiveFailures());
+        health.onTransition(onHealth);
+        byName.put(u.name(), u);
+        relays.add(u);
+        probers.put(u.name(), new HealthProber(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health));
+        return u;
+    }
+
+    void onAdded(Consumer<Upstream> listener) {
+        this.onAdded = listener;
+    }
+
+    /**
+     * Applies the relays registered in etcd to the tiers marked {@code discover}: a relay whose role
+     * names such a tier joins it; a discovered relay that is no longer registered leaves.
+     * Statically configured instances are never removed.
+     */
+    synchronized void discovered(List<com.fasterxml.jackson.databind.JsonNode> members) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (var m : members) {
+            String name = m.path("instance").asText("");
+            String role = m.path("role").asText("");
+            for (int t = 0; t < config.tiers().size(); t++) {
+                AgentConfig.Tier tier = config.tiers().get(t);
+                if (!tier.discover() || !tier.name().equals(role) || name.isEmpty()) {
+                    continue;
+                }
+                seen.add(name);
+                if (!byName.containsKey(name)) {
+                    try {
+                        java.net.URI url = java.net.URI.create(m.path("url").asText());
+                        Upstream u = addRelay(tier, t, new AgentConfig.Instance(name, url, 1));
+                        discovered.add(name);
+                        onAdded.accept(u);
+                        java.util.logging.Logger.getLogger(Upstreams.class.getName())
+                                .info(() -> "discovered " + name + " (" + role + ") at " + url);
+                    } catch (IllegalArgumentException e) {
+                        // a registration with a bad URL: ignore it rather than break routing
+                    }
+                }
+            }
+        }
+        for (String name : List.copyOf(discovered)) {
+            if (!seen.contains(name)) {
+                discovered.remove(name);
+                Upstream gone = byName.remove(name);
+                relays.remove(gone);
+                HealthProber prober = probers.remove(name);
+                if (prober != null) {
+                    prober.close();
+                }
+                java.util.logging.Logger.getLogger(Upstreams.class.getName())
+                        .info(() -> name + " is no longer registered; removed from its tier");
+            }
+        }
+    }
+
+    boolean discovers() {
+        return config.tiers().stream().anyMatch(AgentConfig.Tier::discover);
+    }
+
     /** Called when a breaker changes state: upstream name, new state. */
     @FunctionalInterface
     interface BreakerListener {
@@ -94,8 +161,12 @@ final class Upstreams implements AutoCloseable {
         return byName.get(name);
     }
 
+    /** Relays in tier order, then the direct providers. */
     List<Upstream> all() {
-        return List.copyOf(byName.values());
+        List<Upstream> out = new ArrayList<>(relays);
+        out.sort(java.util.Comparator.comparingInt(Upstream::tierIndex));
+        byName.values().stream().filter(u -> u.kind() == Upstream.Kind.DIRECT).forEach(out::add);
+        return out;
     }
 
     List<Upstream> relays() {
@@ -130,6 +201,6 @@ final class Upstreams implements AutoCloseable {
 
     @Override
     public void close() {
-        probers.forEach(HealthProber::close);
+        probers.values().forEach(HealthProber::close);
     }
 }

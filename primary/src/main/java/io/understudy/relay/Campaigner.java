@@ -53,9 +53,13 @@ final class Campaigner implements AutoCloseable {
     private volatile long lastRegistered;
     private volatile String abandonedCommand = "";
     private volatile String lastSeenCommand = "";
+    private volatile ClusterState.Command promotedBy;
+
+    private final Runnable warmUp;
 
     Campaigner(Etcd etcd, String instance, RelayConfig.Role role, String url, Leadership leadership, Drainer drainer,
-               Runnable undrain, Duration drainBound, Clock clock) {
+               Runnable undrain, Duration drainBound, Runnable warmUp, Clock clock) {
+        this.warmUp = warmUp;
         this.etcd = etcd;
         this.cluster = new ClusterState(etcd);
         this.instance = instance;
@@ -114,6 +118,7 @@ final class Campaigner implements AutoCloseable {
             try {
                 Optional<ClusterState.Command> command = cluster.command();
                 if (command.isPresent() && command.get().to().equals(role)) {
+                    promotedBy = command.get();
                     return "promoted by " + command.get().who() + ": " + command.get().reason();
                 }
                 if (cluster.leader().isPresent()) {
@@ -155,12 +160,21 @@ final class Campaigner implements AutoCloseable {
                     campaign.cancel(true);
                     throw new Etcd.EtcdUnavailable("lease lost while campaigning: " + lost.get(), null);
                 }
-                Thread.sleep(TICK);
+                try {
+                    campaign.get(TICK.toMillis(), TimeUnit.MILLISECONDS); // wakes the moment we win
+                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException stillWaiting) {
+                    // loop: re-check the lease; an execution failure surfaces through join() below
+                }
             }
             LeaderKey key = campaign.join().getLeader();
             long epoch = key.getRevision();
+            // why we lead: the command that promoted us, else the one pending now (read at once: the
+            // operator may issue the next command as soon as etcd shows us leading)
+            Optional<ClusterState.Command> cause = promotedBy != null ? Optional.of(promotedBy) : readCommandQuietly();
+            promotedBy = null;
+            warmUp.run(); // a cold standby opens its connection pools and model catalogue before it leads
             leadership.won(epoch);
-            recordHistory(epoch);
+            recordHistory(epoch, cause);
             lead(key, lease, lost);
         } finally {
             renewer.interrupt();
@@ -259,9 +273,8 @@ final class Campaigner implements AutoCloseable {
         }
     }
 
-    private void recordHistory(long epoch) {
+    private void recordHistory(long epoch, Optional<ClusterState.Command> command) {
         try {
-            Optional<ClusterState.Command> command = cluster.command();
             String from = cluster.history().stream().reduce((a, b) -> b).map(h -> h.path("to").asText()).orElse("");
             boolean asked = command.isPresent() && command.get().to().equals(role);
             ObjectNode entry = Json.object()
@@ -275,7 +288,7 @@ final class Campaigner implements AutoCloseable {
                             : leadership.view().reason().isEmpty() ? "elected" : "elected; " + leadership.view().reason());
             cluster.appendHistory(epoch, entry);
             if (asked) {
-                cluster.clearCommand();
+                cluster.clearCommand(command.get());
             }
         } catch (RuntimeException e) {
             LOG.warning(() -> "could not record leadership history: " + e.getMessage());

@@ -78,7 +78,7 @@ public final class RelayServer implements AutoCloseable {
             relay.etcd = new io.understudy.core.etcd.Etcd(settings);
             String url = config.advertiseUrl().orElse("http://" + config.host() + ":" + relay.port() + "/v1");
             relay.campaigner = new Campaigner(relay.etcd, config.instance(), config.role(), url, relay.leadership,
-                    relay::drain, () -> relay.draining = false, config.drainBound(), Clock.systemUTC());
+                    relay::drain, () -> relay.draining = false, config.drainBound(), relay::warmUp, Clock.systemUTC());
         });
         LOG.info(() -> "understudy relay (" + config.role().wireName() + ") " + Version.current()
                 + " listening on http://" + config.host() + ":" + relay.port());
@@ -104,6 +104,36 @@ public final class RelayServer implements AutoCloseable {
             etcd.close();
         }
         server.stop();
+    }
+
+    /**
+     * Opens a pooled connection to every provider by reading its model list, in parallel, for at most
+     * 2 s: the first requests after a takeover then do not pay for connection set-up. Failures only
+     * mean a colder start.
+     */
+    private void warmUp() {
+        long start = System.nanoTime();
+        java.util.List<Thread> calls = new java.util.ArrayList<>();
+        for (Provider p : router.providers().values()) {
+            calls.add(Thread.ofVirtual().start(() -> {
+                try {
+                    p.models();
+                } catch (RuntimeException e) {
+                    LOG.fine(() -> "warm-up of " + p.name() + " failed: " + e.getMessage());
+                }
+            }));
+        }
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(2).toNanos();
+        for (Thread t : calls) {
+            try {
+                t.join(java.time.Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.info(() -> "warmed up " + calls.size() + " provider connection(s) in "
+                + java.time.Duration.ofNanos(System.nanoTime() - start).toMillis() + " ms before leading");
     }
 
     /** Stops taking new model requests (503 + x-understudy-draining) and waits for those in flight. */

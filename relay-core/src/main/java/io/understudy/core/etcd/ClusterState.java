@@ -137,6 +137,16 @@ public final class ClusterState {
         etcd.await(etcd.client().getKVClient().delete(Etcd.bytes(prefix + "command")));
     }
 
+    /** Deletes the command only if it is still {@code command}: a newer one written meanwhile stays. */
+    public void clearCommand(Command command) {
+        io.etcd.jetcd.ByteSequence key = Etcd.bytes(prefix + "command");
+        etcd.await(etcd.client().getKVClient().txn()
+                .If(new io.etcd.jetcd.op.Cmp(key, io.etcd.jetcd.op.Cmp.Op.EQUAL,
+                        io.etcd.jetcd.op.CmpTarget.value(Etcd.bytes(Json.text(command.toJson())))))
+                .Then(io.etcd.jetcd.op.Op.delete(key, io.etcd.jetcd.options.DeleteOption.DEFAULT))
+                .commit());
+    }
+
     public void appendHistory(long epoch, ObjectNode entry) {
         etcd.await(etcd.client().getKVClient().put(Etcd.bytes(prefix + "history/" + String.format("%020d", epoch)),
                 Etcd.bytes(Json.text(entry))));
