@@ -110,26 +110,13 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     }
 
     public static AgentConfig load(String source, Function<String, String> env) {
-        Config root = ConfigReader.loadSource(source);
-        try {
-            return from(root, env);
-        } catch (io.helidon.config.ConfigException e) {
-            throw new ConfigError("", "cannot read " + source + ": " + e.getMessage());
-        }
+        return ConfigReader.read(source, root -> from(root, env));
     }
 
     public static AgentConfig from(Config root, Function<String, String> env) {
         Config server = root.get("server");
         Config agent = root.get("agent");
-        List<Secret> keys = new ArrayList<>();
-        ConfigReader.strings(agent, "client-keys").stream().filter(k -> !k.isBlank()).map(k -> new Secret(k.trim())).forEach(keys::add);
-        ConfigReader.string(agent, "client-keys-env").map(env).ifPresent(v -> {
-            for (String k : v.split(",")) {
-                if (!k.isBlank()) {
-                    keys.add(new Secret(k.trim()));
-                }
-            }
-        });
+        List<Secret> keys = ConfigReader.secrets(agent, "client-keys", "client-keys-env", env);
         Config budget = agent.get("retry-budget");
         Budget retryBudget = new Budget(ConfigReader.decimal(budget, "ratio", new java.math.BigDecimal("0.2")).doubleValue(),
                 ConfigReader.integer(budget, "min-retries", 10, 0, 1_000_000),

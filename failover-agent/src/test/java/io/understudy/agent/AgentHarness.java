@@ -129,6 +129,19 @@ final class AgentHarness implements AutoCloseable {
                 """.formatted(minRetries, primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra);
     }
 
+    /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */
+    static String relayYaml(String simBaseUrl, String extra) {
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                relay: { drain-bound: PT5S }
+                providers:
+                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                %s""".formatted(simBaseUrl, extra);
+    }
+
     static Config yaml(String text) {
         return Config.just(ConfigSources.create(text, MediaTypes.APPLICATION_X_YAML));
     }

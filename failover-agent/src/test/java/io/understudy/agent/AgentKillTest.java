@@ -45,23 +45,12 @@ class AgentKillTest {
         }
     }
 
-    private static String relayYaml(String simUrl) {
-        return """
-                server: { host: 127.0.0.1, port: 0 }
-                providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim } ]
-                """.formatted(simUrl);
-    }
-
     @Test
     void everyRequestNotYetStreamingSucceedsOnTheStandby(@TempDir Path dir) throws Exception {
         SimConfig simConfig = SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(20), 12);
         try (ProviderSim sim = ProviderSim.start(simConfig)) {
             Path relayConfig = dir.resolve("relay.yaml");
-            Files.writeString(relayConfig, relayYaml(sim.baseUrl()));
+            Files.writeString(relayConfig, AgentHarness.relayYaml(sim.baseUrl(), ""));
             try (JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain",
                     List.of(relayConfig.toString(), "primary"));
                  JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain",

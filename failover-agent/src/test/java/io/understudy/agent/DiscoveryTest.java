@@ -50,14 +50,7 @@ class DiscoveryTest {
              ProviderSim sim = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ZERO, 4))) {
             String etcdSection = "etcd:\n  endpoints: [ \"" + etcd.endpoint() + "\" ]\n  cluster: disc\n  lease-ttl: PT2S\n  keep-alive: PT0.5S\n";
             Path relayYaml = dir.resolve("relay.yaml");
-            Files.writeString(relayYaml, """
-                    server: { host: 127.0.0.1, port: 0 }
-                    providers:
-                      - { name: sim, kind: openai, base-url: "%s/v1" }
-                    routes:
-                      - model: "*"
-                        targets: [ { provider: sim } ]
-                    %s""".formatted(sim.baseUrl(), etcdSection));
+            Files.writeString(relayYaml, AgentHarness.relayYaml(sim.baseUrl(), etcdSection));
             try (JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"));
                  JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"));
                  AgentServer agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml("""

@@ -65,14 +65,7 @@ class FleetTest {
             String endpoints = String.join("\", \"", etcdCluster.endpoints());
             String etcdSection = "etcd:\n  endpoints: [ \"" + endpoints + "\" ]\n  cluster: fleet\n  lease-ttl: PT5S\n";
             Path relayYaml = dir.resolve("relay.yaml");
-            Files.writeString(relayYaml, """
-                    server: { host: 127.0.0.1, port: 0 }
-                    providers:
-                      - { name: sim, kind: openai, base-url: "%s/v1" }
-                    routes:
-                      - model: "*"
-                        targets: [ { provider: sim } ]
-                    %s""".formatted(sim.baseUrl(), etcdSection));
+            Files.writeString(relayYaml, AgentHarness.relayYaml(sim.baseUrl(), etcdSection));
             JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"));
             processes.add(primary);
             JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"));

@@ -61,16 +61,7 @@ class LeadershipTest {
                   keep-alive: PT0.5S
                 """.formatted(etcdProcess.endpoint());
         Path relayYaml = dir.resolve("relay.yaml");
-        Files.writeString(relayYaml, """
-                server: { host: 127.0.0.1, port: 0 }
-                relay: { drain-bound: PT5S }
-                providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1" }
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim } ]
-                %s
-                """.formatted(sim.baseUrl(), etcdSection));
+        Files.writeString(relayYaml, AgentHarness.relayYaml(sim.baseUrl(), etcdSection));
         primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"));
         standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"));
         etcd = new Etcd(new EtcdSettings(List.of(URI.create(etcdProcess.endpoint())), "test", Optional.empty(), Optional.empty(),

@@ -9,7 +9,6 @@ import io.understudy.core.provider.Secret;
 import io.understudy.core.routing.Route;
 
 import java.math.BigDecimal;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -86,12 +85,7 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
      * Loads {@code builtin:NAME} (a file of {@code config/} embedded in the jar) or a YAML file path.
      */
     public static RelayConfig load(String source, Function<String, String> env) {
-        Config root = ConfigReader.loadSource(source);
-        try {
-            return from(root, env);
-        } catch (io.helidon.config.ConfigException e) {
-            throw new ConfigError("", "cannot read " + source + ": " + e.getMessage());
-        }
+        return ConfigReader.read(source, root -> from(root, env));
     }
 
     /** Reads a relay config tree; {@code env} resolves environment variables (tests pass a map). */
@@ -107,19 +101,7 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
         };
         long maxBody = ConfigReader.longValue(relay, "max-body-size", 8L * 1024 * 1024, 1024, 1024L * 1024 * 1024);
         boolean logPrompts = ConfigReader.bool(relay, "log-prompts", false);
-        List<Secret> keys = new ArrayList<>();
-        for (String k : ConfigReader.strings(relay, "client-keys")) {
-            if (!k.isBlank()) {
-                keys.add(new Secret(k.trim()));
-            }
-        }
-        ConfigReader.string(relay, "client-keys-env").map(env).ifPresent(value -> {
-            for (String k : value.split(",")) {
-                if (!k.isBlank()) {
-                    keys.add(new Secret(k.trim()));
-                }
-            }
-        });
+        List<Secret> keys = ConfigReader.secrets(relay, "client-keys", "client-keys-env", env);
         Map<String, ProviderConfigs.Entry> providers = ProviderConfigs.providers(root, env);
         List<Route> routes = ProviderConfigs.routes(root, providers);
         BigDecimal fee = ConfigReader.decimal(relay, "fee-percent", BigDecimal.ZERO);

@@ -42,6 +42,32 @@ public final class ConfigReader {
         }
     }
 
+    /** Loads {@code source} (see {@link #loadSource}) and reads it; a malformed tree is a one-line {@link ConfigError}. */
+    public static <T> T read(String source, java.util.function.Function<Config, T> reader) {
+        Config root = loadSource(source);
+        try {
+            return reader.apply(root);
+        } catch (io.helidon.config.ConfigException e) {
+            throw new ConfigError("", "cannot read " + source + ": " + e.getMessage());
+        }
+    }
+
+    /** Keys from an inline list and from a comma-separated environment variable named by {@code envKey}. */
+    public static List<io.understudy.core.provider.Secret> secrets(Config node, String listKey, String envKey,
+                                                                   java.util.function.Function<String, String> env) {
+        List<io.understudy.core.provider.Secret> keys = new java.util.ArrayList<>();
+        strings(node, listKey).stream().filter(k -> !k.isBlank()).map(k -> new io.understudy.core.provider.Secret(k.trim()))
+                .forEach(keys::add);
+        string(node, envKey).map(env).ifPresent(value -> {
+            for (String k : value.split(",")) {
+                if (!k.isBlank()) {
+                    keys.add(new io.understudy.core.provider.Secret(k.trim()));
+                }
+            }
+        });
+        return keys;
+    }
+
     public static String string(Config node, String key, String fallback) {
         return node.get(key).asString().orElse(fallback);
     }
