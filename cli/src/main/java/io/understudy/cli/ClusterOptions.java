@@ -1,5 +1,6 @@
 package io.understudy.cli;
 
+import io.understudy.core.etcd.ClusterState;
 import io.understudy.core.etcd.Etcd;
 import io.understudy.core.etcd.EtcdSettings;
 import picocli.CommandLine.Option;
@@ -26,7 +27,24 @@ final class ClusterOptions {
     @Option(names = "--json", description = "Machine-readable output")
     boolean json;
 
-    Etcd connect() {
+    /** One operator action against the cluster; returns the exit code. */
+    @FunctionalInterface
+    interface Action {
+        int run(ClusterState cluster) throws InterruptedException;
+    }
+
+    /** Connects, runs the action, and turns an unreachable etcd into its exit code. */
+    int run(Action action) throws InterruptedException {
+        Logging.quiet();
+        try (Etcd etcd = connect()) {
+            return action.run(new ClusterState(etcd));
+        } catch (Etcd.EtcdUnavailable e) {
+            System.err.println("understudy: etcd unreachable: " + e.getMessage());
+            return ETCD_UNREACHABLE;
+        }
+    }
+
+    private Etcd connect() {
         String raw = endpoints != null ? endpoints
                 : Optional.ofNullable(System.getenv("UNDERSTUDY_ETCD")).filter(s -> !s.isBlank()).orElse("http://127.0.0.1:2379");
         List<URI> uris;

@@ -3,7 +3,6 @@ package io.understudy.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.understudy.core.Json;
 import io.understudy.core.etcd.ClusterState;
-import io.understudy.core.etcd.Etcd;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -17,26 +16,24 @@ final class HistoryCommand implements Callable<Integer> {
     ClusterOptions options;
 
     @Override
-    public Integer call() {
-        Logging.quiet();
-        try (Etcd etcd = options.connect()) {
-            List<JsonNode> history = new ClusterState(etcd).history();
-            if (options.json) {
-                var array = Json.array();
-                history.forEach(array::add);
-                System.out.println(Json.text(array));
-                return 0;
-            }
-            System.out.printf("%-25s %-12s %-12s %-6s %-10s %s%n", "WHEN", "FROM", "TO", "EPOCH", "WHO", "WHY");
-            for (JsonNode h : history) {
-                System.out.printf("%-25s %-12s %-12s %-6s %-10s %s%n", h.path("time").asText(),
-                        h.path("from").asText().isEmpty() ? "-" : h.path("from").asText(), h.path("to").asText(),
-                        h.path("epoch").asLong(), h.path("who").asText(), h.path("why").asText());
-            }
+    public Integer call() throws InterruptedException {
+        return options.run(this::show);
+    }
+
+    private int show(ClusterState cluster) {
+        List<JsonNode> history = cluster.history();
+        if (options.json) {
+            var array = Json.array();
+            history.forEach(array::add);
+            System.out.println(Json.text(array));
             return 0;
-        } catch (Etcd.EtcdUnavailable e) {
-            System.err.println("understudy: etcd unreachable: " + e.getMessage());
-            return ClusterOptions.ETCD_UNREACHABLE;
         }
+        System.out.printf("%-25s %-12s %-12s %-6s %-10s %s%n", "WHEN", "FROM", "TO", "EPOCH", "WHO", "WHY");
+        for (JsonNode h : history) {
+            System.out.printf("%-25s %-12s %-12s %-6s %-10s %s%n", h.path("time").asText(),
+                    h.path("from").asText().isEmpty() ? "-" : h.path("from").asText(), h.path("to").asText(),
+                    h.path("epoch").asLong(), h.path("who").asText(), h.path("why").asText());
+        }
+        return 0;
     }
 }

@@ -33,7 +33,7 @@ public final class Main implements Runnable {
             return 2;
         }
         cli.getErr().println("understudy: unexpected error: " + e);
-        e.printStackTrace(cli.getErr());
+        java.util.logging.Logger.getLogger(Main.class.getName()).log(java.util.logging.Level.SEVERE, "unexpected error", e);
         return 1;
     }
 

@@ -1,8 +1,6 @@
 package io.understudy.cli;
 
 import io.understudy.core.etcd.ClusterOps;
-import io.understudy.core.etcd.ClusterState;
-import io.understudy.core.etcd.Etcd;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,10 +39,9 @@ final class PromoteCommand implements Callable<Integer> {
 
     static int move(String action, String to, String reason, boolean force, ClusterOptions options, Duration timeout)
             throws InterruptedException {
-        Logging.quiet();
-        try (Etcd etcd = options.connect()) {
+        return options.run(cluster -> {
             String who = System.getProperty("user.name", "operator");
-            ClusterOps.Result result = new ClusterOps(new ClusterState(etcd), Clock.systemUTC())
+            ClusterOps.Result result = new ClusterOps(cluster, Clock.systemUTC())
                     .moveLeadership(action, to, reason, who, force, timeout);
             switch (result) {
                 case ClusterOps.Done done -> {
@@ -60,9 +57,6 @@ final class PromoteCommand implements Callable<Integer> {
                     return ClusterOptions.TIMED_OUT;
                 }
             }
-        } catch (Etcd.EtcdUnavailable e) {
-            System.err.println("understudy: etcd unreachable: " + e.getMessage());
-            return ClusterOptions.ETCD_UNREACHABLE;
-        }
+        });
     }
 }

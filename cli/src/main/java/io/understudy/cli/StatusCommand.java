@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
 import io.understudy.core.etcd.ClusterState;
-import io.understudy.core.etcd.Etcd;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -20,54 +19,51 @@ final class StatusCommand implements Callable<Integer> {
     ClusterOptions options;
 
     @Override
-    public Integer call() {
-        Logging.quiet();
-        try (Etcd etcd = options.connect()) {
-            ClusterState cluster = new ClusterState(etcd);
-            Optional<ClusterState.Leader> leader = cluster.leader();
-            List<JsonNode> members = cluster.registered("members");
-            if (leader.isEmpty() && members.isEmpty() && cluster.history().isEmpty()) {
-                System.err.println("understudy: cluster '" + options.cluster + "' is unknown in etcd (no leader, relay or history)");
-                return ClusterOptions.PRECONDITION_FAILED;
-            }
-            ObjectNode out = Json.object().put("cluster", options.cluster);
-            if (leader.isPresent()) {
-                long ttl = cluster.leaseSecondsLeft(leader.get().lease());
-                out.putObject("leader").put("instance", leader.get().instance()).put("role", leader.get().role())
-                        .put("url", leader.get().url()).put("epoch", leader.get().epoch()).put("lease_seconds_left", ttl);
-            } else {
-                out.putNull("leader");
-            }
-            ArrayNode relays = out.putArray("relays");
-            members.forEach(relays::add);
-            ArrayNode agents = out.putArray("agents");
-            List<JsonNode> agentViews = cluster.registered("agents");
-            agentViews.forEach(agents::add);
-            if (options.json) {
-                System.out.println(Json.text(out));
-                return 0;
-            }
-            System.out.println("cluster  " + options.cluster);
-            System.out.println("leader   " + leader.map(l -> l.instance() + " (" + l.role() + "), epoch " + l.epoch()
-                    + ", lease " + out.path("leader").path("lease_seconds_left").asLong() + " s left").orElse("none (vacant)"));
-            System.out.println();
-            System.out.printf("%-14s %-8s %-13s %-6s %s%n", "RELAY", "ROLE", "LEADERSHIP", "EPOCH", "URL");
-            for (JsonNode m : members) {
-                System.out.printf("%-14s %-8s %-13s %-6s %s%n", m.path("instance").asText(), m.path("role").asText(),
-                        m.path("leadership").asText(), m.path("epoch").asLong(), m.path("url").asText());
-            }
-            if (!agentViews.isEmpty()) {
-                System.out.println();
-                System.out.printf("%-28s %-14s %-6s %s%n", "AGENT", "SEES LEADER", "EPOCH", "SINCE");
-                for (JsonNode a : agentViews) {
-                    System.out.printf("%-28s %-14s %-6s %s%n", a.path("agent").asText(), a.path("leader").asText("-"),
-                            a.path("epoch").asLong(), a.path("learnt_at").asText("-"));
-                }
-            }
-            return 0;
-        } catch (Etcd.EtcdUnavailable e) {
-            System.err.println("understudy: etcd unreachable: " + e.getMessage());
-            return ClusterOptions.ETCD_UNREACHABLE;
+    public Integer call() throws InterruptedException {
+        return options.run(this::show);
+    }
+
+    private int show(ClusterState cluster) {
+        Optional<ClusterState.Leader> leader = cluster.leader();
+        List<JsonNode> members = cluster.registered("members");
+        if (leader.isEmpty() && members.isEmpty() && cluster.history().isEmpty()) {
+            System.err.println("understudy: cluster '" + options.cluster + "' is unknown in etcd (no leader, relay or history)");
+            return ClusterOptions.PRECONDITION_FAILED;
         }
+        ObjectNode out = Json.object().put("cluster", options.cluster);
+        if (leader.isPresent()) {
+            long ttl = cluster.leaseSecondsLeft(leader.get().lease());
+            out.putObject("leader").put("instance", leader.get().instance()).put("role", leader.get().role())
+                    .put("url", leader.get().url()).put("epoch", leader.get().epoch()).put("lease_seconds_left", ttl);
+        } else {
+            out.putNull("leader");
+        }
+        ArrayNode relays = out.putArray("relays");
+        members.forEach(relays::add);
+        ArrayNode agents = out.putArray("agents");
+        List<JsonNode> agentViews = cluster.registered("agents");
+        agentViews.forEach(agents::add);
+        if (options.json) {
+            System.out.println(Json.text(out));
+            return 0;
+        }
+        System.out.println("cluster  " + options.cluster);
+        System.out.println("leader   " + leader.map(l -> l.instance() + " (" + l.role() + "), epoch " + l.epoch()
+                + ", lease " + out.path("leader").path("lease_seconds_left").asLong() + " s left").orElse("none (vacant)"));
+        System.out.println();
+        System.out.printf("%-14s %-8s %-13s %-6s %s%n", "RELAY", "ROLE", "LEADERSHIP", "EPOCH", "URL");
+        for (JsonNode m : members) {
+            System.out.printf("%-14s %-8s %-13s %-6s %s%n", m.path("instance").asText(), m.path("role").asText(),
+                    m.path("leadership").asText(), m.path("epoch").asLong(), m.path("url").asText());
+        }
+        if (!agentViews.isEmpty()) {
+            System.out.println();
+            System.out.printf("%-28s %-14s %-6s %s%n", "AGENT", "SEES LEADER", "EPOCH", "SINCE");
+            for (JsonNode a : agentViews) {
+                System.out.printf("%-28s %-14s %-6s %s%n", a.path("agent").asText(), a.path("leader").asText("-"),
+                        a.path("epoch").asLong(), a.path("learnt_at").asText("-"));
+            }
+        }
+        return 0;
     }
 }

@@ -157,10 +157,6 @@ final class AttemptWorker {
         return state.compareAndSet(RUNNING, COMMITTED);
     }
 
-    boolean committed() {
-        return state.get() == COMMITTED;
-    }
-
     /** Aborts unless committed (the "marked down: re-issue elsewhere" path). True when it aborted. */
     boolean abortIfUncommitted(Failure reason) {
         if (state.compareAndSet(RUNNING, ABORTED)) {

@@ -46,8 +46,4 @@ final class ReplayMatcher {
         passed = true;
         return new Passed(replayed.substring(sent.length()));
     }
-
-    boolean passed() {
-        return passed;
-    }
 }

@@ -108,7 +108,7 @@ class AgentKillTest {
                             return null;
                         }));
                     }
-                    Thread.sleep(1500); // let traffic flow on the primary first
+                    Await.until("traffic flowing on the primary first", Duration.ofSeconds(10), () -> outcomes.size() >= 40);
                     killedAt[0] = System.nanoTime();
                     primary.kill();
                     for (Future<?> f : futures) {

@@ -199,7 +199,7 @@ class LeadershipTest {
                 }
             }));
         }
-        Thread.sleep(500);
+        Await.until("load flowing", Duration.ofSeconds(10), () -> statuses.size() >= 20);
         ClusterOps ops = new ClusterOps(cluster, Clock.systemUTC());
         ClusterOps.Result promoted = ops.moveLeadership("promote", "standby", "test promotion", "tester", false, Duration.ofSeconds(15));
         assertInstanceOf(ClusterOps.Done.class, promoted, promoted.message());
@@ -213,7 +213,8 @@ class LeadershipTest {
         });
         ClusterOps.Result back = ops.moveLeadership("switchover", "primary", "planned move back", "tester", false, Duration.ofSeconds(15));
         assertInstanceOf(ClusterOps.Done.class, back, back.message());
-        Thread.sleep(500);
+        int afterSwitchover = statuses.size();
+        Await.until("load flowing after the switchover", Duration.ofSeconds(10), () -> statuses.size() >= afterSwitchover + 20);
         loading.set(false);
         for (Thread t : clients) {
             t.join();

@@ -71,15 +71,6 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
                 feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound);
     }
 
-    public RelayConfig withInstance(String name) {
-        return new RelayConfig(host, port, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound);
-    }
-
-    public RelayConfig withEtcd(java.util.Optional<io.understudy.core.etcd.EtcdSettings> settings) {
-        return new RelayConfig(host, port, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, instance, advertiseUrl, settings, drainBound);
-    }
 
     /**
      * Loads {@code builtin:NAME} (a file of {@code config/} embedded in the jar) or a YAML file path.

@@ -15,14 +15,12 @@ import java.util.Map;
 public final class SimExchange {
     private final Socket socket;
     private final OutputStream out;
-    private final boolean keepAliveRequested;
     private boolean keepAlive;
     private boolean streaming;
 
     SimExchange(Socket socket, OutputStream out, boolean keepAliveRequested) {
         this.socket = socket;
         this.out = out;
-        this.keepAliveRequested = keepAliveRequested;
         this.keepAlive = keepAliveRequested;
     }
 
@@ -120,10 +118,6 @@ public final class SimExchange {
         }
         head.append("\r\n");
         out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
-    }
-
-    boolean keepAliveRequested() {
-        return keepAliveRequested;
     }
 
     private static String reason(int status) {

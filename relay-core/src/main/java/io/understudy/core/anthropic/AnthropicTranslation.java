@@ -8,8 +8,6 @@ import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.Usage;
 
 import java.io.IOException;
-import java.util.Iterator;
-import java.util.Map;
 
 /**
  * Translation between OpenAI Chat Completions and Anthropic Messages, both ways, for requests
@@ -416,13 +414,5 @@ public final class AnthropicTranslation {
         schema.put("type", "object");
         schema.putObject("properties");
         return schema;
-    }
-
-    /** Copies all fields of {@code from} into {@code to}. */
-    static void merge(ObjectNode to, JsonNode from) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = from.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            to.set(e.getKey(), e.getValue());
-        }
     }
 }

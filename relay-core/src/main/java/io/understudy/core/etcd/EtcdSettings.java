@@ -84,7 +84,4 @@ public record EtcdSettings(List<URI> endpoints, String cluster, Optional<String>
                 ConfigReader.duration(etcd, "op-timeout", Duration.ofSeconds(1))));
     }
 
-    public EtcdSettings withEndpoints(List<URI> newEndpoints) {
-        return new EtcdSettings(newEndpoints, cluster, user, password, caCert, leaseTtl, keepAliveEvery, opTimeout);
-    }
 }

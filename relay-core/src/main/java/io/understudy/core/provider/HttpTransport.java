@@ -32,7 +32,6 @@ public final class HttpTransport {
     private final Origin origin;
     private final WebClient client;
     private final Clock clock;
-    private final java.util.concurrent.atomic.LongAdder idleRetries = new java.util.concurrent.atomic.LongAdder();
 
     public HttpTransport(String upstream, Origin origin, Duration connectTimeout, Duration readTimeout, Clock clock) {
         this.upstream = upstream;
@@ -72,7 +71,6 @@ public final class HttpTransport {
             // Helidon 4 races its idle-connection monitor against reuse (helidon#10861): a pooled
             // connection checked out just as its monitor gives up fails at once with a read
             // timeout. A real read timeout cannot fire this early, so retry once, fresh.
-            idleRetries.increment();
             try {
                 first = submit(method, uri, headers, body, readTimeout);
             } catch (RuntimeException again) {
@@ -125,11 +123,6 @@ public final class HttpTransport {
             }
         }
         return false;
-    }
-
-    /** How many sends were retried because of a stale pooled connection. */
-    public long idleMonitorRetries() {
-        return idleRetries.sum();
     }
 
     /** Reads a whole body, failing cleanly when the upstream breaks off or exceeds {@code max}. */

@@ -39,6 +39,9 @@ public record ChatRequest(ObjectNode body) {
 
     /** A copy aimed at another model; the original is not changed. */
     public ChatRequest withModel(String model) {
+        if (model.equals(model())) {
+            return this; // immutable in use: no copy on the common path
+        }
         ObjectNode copy = body.deepCopy();
         copy.put("model", model);
         return new ChatRequest(copy);

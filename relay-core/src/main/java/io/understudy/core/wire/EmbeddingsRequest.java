@@ -29,6 +29,9 @@ public record EmbeddingsRequest(ObjectNode body) {
     }
 
     public EmbeddingsRequest withModel(String model) {
+        if (model.equals(model())) {
+            return this;
+        }
         ObjectNode copy = body.deepCopy();
         copy.put("model", model);
         return new EmbeddingsRequest(copy);
