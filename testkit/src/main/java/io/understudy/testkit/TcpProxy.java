@@ -53,6 +53,25 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * Registers a socket unless the proxy refuses or is closed; then the socket is reset instead.
+     * Synchronised with {@link #mode(Mode)} so a connection accepted just before a switch to
+     * REFUSE cannot slip past the cut and keep serving.
+     */
+    private synchronized boolean track(Socket s) {
+        if (closed || mode == Mode.REFUSE) {
+            try {
+                s.setSoLinger(true, 0);
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+            closeQuietly(s);
+            return false;
+        }
+        sockets.add(s);
+        return true;
+    }
+
     /** Resets every open connection (a peer that dies mid-answer). */
     public void cutAll() {
         for (Socket s : sockets) {
@@ -83,8 +102,9 @@ public final class TcpProxy implements AutoCloseable {
                 try {
                     Socket client = server.accept();
                     client.setTcpNoDelay(true);
-                    sockets.add(client);
-                    Thread.ofVirtual().start(() -> serve(client));
+                    if (track(client)) {
+                        Thread.ofVirtual().start(() -> serve(client));
+                    }
                 } catch (IOException e) {
                     return;
                 }
@@ -100,7 +120,10 @@ public final class TcpProxy implements AutoCloseable {
         try {
             Socket upstream = new Socket("127.0.0.1", targetPort);
             upstream.setTcpNoDelay(true);
-            sockets.add(upstream);
+            if (!track(upstream)) {
+                closeQuietly(client);
+                return;
+            }
             Thread.ofVirtual().start(() -> pump(upstream, client));
             pump(client, upstream);
         } catch (IOException e) {
@@ -153,7 +176,7 @@ public final class TcpProxy implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         closed = true;
         closeQuietly(listener);
         cutAll();
