@@ -87,3 +87,21 @@ ensure_etcd() {
     die "etcd is required: install it (e.g. 'sudo apt-get install etcd-server'), or set UNDERSTUDY_ETCD to your cluster"
   fi
 }
+
+# Toxiproxy server v2.12.0 for the chaos suite, built from source with Go into .understudy/tools/bin.
+TOXIPROXY_VERSION=v2.12.0
+ensure_toxiproxy() {
+  local dir="$UNDERSTUDY_ROOT/.understudy/tools/bin" bin
+  bin="$dir/toxiproxy-server"
+  # a go-install build reports its version as "git", so a marker file records what was installed
+  if [ -x "$bin" ] && [ "$(cat "$dir/toxiproxy-server.version" 2>/dev/null)" = "$TOXIPROXY_VERSION" ]; then
+    return 0
+  fi
+  command -v go >/dev/null 2>&1 || die "the chaos suite needs Go to install Toxiproxy (go install github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION)"
+  say "understudy: installing Toxiproxy $TOXIPROXY_VERSION (go install)..."
+  mkdir -p "$dir"
+  GOBIN="$dir" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" >&2 \
+    || die "could not install Toxiproxy $TOXIPROXY_VERSION with go install"
+  mv -f "$dir/server" "$bin"
+  echo "$TOXIPROXY_VERSION" > "$dir/toxiproxy-server.version"
+}

@@ -10,9 +10,12 @@ import java.util.Deque;
 
 /** Every request the simulator received, newest last, bounded so a long run cannot exhaust memory. */
 public final class AttemptLog {
-    /** One received request. {@code tag} is the caller's {@code x-sim-tag} header, if any. */
+    /**
+     * One received request. {@code tag} is the caller's {@code x-sim-tag} header, if any; {@code via}
+     * is its Host header, which tells apart callers that reach the simulator through different proxies.
+     */
     public record Attempt(long seq, long epochMillis, String api, String model, String mode, boolean stream,
-                          String outcome, String tag) {
+                          String outcome, String tag, String via) {
     }
 
     private final Clock clock;
@@ -25,8 +28,9 @@ public final class AttemptLog {
         this.capacity = capacity;
     }
 
-    public synchronized Attempt record(String api, String model, FaultMode mode, boolean stream, String outcome, String tag) {
-        Attempt a = new Attempt(++seq, clock.millis(), api, model, mode.wireName(), stream, outcome, tag);
+    public synchronized Attempt record(String api, String model, FaultMode mode, boolean stream, String outcome, String tag,
+                                       String via) {
+        Attempt a = new Attempt(++seq, clock.millis(), api, model, mode.wireName(), stream, outcome, tag, via);
         attempts.addLast(a);
         if (attempts.size() > capacity) {
             attempts.removeFirst();
@@ -51,6 +55,7 @@ public final class AttemptLog {
             o.put("mode", a.mode());
             o.put("stream", a.stream());
             o.put("outcome", a.outcome());
+            o.put("via", a.via());
             if (a.tag() != null) {
                 o.put("tag", a.tag());
             } else {

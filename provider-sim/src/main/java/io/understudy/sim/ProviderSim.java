@@ -30,6 +30,13 @@ public final class ProviderSim implements AutoCloseable {
     private final AttemptLog attempts;
     private final Set<String> failedOnce = ConcurrentHashMap.newKeySet();
     private final SimHttpServer server;
+    /** A provider-wide fault on every n-th chat request, whatever the model: a 429 or 5xx storm. */
+    private volatile Storm storm;
+    private final java.util.concurrent.atomic.AtomicLong stormCounter = new java.util.concurrent.atomic.AtomicLong();
+
+    /** @param every 1 = every request, 2 = every second one, ... */
+    private record Storm(FaultMode mode, int every, int retryAfterSeconds) {
+    }
 
     private ProviderSim(SimConfig config, Clock clock) throws IOException {
         this.config = config;
@@ -72,6 +79,11 @@ public final class ProviderSim implements AutoCloseable {
                 attempts.clear();
                 sendJson(exchange, 200, Json.object().put("cleared", true), Map.of());
             }
+            case "PUT /sim/storm" -> startStorm(request, exchange);
+            case "DELETE /sim/storm" -> {
+                storm = null;
+                sendJson(exchange, 200, Json.object().put("storm", false), Map.of());
+            }
             case "POST /v1/chat/completions" -> chat(request, exchange, Api.OPENAI);
             case "POST /v1/messages" -> chat(request, exchange, Api.ANTHROPIC);
             case "POST /v1/embeddings" -> embeddings(request, exchange);
@@ -80,6 +92,24 @@ public final class ProviderSim implements AutoCloseable {
                 sendError(exchange, api, 404, "not_found_error", "not_found", "no route " + route, Map.of());
             }
         }
+    }
+
+    /** {@code PUT /sim/storm {"mode": "429-retry-after", "every": 2, "retry_after": 1}}. */
+    private void startStorm(SimRequest request, SimExchange exchange) throws IOException {
+        ObjectNode body = parseBody(request, exchange, Api.OPENAI);
+        if (body == null) {
+            return;
+        }
+        Optional<FaultMode> mode = FaultMode.parse(body.path("mode").asText(""));
+        int every = body.path("every").asInt(1);
+        int retryAfter = body.path("retry_after").asInt(1);
+        if (mode.isEmpty() || every < 1 || retryAfter < 0) {
+            sendError(exchange, Api.OPENAI, 400, "invalid_request_error", "invalid_storm",
+                    "storm needs a known 'mode', 'every' >= 1 and 'retry_after' >= 0", Map.of());
+            return;
+        }
+        storm = new Storm(mode.get(), every, retryAfter);
+        sendJson(exchange, 200, Json.object().put("storm", true).put("mode", mode.get().wireName()).put("every", every), Map.of());
     }
 
     // ------------------------------------------------------------------ chat
@@ -107,14 +137,16 @@ public final class ProviderSim implements AutoCloseable {
         FaultMode fault = mode.get();
         boolean stream = body.path("stream").asBoolean(false);
         String tag = request.header("x-sim-tag").orElse(null);
+        String via = request.header("host").orElse("");
         String apiName = api == Api.OPENAI ? "chat" : "messages";
         String prefill = Answers.prefill(messages);
 
         switch (fault) {
             case RATE_LIMIT_RETRY_AFTER, RATE_LIMIT -> {
-                attempts.record(apiName, model, fault, stream, "429", tag);
+                attempts.record(apiName, model, fault, stream, "429", tag, via);
                 Map<String, String> headers = fault == FaultMode.RATE_LIMIT
-                        ? Map.of() : Map.of("Retry-After", request.header("x-sim-retry-after").orElse("1"));
+                        ? Map.of() : Map.of("Retry-After", request.header("x-sim-retry-after")
+                        .orElse(storm != null ? String.valueOf(storm.retryAfterSeconds()) : "1"));
                 sendError(exchange, api, 429, "rate_limit_error", "rate_limit_exceeded",
                         "Rate limit reached for " + model + " (simulated)", headers);
                 return;
@@ -125,29 +157,29 @@ public final class ProviderSim implements AutoCloseable {
                     failedOnce.clear();
                 }
                 if (failedOnce.add(key)) {
-                    attempts.record(apiName, model, fault, stream, "500", tag);
+                    attempts.record(apiName, model, fault, stream, "500", tag, via);
                     sendError(exchange, api, 500, "api_error", "server_error", "The server had an error (simulated)", Map.of());
                     return;
                 }
             }
             case UNAVAILABLE_503 -> {
-                attempts.record(apiName, model, fault, stream, "503", tag);
+                attempts.record(apiName, model, fault, stream, "503", tag, via);
                 sendError(exchange, api, 503, "overloaded_error", "service_unavailable",
                         "The service is unavailable (simulated)", Map.of());
                 return;
             }
             case RESET -> {
-                attempts.record(apiName, model, fault, stream, "reset", tag);
+                attempts.record(apiName, model, fault, stream, "reset", tag, via);
                 exchange.reset();
                 return;
             }
             case BLACKHOLE -> {
-                attempts.record(apiName, model, fault, stream, "blackhole", tag);
+                attempts.record(apiName, model, fault, stream, "blackhole", tag, via);
                 exchange.hold(config.holdLimit());
                 return;
             }
             case CONTEXT_LENGTH -> {
-                attempts.record(apiName, model, fault, stream, "400-context-length", tag);
+                attempts.record(apiName, model, fault, stream, "400-context-length", tag, via);
                 String message = api == Api.OPENAI
                         ? "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens."
                         : "prompt is too long: 9001 tokens > 8192 maximum";
@@ -155,14 +187,14 @@ public final class ProviderSim implements AutoCloseable {
                 return;
             }
             case CONTENT_POLICY -> {
-                attempts.record(apiName, model, fault, stream, "400-content-policy", tag);
+                attempts.record(apiName, model, fault, stream, "400-content-policy", tag, via);
                 sendError(exchange, api, 400, "invalid_request_error", "content_policy_violation",
                         "Your request was rejected as a result of our safety system (simulated).", Map.of());
                 return;
             }
             case PREFILL_REJECTED -> {
                 if (!prefill.isEmpty()) {
-                    attempts.record(apiName, model, fault, stream, "400-prefill", tag);
+                    attempts.record(apiName, model, fault, stream, "400-prefill", tag, via);
                     sendError(exchange, api, 400, "invalid_request_error", "prefill_not_supported",
                             "This model does not support assistant message prefill. "
                                     + "The conversation must end with a user message.", Map.of());
@@ -192,7 +224,7 @@ public final class ProviderSim implements AutoCloseable {
             case NO_DONE -> "no-done";
             default -> "ok";
         };
-        attempts.record(apiName, model, fault, stream, outcome, tag);
+        attempts.record(apiName, model, fault, stream, outcome, tag, via);
         Answer answer = new Answer(idFor(messages), model, tokens, finish, tool, promptTokens, clock.instant().getEpochSecond());
         if (stream) {
             StreamFormat format = api == Api.OPENAI
@@ -278,6 +310,7 @@ public final class ProviderSim implements AutoCloseable {
             return;
         }
         String tag = request.header("x-sim-tag").orElse(null);
+        String via = request.header("host").orElse("");
         switch (mode.get()) {
             case RATE_LIMIT_RETRY_AFTER, RATE_LIMIT, UNAVAILABLE_503, ERROR_500_ONCE, RESET, BLACKHOLE -> {
                 // the transport-level faults apply to embeddings too
@@ -286,7 +319,7 @@ public final class ProviderSim implements AutoCloseable {
                     case ERROR_500_ONCE -> 500;
                     default -> 429;
                 };
-                attempts.record("embeddings", model, mode.get(), false, String.valueOf(status), tag);
+                attempts.record("embeddings", model, mode.get(), false, String.valueOf(status), tag, via);
                 switch (mode.get()) {
                     case RESET -> exchange.reset();
                     case BLACKHOLE -> exchange.hold(config.holdLimit());
@@ -295,7 +328,7 @@ public final class ProviderSim implements AutoCloseable {
                 }
                 return;
             }
-            default -> attempts.record("embeddings", model, mode.get(), false, "ok", tag);
+            default -> attempts.record("embeddings", model, mode.get(), false, "ok", tag, via);
         }
         int dimensions = body.path("dimensions").isIntegralNumber() ? Math.min(4096, Math.max(1, body.get("dimensions").asInt())) : 16;
         ArrayNode data = Json.array();
@@ -431,7 +464,12 @@ public final class ProviderSim implements AutoCloseable {
             }
             return parsed;
         }
-        return Optional.of(FaultMode.fromModel(model));
+        FaultMode byModel = FaultMode.fromModel(model);
+        Storm current = storm;
+        if (byModel == FaultMode.NONE && current != null && stormCounter.incrementAndGet() % current.every() == 0) {
+            return Optional.of(current.mode());
+        }
+        return Optional.of(byModel);
     }
 
     private static int maxTokens(ObjectNode body) {

@@ -1,0 +1,311 @@
+package io.understudy.chaos;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import eu.rekawek.toxiproxy.Proxy;
+import io.understudy.core.Json;
+import io.understudy.core.etcd.ClusterState;
+import io.understudy.core.etcd.Etcd;
+import io.understudy.core.etcd.EtcdSettings;
+import io.understudy.testkit.Await;
+import io.understudy.testkit.EtcdCluster;
+import io.understudy.testkit.EtcdProcess;
+import io.understudy.testkit.JavaProcess;
+import io.understudy.testkit.Ports;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+
+/**
+ * The whole appliance as separate OS processes, with Toxiproxy in front of everything that can
+ * break: etcd (single member, or a 3-member cluster), provider-sim, the primary and standby
+ * relays and one agent. Proxies: {@code primary} and {@code standby} (agent -> relay),
+ * {@code direct} (agent -> provider), {@code provider-primary} and {@code provider-standby}
+ * (relay -> provider; provider-sim logs which one a call came through), {@code etcd-primary}, {@code etcd-standby}, {@code etcd-agent}
+ * (each part's own link to a single-member etcd, so one part can be cut off alone).
+ * Relays keep their port across a restart. {@link #close()} stops every process, also on failure.
+ */
+final class ChaosCluster implements AutoCloseable {
+    static final String CLUSTER = "chaos";
+    static final Duration LEASE_TTL = Duration.ofSeconds(2);
+    /** Prompts the load driver cycles through; their deterministic answers are read from provider-sim at start. */
+    private static final List<String> PROMPTS = List.of("why is the sky blue", "a haiku about failover", "explain etcd leases",
+            "name three rivers", "what is a relay", "count to five", "describe toxiproxy", "sum two numbers");
+
+    final Path dir;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+    final ToxiproxyServer toxiproxy;
+    final EtcdProcess etcd;
+    final EtcdCluster etcdCluster;
+    final JavaProcess sim;
+    final Proxy direct;
+    final Proxy providerForPrimary;
+    final Proxy providerForStandby;
+    final Proxy etcdPrimary;
+    final Proxy etcdStandby;
+    final Proxy etcdAgent;
+    final int primaryPort = Ports.free();
+    final int standbyPort = Ports.free();
+    final Proxy primaryProxy;
+    final Proxy standbyProxy;
+    private final Path primaryYaml;
+    private final Path standbyYaml;
+    volatile JavaProcess primary;
+    volatile JavaProcess standby;
+    final JavaProcess agent;
+    final Etcd etcdClient;
+    final ClusterState state;
+    final Map<String, String> expected = new LinkedHashMap<>();
+
+    /** @param etcdMembers 1 (behind Toxiproxy) or 3 (a real cluster the parts reach directly) */
+    ChaosCluster(Path dir, int etcdMembers) {
+        this.dir = dir;
+        try {
+            Files.createDirectories(dir);
+            toxiproxy = track(new ToxiproxyServer(dir));
+            List<String> etcdEndpoints;
+            if (etcdMembers == 1) {
+                etcd = track(new EtcdProcess(dir));
+                etcdCluster = null;
+                int etcdPort = URI.create(etcd.endpoint()).getPort();
+                etcdPrimary = toxiproxy.proxy("etcd-primary", etcdPort);
+                etcdStandby = toxiproxy.proxy("etcd-standby", etcdPort);
+                etcdAgent = toxiproxy.proxy("etcd-agent", etcdPort);
+                etcdEndpoints = List.of(etcd.endpoint());
+            } else {
+                etcd = null;
+                etcdCluster = track(new EtcdCluster(dir, etcdMembers));
+                etcdPrimary = etcdStandby = etcdAgent = null;
+                etcdEndpoints = etcdCluster.endpoints();
+            }
+            sim = track(JavaProcess.start("sim", dir, "io.understudy.sim.SimMain", List.of("0", "0", "10", "12")));
+            direct = toxiproxy.proxy("direct", sim.port());
+            providerForPrimary = toxiproxy.proxy("provider-primary", sim.port());
+            providerForStandby = toxiproxy.proxy("provider-standby", sim.port());
+            primaryProxy = toxiproxy.proxy("primary", primaryPort);
+            standbyProxy = toxiproxy.proxy("standby", standbyPort);
+            primaryYaml = writeRelayYaml("primary", providerForPrimary, etcdPrimary != null ? List.of(url(etcdPrimary)) : etcdEndpoints);
+            standbyYaml = writeRelayYaml("standby", providerForStandby, etcdStandby != null ? List.of(url(etcdStandby)) : etcdEndpoints);
+            // both relays boot at once: the machine has two cores and JVM start-up is most of the wait
+            CompletableFuture<JavaProcess> p = CompletableFuture.supplyAsync(() -> startRelay("primary"));
+            CompletableFuture<JavaProcess> s = CompletableFuture.supplyAsync(() -> startRelay("standby"));
+            primary = track(joinOrClose(p, s));
+            standby = track(s.join());
+            etcdClient = track(new Etcd(new EtcdSettings(etcdEndpoints.stream().map(URI::create).toList(), CLUSTER,
+                    Optional.empty(), Optional.empty(), Optional.empty(), LEASE_TTL, Duration.ofMillis(500), Duration.ofSeconds(2))));
+            state = new ClusterState(etcdClient);
+            Await.until("primary-1 leads", Duration.ofSeconds(20),
+                    () -> state.leader().map(l -> l.instance().equals("primary-1")).orElse(false));
+            Path agentYaml = dir.resolve("agent.yaml");
+            Files.writeString(agentYaml, agentYaml(etcdAgent != null ? List.of(url(etcdAgent)) : etcdEndpoints));
+            agent = track(JavaProcess.start("agent", dir, "io.understudy.agent.AgentMain", List.of(agentYaml.toString())));
+            for (String prompt : PROMPTS) {
+                expected.put(prompt, directAnswer(prompt));
+            }
+            Await.until("agent sees both relays up and follows primary-1", Duration.ofSeconds(20),
+                    () -> health("primary-1").equals("up") && health("standby-1").equals("up") && agentLeader().equals("primary-1"));
+        } catch (IOException e) {
+            close();
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Joins {@code first}; if it failed, stops {@code other} once it is up, so nothing is left running. */
+    private static JavaProcess joinOrClose(CompletableFuture<JavaProcess> first, CompletableFuture<JavaProcess> other) {
+        try {
+            return first.join();
+        } catch (RuntimeException e) {
+            other.thenAccept(JavaProcess::close).exceptionally(ignored -> null).join();
+            throw e;
+        }
+    }
+
+    private <T extends AutoCloseable> T track(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    private static String url(Proxy proxy) {
+        return "http://" + proxy.getListen();
+    }
+
+    private Path writeRelayYaml(String role, Proxy provider, List<String> etcdEndpoints) throws IOException {
+        Path file = dir.resolve(role + ".yaml");
+        Files.writeString(file, """
+                server: { host: 127.0.0.1, port: 0 }
+                relay: { drain-bound: PT5S }
+                providers:
+                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.60 }
+                etcd:
+                  endpoints: [ %s ]
+                  cluster: %s
+                  lease-ttl: PT2S
+                  keep-alive: PT0.5S
+                """.formatted(ToxiproxyServer.port(provider), quoted(etcdEndpoints), CLUSTER));
+        return file;
+    }
+
+    private String agentYaml(List<String> etcdEndpoints) {
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                agent:
+                  request-timeout: PT20S
+                  retry-budget: { ratio: 0.2, min-retries: 20, window: PT10S }
+                tiers:
+                  - name: primary
+                    kind: relay
+                    probe: { interval: PT0.25S, timeout: PT0.3S, fall: 2, rise: 2 }
+                    timeouts: { connect: PT0.5S, first-token: PT3S, idle: PT2S }
+                    instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                  - name: standby
+                    kind: relay
+                    probe: { interval: PT0.25S, timeout: PT0.3S, fall: 2, rise: 2 }
+                    timeouts: { connect: PT0.5S, first-token: PT3S, idle: PT2S }
+                    instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                  - name: direct
+                    kind: direct
+                    timeouts: { connect: PT0.5S, first-token: PT3S, idle: PT2S }
+                providers:
+                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.60 }
+                models:
+                  - model: "*"
+                    prefill: true
+                etcd:
+                  endpoints: [ %s ]
+                  cluster: %s
+                """.formatted(ToxiproxyServer.port(primaryProxy), ToxiproxyServer.port(standbyProxy),
+                ToxiproxyServer.port(direct), quoted(etcdEndpoints), CLUSTER);
+    }
+
+    private static String quoted(List<String> items) {
+        return items.stream().map(s -> "\"" + s + "\"").collect(Collectors.joining(", "));
+    }
+
+    private JavaProcess startRelay(String role) {
+        return JavaProcess.start(role, dir, "io.understudy.relay.RelayMain",
+                List.of((role.equals("primary") ? primaryYaml : standbyYaml).toString(), role,
+                        String.valueOf(role.equals("primary") ? primaryPort : standbyPort)));
+    }
+
+    /** Starts the primary relay again after it was killed, on the same port and config. */
+    void restartPrimary() {
+        primary.close();
+        primary = track(startRelay("primary"));
+    }
+
+    String agentBase() {
+        return "http://127.0.0.1:" + agent.port();
+    }
+
+    LoadDriver load(int ratePerSecond) {
+        return new LoadDriver(agentBase(), expected, ratePerSecond, Duration.ofSeconds(30), "chaos-");
+    }
+
+    // ------------------------------------------------------------------ observation
+
+    JsonNode get(String url) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(3)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return Json.parse(r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    JsonNode agentStatus() {
+        return get(agentBase() + "/status");
+    }
+
+    /** The agent's health verdict for an upstream: up, suspect, down or unknown. */
+    String health(String upstream) {
+        for (JsonNode tier : agentStatus().path("tiers")) {
+            for (JsonNode u : tier.path("upstreams")) {
+                if (u.path("name").asText().equals(upstream)) {
+                    return u.path("health").asText();
+                }
+            }
+        }
+        throw new IllegalArgumentException("no upstream " + upstream);
+    }
+
+    String agentLeader() {
+        return agentStatus().path("leader").path("instance").asText("");
+    }
+
+    long agentEpoch() {
+        return agentStatus().path("leader").path("epoch").asLong();
+    }
+
+    /** A relay's own view of its leadership (state, epoch), asked directly, not through a proxy. */
+    JsonNode relayReady(int port) {
+        return get("http://127.0.0.1:" + port + "/health/ready");
+    }
+
+    JsonNode simAttempts() {
+        return get("http://127.0.0.1:" + sim.port() + "/sim/attempts");
+    }
+
+    /** The whole leadership history recorded in etcd, oldest first. */
+    List<JsonNode> history() {
+        return state.history();
+    }
+
+    private String directAnswer(String prompt) throws IOException {
+        String body = Json.text(Json.object().put("model", "expected").put("stream", false)
+                .set("messages", Json.array().add(Json.object().put("role", "user").put("content", prompt))));
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sim.port() + "/v1/chat/completions"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return Json.parse(r.body()).path("choices").path(0).path("message").path("content").asText();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception ignored) {
+                // stop everything else anyway
+            }
+        }
+        closeables.clear();
+        http.close();
+    }
+}

@@ -1,0 +1,238 @@
+package io.understudy.chaos;
+
+import eu.rekawek.toxiproxy.model.ToxicDirection;
+import io.understudy.chaos.RequestRecord.Outcome;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Whole-relay outages, one fresh appliance per scenario: the primary relay gone, silent, slow,
+ * cut mid-stream, crawling, fragmenting, killed or flapping; both relays gone; everything gone.
+ */
+class RelayOutageTest {
+    private static final Duration SERVE = Duration.ofSeconds(20);
+
+    private static boolean plainFailed(List<RequestRecord> records) {
+        return records.stream().anyMatch(q -> !q.stream() && q.outcome() != Outcome.COMPLETE);
+    }
+
+    @Test
+    void s01PrimaryDownUnderLoad() throws Exception {
+        try (Scenario s = Scenario.start("01-primary-down", "Primary down under load (proxy disabled)",
+                "Every request completes; only a stream already answering when the link drops may end in a clean error. "
+                        + "The standby serves within 1 s of the fault; traffic returns to the primary once it is back.")) {
+            s.inject("disable the primary's proxy (connections reset, new ones refused)", s.cluster.primaryProxy::disable);
+            s.awaitCompleted("standby serving", "standby", 2 * s.rate, SERVE);
+            s.lift("enable the primary's proxy", s.cluster.primaryProxy::enable);
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1000, "standby serving within 1 s, took " + ScenarioResult.ms(r.failoverMs()));
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s02PrimarySilent() throws Exception {
+        try (Scenario s = Scenario.start("02-primary-silent", "Primary silent: accepts, never answers (timeout toxic 0)",
+                "Every non-streamed request completes; requests stranded on the silent primary are re-issued once probes "
+                        + "mark it down (within 1.5 s), so none waits for a timeout; no stream is truncated.")) {
+            s.inject("timeout toxic (0 = hold forever) on the primary, both directions",
+                    () -> s.cluster.primaryProxy.toxics().timeout("silent", ToxicDirection.DOWNSTREAM, 0));
+            s.awaitCompleted("standby serving", "standby", 2 * s.rate, SERVE);
+            s.lift("remove the toxic", () -> Scenario.removeToxic(s.cluster.primaryProxy, "silent"));
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1500, "standby serving within 1.5 s, took " + ScenarioResult.ms(r.failoverMs()));
+            r.check(r.worstAddedMs() <= 5000, "no request waits out a long timeout: worst added " + r.worstAddedMs() + " ms");
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s03PrimarySlow() throws Exception {
+        try (Scenario s = Scenario.start("03-primary-slow", "Primary slow: 3-8 s latency with jitter",
+                "Every non-streamed request completes and none takes longer than 10 s: probes time out (0.3 s) and move "
+                        + "traffic to the standby; requests already waiting on the slow primary are re-issued.")) {
+            s.inject("latency toxic 5.5 s +/- 2.5 s on the primary's answers",
+                    () -> s.cluster.primaryProxy.toxics().latency("slow", ToxicDirection.DOWNSTREAM, 5500).setJitter(2500));
+            s.awaitCompleted("standby serving", "standby", 3 * s.rate, SERVE);
+            s.lift("set the latency to zero", () -> Scenario.endLatency(s.cluster.primaryProxy, "slow"));
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            r.check(r.records().stream().allMatch(q -> q.latencyMs() <= 10_000), "no request over 10 s");
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s04ResetAndCutMidStream() throws Exception {
+        try (Scenario s = Scenario.start("04-reset-and-cut-mid-stream", "Reset mid-stream (reset_peer), then cut mid-stream (limit_data)",
+                "No truncated answer is ever presented as complete: a stream broken after its first byte is resumed "
+                        + "elsewhere (prefill) and completes, or ends with an in-band error event; non-streamed requests complete.")) {
+            s.inject("reset_peer after 60 ms on the primary's answers, then limit_data 1500 bytes", () ->
+                    s.cluster.primaryProxy.toxics().resetPeer("reset", ToxicDirection.DOWNSTREAM, 60));
+            s.awaitCompleted("standby serving after resets", "standby", 2 * s.rate, SERVE);
+            Scenario.removeToxic(s.cluster.primaryProxy, "reset");
+            s.awaitCompleted("primary back between the faults", "primary", s.rate, SERVE);
+            s.cluster.primaryProxy.toxics().limitData("cut", ToxicDirection.DOWNSTREAM, 1500);
+            s.awaitCompleted("standby serving after cuts", "standby", 2 * s.rate, SERVE);
+            s.lift("remove the toxics", () -> Scenario.removeToxic(s.cluster.primaryProxy, "cut"));
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s05BandwidthCrawl() throws Exception {
+        try (Scenario s = Scenario.start("05-bandwidth-crawl", "Bandwidth crawl on the primary (2 KB/s)",
+                "Every request completes intact within 10 s: slow answers are answers, not failures; "
+                        + "probes and stream idle timeouts decide whether to move, never a truncation.")) {
+            s.inject("bandwidth toxic 2 KB/s on the primary's answers",
+                    () -> s.cluster.primaryProxy.toxics().bandwidth("crawl", ToxicDirection.DOWNSTREAM, 2));
+            s.runFor(4 * s.rate, SERVE);
+            s.lift("remove the toxic", () -> Scenario.removeToxic(s.cluster.primaryProxy, "crawl"));
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            r.check(r.records().stream().allMatch(q -> q.outcome() == Outcome.COMPLETE), "every request completes");
+            r.check(r.records().stream().allMatch(q -> q.latencyMs() <= 10_000), "no request over 10 s");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s06FragmentedFrames() throws Exception {
+        try (Scenario s = Scenario.start("06-fragmented-frames", "Fragmented frames (slicer: 1-15 byte TCP segments)",
+                "Answers arrive intact, byte for byte, from the primary: fragmentation is not a failure and moves nothing.")) {
+            s.inject("slicer toxic: 8 +/- 7 byte slices, 50 us apart, on the primary's answers", () ->
+                    s.cluster.primaryProxy.toxics().slicer("slices", ToxicDirection.DOWNSTREAM, 8, 50).setSizeVariation(7));
+            s.runFor(4 * s.rate, SERVE);
+            s.lift("remove the toxic", () -> Scenario.removeToxic(s.cluster.primaryProxy, "slices"));
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            r.check(r.records().stream().allMatch(q -> q.outcome() == Outcome.COMPLETE && q.tier().equals("primary")),
+                    "every request complete and served by the primary");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s07BothRelaysDown() throws Exception {
+        try (Scenario s = Scenario.start("07-both-relays-down", "Both relays down: direct-provider fallback, then back",
+                "Every non-streamed request completes: the agent calls the provider directly within 1.5 s; "
+                        + "when the relays return, traffic returns to the primary.")) {
+            s.inject("disable both relay proxies", () -> {
+                s.cluster.primaryProxy.disable();
+                s.cluster.standbyProxy.disable();
+            });
+            s.awaitCompleted("direct tier serving", "direct", 2 * s.rate, SERVE);
+            s.lift("enable both relay proxies", () -> {
+                s.cluster.primaryProxy.enable();
+                s.cluster.standbyProxy.enable();
+            });
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            long direct = r.records().stream().filter(q -> q.tier().equals("direct")).count();
+            r.note(direct + " requests served by the direct tier");
+            r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1500, "fallback serving within 1.5 s, took " + ScenarioResult.ms(r.failoverMs()));
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s08EverythingDown() throws Exception {
+        try (Scenario s = Scenario.start("08-everything-down", "Everything down: both relays and the provider",
+                "Requests made while nothing can serve end in clean OpenAI-style errors within 3 s (never hung, never "
+                        + "broken); once things return, every request completes on the primary again.")) {
+            s.inject("disable both relay proxies and the direct provider's proxy", () -> {
+                s.cluster.primaryProxy.disable();
+                s.cluster.standbyProxy.disable();
+                s.cluster.direct.disable();
+            });
+            long downFrom = s.now();
+            s.awaitRequests("clean errors while everything is down", q -> q.outcome() == Outcome.CLEAN_ERROR, 2 * s.rate, SERVE);
+            long downTo = s.now();
+            s.lift("enable everything", () -> {
+                s.cluster.direct.enable();
+                s.cluster.standbyProxy.enable();
+                s.cluster.primaryProxy.enable();
+            });
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            List<RequestRecord> during = r.records().stream().filter(q -> q.startMs() >= downFrom + 1000 && q.startMs() < downTo).toList();
+            r.check(!during.isEmpty() && during.stream().allMatch(q -> q.outcome() == Outcome.CLEAN_ERROR && q.latencyMs() <= 3000),
+                    "every request while everything was down is a clean error within 3 s");
+            r.note(during.size() + " requests made while everything was down, all clean errors: "
+                    + during.stream().allMatch(q -> q.outcome() == Outcome.CLEAN_ERROR));
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s12PrimaryKilled() throws Exception {
+        try (Scenario s = Scenario.start("12-primary-sigkill", "Primary killed with SIGKILL under load",
+                "Every non-streamed request completes; a stream cut mid-answer resumes or ends cleanly; the standby "
+                        + "serves within 1 s and takes leadership when the lease lapses; the restarted primary rejoins behind it.")) {
+            long epochBefore = s.cluster.agentEpoch();
+            s.inject("SIGKILL the primary relay process", s.cluster.primary::kill);
+            s.awaitCompleted("standby serving", "standby", 2 * s.rate, SERVE);
+            io.understudy.testkit.Await.until("standby-1 leads", SERVE, () -> s.cluster.agentLeader().equals("standby-1"));
+            s.lift("start the primary again", s.cluster::restartPrimary);
+            io.understudy.testkit.Await.until("primary-1 healthy again", SERVE, () -> s.cluster.health("primary-1").equals("up"));
+            s.awaitSettled("standby", SERVE);
+            ScenarioResult r = s.finish("primary", "standby");
+            r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1000, "standby serving within 1 s, took " + ScenarioResult.ms(r.failoverMs()));
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(s.cluster.agentEpoch() > epochBefore, "the epoch increased: " + epochBefore + " -> " + s.cluster.agentEpoch());
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s14PrimaryFlapping() throws Exception {
+        try (Scenario s = Scenario.start("14-primary-flapping", "Primary flapping: down and up every 2 s, 6 times",
+                "Every non-streamed request completes; hysteresis bounds the switches between tiers to at most one "
+                        + "away and one back per flap (12); duplicate provider calls stay within the retry budget.")) {
+            s.inject("disable / enable the primary's proxy every 2 s, 6 cycles", () -> {
+                for (int cycle = 0; cycle < 6; cycle++) {
+                    s.cluster.primaryProxy.disable();
+                    s.awaitClock(2000);
+                    s.cluster.primaryProxy.enable();
+                    s.awaitClock(2000);
+                }
+            });
+            s.lift("leave the primary up", () -> { });
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            int switches = Scenario.tierSwitches(r.records(), 500);
+            r.note(switches + " switches between tiers over 6 flaps (majority tier per 500 ms of requests)");
+            r.check(switches <= 12, "at most 12 tier switches, saw " + switches);
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s17ColdStandbyTakesFullLoad() throws Exception {
+        try (Scenario s = Scenario.start("17-cold-standby-full-load", "Cold standby taking the full load at once (60 req/s)",
+                "The standby, idle until now, takes the whole load the moment the primary dies: every non-streamed "
+                        + "request completes and none waits more than 3 s longer than usual.", 1, 60)) {
+            s.inject("SIGKILL the primary relay process", s.cluster.primary::kill);
+            s.awaitCompleted("standby serving", "standby", 4 * s.rate, SERVE);
+            s.lift("start the primary again", s.cluster::restartPrimary);
+            io.understudy.testkit.Await.until("primary-1 healthy again", SERVE, () -> s.cluster.health("primary-1").equals("up"));
+            s.awaitSettled("standby", SERVE);
+            ScenarioResult r = s.finish("primary", "standby");
+            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.worstAddedMs() <= 3000, "worst added latency within 3 s: " + r.worstAddedMs() + " ms");
+            s.verdict(r);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package io.understudy.chaos;
+
+import io.understudy.chaos.RequestRecord.Outcome;
+import io.understudy.testkit.Await;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One chaos scenario: a fresh appliance, steady load through the agent, a fault injected and
+ * lifted at recorded times, and the whole request history judged at the end. The report is
+ * written before anything is asserted, so a failing run still shows what happened.
+ */
+final class Scenario implements AutoCloseable {
+    /** The agent's retry budget in {@link ChaosCluster}: ratio, minimum per window, window. */
+    private static final double RETRY_RATIO = 0.2;
+    private static final int MIN_RETRIES = 20;
+    private static final long BUDGET_WINDOW_MS = 10_000;
+
+    @FunctionalInterface
+    interface Action {
+        void run() throws Exception;
+    }
+
+    final String id;
+    final String title;
+    final String invariant;
+    final int rate;
+    final ChaosCluster cluster;
+    final LoadDriver load;
+    /** The agent's view, sampled every 100 ms while the scenario runs. */
+    record Sample(long atMs, String leader, long epoch, long rejectedStaleEpochs, java.util.Map<String, String> health,
+                  java.util.Map<String, String> circuit) {
+    }
+
+    private final java.util.concurrent.ConcurrentLinkedQueue<Sample> samples = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private volatile boolean sampling = true;
+    private Thread sampler;
+    private long faultStart = -1;
+    private long faultEnd = -1;
+    private String faultName = "";
+
+    private Scenario(String id, String title, String invariant, int etcdMembers, int rate) {
+        this.id = id;
+        this.title = title;
+        this.invariant = invariant;
+        this.rate = rate;
+        this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers);
+        this.load = cluster.load(rate);
+    }
+
+    /** A fresh appliance with load running and settled on the primary. */
+    static Scenario start(String id, String title, String invariant) {
+        return start(id, title, invariant, 1, 30);
+    }
+
+    static Scenario start(String id, String title, String invariant, int etcdMembers, int rate) {
+        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate);
+        try {
+            s.load.start();
+            s.sampler = Thread.ofPlatform().daemon(true).name("agent-sampler").start(s::sample);
+            s.awaitCompleted("warm-up on the primary", "primary", rate, Duration.ofSeconds(20));
+            return s;
+        } catch (RuntimeException | Error e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private void sample() {
+        while (sampling) {
+            try {
+                com.fasterxml.jackson.databind.JsonNode st = cluster.agentStatus();
+                java.util.Map<String, String> health = new java.util.TreeMap<>();
+                java.util.Map<String, String> circuit = new java.util.TreeMap<>();
+                for (com.fasterxml.jackson.databind.JsonNode tier : st.path("tiers")) {
+                    for (com.fasterxml.jackson.databind.JsonNode u : tier.path("upstreams")) {
+                        health.put(u.path("name").asText(), u.path("health").asText());
+                        circuit.put(u.path("name").asText(), u.path("circuit").asText());
+                    }
+                }
+                samples.add(new Sample(now(), st.path("leader").path("instance").asText(""), st.path("leader").path("epoch").asLong(),
+                        st.path("leader").path("rejected_stale_epochs").asLong(), health, circuit));
+            } catch (RuntimeException unreachable) {
+                // the agent is up throughout; a missed sample is only a gap
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    List<Sample> samples() {
+        return List.copyOf(samples);
+    }
+
+    /**
+     * Removes a toxic. Toxiproxy answers 503 while a toxic still holds data (a long latency), so
+     * this retries until the toxic is gone, within a deadline.
+     */
+    static void removeToxic(eu.rekawek.toxiproxy.Proxy proxy, String name) {
+        Await.until("toxic " + name + " removed", Duration.ofSeconds(30), () -> {
+            try {
+                proxy.toxics().get(name).remove();
+                return true;
+            } catch (java.io.IOException busy) {
+                try {
+                    return proxy.toxics().getAll().stream().noneMatch(t -> t.getName().equals(name));
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }
+        });
+    }
+
+    /**
+     * Ends a latency toxic by setting its latency to zero rather than removing it: Toxiproxy cannot
+     * remove a latency toxic from links that still hold delayed data (each link blocks the API for
+     * 5 s, then it answers 503; Shopify/toxiproxy#558). The zero-latency toxic is harmless.
+     */
+    static void endLatency(eu.rekawek.toxiproxy.Proxy proxy, String name) throws java.io.IOException {
+        proxy.toxics().get(name, eu.rekawek.toxiproxy.model.toxic.Latency.class).setJitter(0).setLatency(0);
+    }
+
+    /** Waits until {@code n} requests started after now ended as {@code what} says. */
+    void awaitRequests(String what, java.util.function.Predicate<RequestRecord> matching, int n, Duration timeout) {
+        long from = now();
+        Await.until(what, timeout, () -> load.finished().stream().filter(r -> r.startMs() >= from).filter(matching).count() >= n);
+    }
+
+    /**
+     * How often the serving tier changed: requests grouped by start into {@code bucketMs} slices, each
+     * slice labelled by the tier that served most of it. Requests in flight across a switch finish
+     * on both tiers for a moment; slicing keeps that overlap from counting as flapping.
+     */
+    static int tierSwitches(List<RequestRecord> records, long bucketMs) {
+        java.util.TreeMap<Long, java.util.Map<String, Integer>> buckets = new java.util.TreeMap<>();
+        for (RequestRecord r : records) {
+            if (r.outcome() == Outcome.COMPLETE) {
+                buckets.computeIfAbsent(r.startMs() / bucketMs, k -> new java.util.HashMap<>()).merge(r.tier(), 1, Integer::sum);
+            }
+        }
+        int switches = 0;
+        String last = null;
+        for (java.util.Map<String, Integer> tiers : buckets.values()) {
+            String major = tiers.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).orElseThrow().getKey();
+            if (last != null && !last.equals(major)) {
+                switches++;
+            }
+            last = major;
+        }
+        return switches;
+    }
+
+    /**
+     * Waits until the load's clock has moved on by {@code ms}: the schedule of a fault that is
+     * itself timed (flapping), not a synchronisation with the system under test.
+     */
+    void awaitClock(long ms) {
+        long until = now() + ms;
+        Await.until("fault schedule", Duration.ofMillis(ms + 5000), () -> now() >= until);
+    }
+
+    long now() {
+        return load.now();
+    }
+
+    void inject(String what, Action action) {
+        faultName = what;
+        faultStart = now();
+        run(what, action);
+    }
+
+    void lift(String what, Action action) {
+        run(what, action);
+        faultEnd = now();
+    }
+
+    private static void run(String what, Action action) {
+        try {
+            action.run();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not " + what + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Waits until {@code n} requests started after now have completed on {@code tier}. */
+    void awaitCompleted(String what, String tier, int n, Duration timeout) {
+        long from = now();
+        Await.until(what + " (" + n + " requests complete on " + tier + ")", timeout,
+                () -> load.finished().stream().filter(r -> r.startMs() >= from && r.outcome() == Outcome.COMPLETE
+                        && r.tier().equals(tier)).count() >= n);
+    }
+
+    /** Waits until the last {@code n} requests to finish all completed on {@code tier}. */
+    void awaitSettled(String tier, Duration timeout) {
+        long from = now();
+        Await.until("traffic settled on " + tier, timeout, () -> {
+            List<RequestRecord> recent = load.finished().stream().filter(r -> r.startMs() >= from).toList();
+            return recent.size() >= rate && recent.subList(recent.size() - rate, recent.size()).stream()
+                    .allMatch(r -> r.outcome() == Outcome.COMPLETE && r.tier().equals(tier));
+        });
+    }
+
+    /** Lets the load run on for a while (measured in requests finished, not in sleeps). */
+    void runFor(int requests, Duration timeout) {
+        long from = now();
+        Await.until(requests + " more requests", timeout,
+                () -> load.finished().stream().filter(r -> r.startMs() >= from).count() >= requests);
+    }
+
+    /** Stops the load, counts provider calls per request, computes the result and writes the report. */
+    ScenarioResult finish(String steadyTier, String recoveredTier) {
+        stopSampling();
+        List<RequestRecord> records = LoadDriver.withAttempts(load.stop(), cluster.simAttempts());
+        ScenarioResult result = ScenarioResult.of(id, title, invariant, records, faultStart < 0 ? Long.MAX_VALUE : faultStart,
+                faultEnd, steadyTier, recoveredTier, now(), RETRY_RATIO, MIN_RETRIES, BUDGET_WINDOW_MS);
+        result.note("fault: " + faultName);
+        return result;
+    }
+
+    /** Writes the report for this result; call after the scenario's own checks. */
+    void report(ScenarioResult result) {
+        ChaosReport.write(result, faultName);
+        System.out.println(result.summaryLine());
+        result.violations().forEach(v -> System.out.println("  violation: " + v));
+    }
+
+    /** Writes the report, then fails the test with every violation if there is any. */
+    void verdict(ScenarioResult result) {
+        report(result);
+        org.junit.jupiter.api.Assertions.assertTrue(result.passed(), id + " broke its invariants (logs: " + logs() + "):\n"
+                + String.join("\n", result.violations()));
+    }
+
+    Path logs() {
+        return cluster.dir;
+    }
+
+    private void stopSampling() {
+        sampling = false;
+        if (sampler != null) {
+            sampler.interrupt();
+            try {
+                sampler.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stopSampling();
+        load.close();
+        cluster.close();
+    }
+}

@@ -1,0 +1,91 @@
+package io.understudy.chaos;
+
+import eu.rekawek.toxiproxy.Proxy;
+import eu.rekawek.toxiproxy.ToxiproxyClient;
+import io.understudy.testkit.Await;
+import io.understudy.testkit.Ports;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Toxiproxy server (v2.12.0, installed by {@code bin/test}) on a free loopback port, with
+ * its client. Every proxy it creates listens on a free loopback port too.
+ */
+final class ToxiproxyServer implements AutoCloseable {
+    private final Process process;
+    private final ToxiproxyClient client;
+
+    ToxiproxyServer(Path dir) {
+        Path binary = binary();
+        int port = Ports.free();
+        try {
+            Files.createDirectories(dir);
+            ProcessBuilder builder = new ProcessBuilder(binary.toString(), "-host", "127.0.0.1", "-port", String.valueOf(port));
+            builder.environment().put("LOG_LEVEL", "info");
+            process = builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("toxiproxy.log").toFile()))
+                    .start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + binary, e);
+        }
+        client = new ToxiproxyClient("127.0.0.1", port);
+        Await.until("toxiproxy on " + port, Duration.ofSeconds(15), () -> {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("toxiproxy exited; see " + dir.resolve("toxiproxy.log"));
+            }
+            try {
+                return !client.version().isEmpty();
+            } catch (IOException notYet) {
+                return false;
+            }
+        });
+    }
+
+    /** The server binary: the one bin/test installed, else toxiproxy-server on the PATH. */
+    static Path binary() {
+        Optional<Path> installed = Optional.ofNullable(System.getProperty("understudy.toxiproxy")).map(Path::of)
+                .filter(Files::isExecutable);
+        if (installed.isPresent()) {
+            return installed.get();
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            Path candidate = Path.of(dir, "toxiproxy-server");
+            if (Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        throw new IllegalStateException("no Toxiproxy server: run bin/test, which installs it with "
+                + "'go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0', or put toxiproxy-server on the PATH");
+    }
+
+    /** A proxy named {@code name} on a free port in front of {@code upstreamPort}. */
+    Proxy proxy(String name, int upstreamPort) {
+        try {
+            return client.createProxy(name, "127.0.0.1:" + Ports.free(), "127.0.0.1:" + upstreamPort);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create proxy " + name, e);
+        }
+    }
+
+    /** The port a proxy listens on. */
+    static int port(Proxy proxy) {
+        String listen = proxy.getListen();
+        return Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
