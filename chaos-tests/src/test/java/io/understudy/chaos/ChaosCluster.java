@@ -76,6 +76,7 @@ final class ChaosCluster implements AutoCloseable {
     ChaosCluster(Path dir, int etcdMembers) {
         this.dir = dir;
         try {
+            deleteRecursively(dir); // etcd data or logs left by an earlier run must not leak into this one
             Files.createDirectories(dir);
             toxiproxy = track(new ToxiproxyServer(dir));
             List<String> etcdEndpoints;
@@ -135,6 +136,17 @@ final class ChaosCluster implements AutoCloseable {
         } catch (RuntimeException e) {
             other.thenAccept(JavaProcess::close).exceptionally(ignored -> null).join();
             throw e;
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

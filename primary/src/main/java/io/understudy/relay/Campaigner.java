@@ -30,6 +30,12 @@ final class Campaigner implements AutoCloseable {
     /** A cold standby waits this long on a vacant key, so a primary back from an etcd outage reclaims first. */
     private static final Duration VACANCY_GRACE = Duration.ofMillis(200);
     private static final Duration HANDOVER_WAIT = Duration.ofSeconds(10);
+    /**
+     * After the standby itself could not reach etcd, it waits this much longer before taking a vacant
+     * key: the leader lost etcd too, and its client may take seconds more to reconnect (gRPC backs off).
+     * Without it an etcd outage hands leadership to the standby by accident (chaos scenario 10).
+     */
+    private static final Duration MIN_POST_OUTAGE_GRACE = Duration.ofSeconds(10);
 
     /** Stops new work and waits (bounded) for work in flight; called before resigning. */
     @FunctionalInterface
@@ -113,6 +119,8 @@ final class Campaigner implements AutoCloseable {
     /** Cold standby: returns why to campaign, once the leader key is vacant for the grace period or we are promoted. */
     private String awaitVacancyOrPromotion() throws InterruptedException {
         long vacantSince = -1;
+        long lastUnreachable = -1;
+        long postOutageGrace = Math.max(MIN_POST_OUTAGE_GRACE.toMillis(), 2 * etcd.settings().leaseTtl().toMillis());
         while (running) {
             refreshRegistration();
             try {
@@ -125,13 +133,15 @@ final class Campaigner implements AutoCloseable {
                     vacantSince = -1;
                 } else if (vacantSince < 0) {
                     vacantSince = clock.millis();
-                } else if (clock.millis() - vacantSince >= VACANCY_GRACE.toMillis()) {
+                } else if (clock.millis() - vacantSince >= VACANCY_GRACE.toMillis()
+                        && (lastUnreachable < 0 || clock.millis() - lastUnreachable >= postOutageGrace)) {
                     return "leader key vacant for " + (clock.millis() - vacantSince) + " ms";
                 }
                 etcdError = "";
             } catch (Etcd.EtcdUnavailable e) {
                 etcdError = e.getMessage();
                 vacantSince = -1; // no decision from stale data
+                lastUnreachable = clock.millis();
             }
             Thread.sleep(TICK);
         }
