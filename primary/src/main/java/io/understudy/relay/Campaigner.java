@@ -160,11 +160,22 @@ final class Campaigner implements AutoCloseable {
             ObjectNode value = Json.object().put("instance", instance).put("role", role).put("url", url);
             CompletableFuture<CampaignResponse> campaign = etcd.client().getElectionClient()
                     .campaign(cluster.electionName(), lease, Etcd.bytes(Json.text(value)));
+            long campaignStarted = clock.millis();
+            long stuckAfter = 2 * etcd.settings().leaseTtl().toMillis() + 2000;
             while (!campaign.isDone()) {
                 refreshRegistration();
                 if (!running) {
                     campaign.cancel(true);
                     return;
+                }
+                // A campaign may wait as long as someone else leads. One still pending with nobody else
+                // leading has lost its answer (seen once on a cold jetcd client): give up and start over.
+                if (clock.millis() - campaignStarted > stuckAfter
+                        && cluster.leader().map(l -> l.lease() == lease).orElse(true)) {
+                    campaign.cancel(true);
+                    revokeQuietly(lease);
+                    throw new Etcd.EtcdUnavailable("campaign unanswered for " + (clock.millis() - campaignStarted)
+                            + " ms with no other leader; campaigning again", null);
                 }
                 if (lost.get() != null) {
                     campaign.cancel(true);
@@ -340,6 +351,14 @@ final class Campaigner implements AutoCloseable {
                     .put("updated_ms", clock.millis()));
         } catch (RuntimeException e) {
             LOG.fine(() -> "registration of " + instance + " in etcd failed: " + e.getMessage());
+        }
+    }
+
+    private void revokeQuietly(long lease) {
+        try {
+            etcd.await(etcd.client().getLeaseClient().revoke(lease));
+        } catch (RuntimeException ignored) {
+            // it lapses by itself within one TTL
         }
     }
 
