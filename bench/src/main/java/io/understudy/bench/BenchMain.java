@@ -177,8 +177,8 @@ public final class BenchMain {
                 false, rate, run, faultAt, () -> primaryProxy.mode(TcpProxy.Mode.BLACKHOLE));
         failoverRow("primary blackholed (accepts, never answers)", blackhole, faultAt);
         primaryProxy.mode(TcpProxy.Mode.PASS);
-        firstSuccess("http://127.0.0.1:" + agentFull.port());
-        Thread.sleep(3000); // the agent sees the primary up again (rise 2) before the next fault
+        // the next fault starts from the steady state: the agent routes to the primary again
+        firstServedBy("http://127.0.0.1:" + agentFull.port(), "primary-1");
         OpenLoopLoad.Result killed = load.run("kill", "http://127.0.0.1:" + agentFull.port() + "/v1/chat/completions", BODY,
                 false, rate, run, faultAt, primary::kill);
         failoverRow("primary SIGKILLed", killed, faultAt);
@@ -276,6 +276,11 @@ public final class BenchMain {
 
     /** Polls until one request succeeds; returns System.nanoTime() of that success. */
     private static long firstSuccess(String base) throws InterruptedException {
+        return firstServedBy(base, null);
+    }
+
+    /** When a request through {@code base} first succeeded on {@code upstream} (null: on any). */
+    private static long firstServedBy(String base, String upstream) throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
@@ -283,7 +288,8 @@ public final class BenchMain {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
                         .timeout(Duration.ofSeconds(2)).header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(BODY)).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
+                if (r.statusCode() == 200
+                        && (upstream == null || upstream.equals(r.headers().firstValue("x-understudy-upstream").orElse("")))) {
                     return System.nanoTime();
                 }
             } catch (IOException notYet) {
@@ -291,7 +297,8 @@ public final class BenchMain {
             }
             Thread.sleep(10);
         }
-        throw new IllegalStateException("no successful request from " + base + " within 30 s");
+        throw new IllegalStateException("no successful request from " + base
+                + (upstream == null ? "" : " served by " + upstream) + " within 30 s");
     }
 
     private static double ms(Histogram h, double percentile) {

@@ -164,19 +164,13 @@ final class ChaosCluster implements AutoCloseable {
         Files.writeString(file, """
                 server: { host: 127.0.0.1, port: 0 }
                 relay: { drain-bound: PT5S }
-                providers:
-                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S }
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim } ]
-                prices:
-                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.60 }
+                %s
                 etcd:
                   endpoints: [ %s ]
                   cluster: %s
                   lease-ttl: PT2S
                   keep-alive: PT0.5S
-                """.formatted(ToxiproxyServer.port(provider), quoted(etcdEndpoints), CLUSTER));
+                """.formatted(providerYaml(provider), quoted(etcdEndpoints), CLUSTER));
         return file;
     }
 
@@ -200,13 +194,7 @@ final class ChaosCluster implements AutoCloseable {
                   - name: direct
                     kind: direct
                     timeouts: { connect: PT0.5S, first-token: PT3S, idle: PT2S }
-                providers:
-                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S }
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim } ]
-                prices:
-                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.60 }
+                %s
                 models:
                   - model: "*"
                     prefill: true
@@ -214,7 +202,20 @@ final class ChaosCluster implements AutoCloseable {
                   endpoints: [ %s ]
                   cluster: %s
                 """.formatted(ToxiproxyServer.port(primaryProxy), ToxiproxyServer.port(standbyProxy),
-                ToxiproxyServer.port(direct), quoted(etcdEndpoints), CLUSTER);
+                providerYaml(direct), quoted(etcdEndpoints), CLUSTER);
+    }
+
+    /** provider-sim reached through {@code link}: the providers, routes and prices of a relay or of the direct tier. */
+    private static String providerYaml(Proxy link) {
+        return """
+                providers:
+                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.60 }
+                """.formatted(ToxiproxyServer.port(link)).stripTrailing();
     }
 
     private static String quoted(List<String> items) {

@@ -16,10 +16,6 @@ import java.util.concurrent.TimeUnit;
 class LeadershipChaosTest {
     private static final Duration SERVE = Duration.ofSeconds(20);
 
-    private static boolean allComplete(List<RequestRecord> records) {
-        return records.stream().allMatch(q -> q.outcome() == Outcome.COMPLETE);
-    }
-
     /** Epochs the agent saw never go down, and each epoch belongs to one leader only. */
     private static void checkEpochs(ScenarioResult r, List<Scenario.Sample> samples) {
         long highest = 0;
@@ -60,7 +56,7 @@ class LeadershipChaosTest {
                     () -> s.cluster.relayReady(s.cluster.primaryPort).path("leadership").asText().equals("candidate"));
             s.awaitSettled("standby", SERVE);
             ScenarioResult r = s.finish("primary", "standby");
-            r.check(allComplete(r.records()), "every request completes");
+            r.check(r.allComplete(), "every request completes");
             r.check(s.cluster.agentEpoch() > epochBefore, "epoch increased: " + epochBefore + " -> " + s.cluster.agentEpoch());
             checkEpochs(r, s.samples());
             checkHistory(r, s);
@@ -115,7 +111,7 @@ class LeadershipChaosTest {
             r.note("agent followed the new leader " + followMs + " ms after promote returned");
             r.check(promote.exit() == 0, "promote succeeded: " + promote.output());
             r.check(followMs <= 2000, "agent followed within 2 s, took " + followMs + " ms");
-            r.check(allComplete(r.records()), "every request completes");
+            r.check(r.allComplete(), "every request completes");
             s.verdict(r);
         }
     }
@@ -144,7 +140,7 @@ class LeadershipChaosTest {
             r.check(r.records().stream().filter(q -> q.startMs() > thawedAt && q.epoch() > 0)
                     .allMatch(q -> q.epoch() >= s.cluster.agentEpoch()), "no answer after SIGCONT carries a stale leader epoch");
             r.note("stale leader claims the agent rejected: " + s.samples().stream().mapToLong(Scenario.Sample::rejectedStaleEpochs).max().orElse(0));
-            r.check(r.records().stream().noneMatch(q -> !q.stream() && q.outcome() != Outcome.COMPLETE), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             checkEpochs(r, s.samples());
             checkHistory(r, s);
             s.verdict(r);
@@ -165,7 +161,7 @@ class LeadershipChaosTest {
             ScenarioResult r = s.finish("primary", "standby");
             r.note("promote exit " + promote[0].exit() + ": " + promote[0].output().strip());
             r.check(promote[0].exit() == 0, "promote succeeded");
-            r.check(allComplete(r.records()), "every request completes");
+            r.check(r.allComplete(), "every request completes");
             checkEpochs(r, s.samples());
             checkHistory(r, s);
             s.verdict(r);

@@ -20,9 +20,11 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,13 +46,14 @@ final class LoadDriver implements AutoCloseable {
     private final ConcurrentLinkedQueue<RequestRecord> done = new ConcurrentLinkedQueue<>();
     private final Map<Long, InputStream> openStreams = new ConcurrentHashMap<>();
     private final Map<Long, Long> startedAt = new ConcurrentHashMap<>();
-    private final Map<Long, Boolean> hung = new ConcurrentHashMap<>();
+    private final Set<Long> hung = ConcurrentHashMap.newKeySet();
     private final AtomicLong seq = new AtomicLong();
     private final long t0 = System.nanoTime();
     private final String modelPrefix;
     private volatile boolean running;
     private Thread pacer;
-    private Thread watchdog;
+    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon(true).name("load-watchdog").unstarted(r));
 
     /**
      * @param expected prompt -> the deterministic answer provider-sim gives it
@@ -75,7 +78,7 @@ final class LoadDriver implements AutoCloseable {
     synchronized void start() {
         running = true;
         pacer = Thread.ofPlatform().daemon(true).name("load-pacer").start(this::pace);
-        watchdog = Thread.ofPlatform().daemon(true).name("load-watchdog").start(this::watch);
+        watchdog.scheduleAtFixedRate(this::endOverdueStreams, 100, 100, TimeUnit.MILLISECONDS);
     }
 
     /** Open loop: request n is due at n / rate, whatever happened to the earlier ones. */
@@ -101,28 +104,21 @@ final class LoadDriver implements AutoCloseable {
     }
 
     /** Ends streams past the bound; a non-streamed request has the same bound as its HTTP timeout. */
-    private void watch() {
-        while (running || !startedAt.isEmpty()) {
-            long limit = now() - bound.toMillis();
-            startedAt.forEach((id, start) -> {
-                if (start < limit) {
-                    InputStream in = openStreams.remove(id);
-                    if (in != null) {
-                        hung.put(id, true);
-                        try {
-                            in.close();
-                        } catch (IOException ignored) {
-                            // closing is all we want
-                        }
+    private void endOverdueStreams() {
+        long limit = now() - bound.toMillis();
+        startedAt.forEach((id, start) -> {
+            if (start < limit) {
+                InputStream in = openStreams.remove(id);
+                if (in != null) {
+                    hung.add(id);
+                    try {
+                        in.close();
+                    } catch (IOException ignored) {
+                        // closing is all we want
                     }
                 }
-            });
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                return;
             }
-        }
+        });
     }
 
     private RequestRecord send(long id) {
@@ -142,7 +138,7 @@ final class LoadDriver implements AutoCloseable {
         } catch (HttpTimeoutException e) {
             return record(id, model, stream, start, -1, -1, null, Outcome.HUNG, "no answer within " + bound.toSeconds() + " s");
         } catch (IOException e) {
-            Outcome outcome = hung.containsKey(id) ? Outcome.HUNG : Outcome.BROKEN;
+            Outcome outcome = hung.contains(id) ? Outcome.HUNG : Outcome.BROKEN;
             return record(id, model, stream, start, -1, -1, null, outcome, e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -200,7 +196,7 @@ final class LoadDriver implements AutoCloseable {
                 text.append(delta);
             }
         } catch (IOException e) {
-            if (hung.containsKey(id)) {
+            if (hung.contains(id)) {
                 return record(id, model, true, start, ttft, 200, r, Outcome.HUNG, "stream open after " + bound.toSeconds() + " s");
             }
             return record(id, model, true, start, ttft, 200, r, Outcome.TRUNCATED, "stream broke without an error event: " + e);
@@ -261,9 +257,7 @@ final class LoadDriver implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (watchdog != null) {
-            watchdog.interrupt();
-        }
+        watchdog.shutdownNow();
         return finished();
     }
 
@@ -282,6 +276,7 @@ final class LoadDriver implements AutoCloseable {
             stop();
         }
         requests.shutdownNow();
+        watchdog.shutdownNow();
         http.close();
     }
 }

@@ -14,10 +14,6 @@ import java.util.List;
 class RelayOutageTest {
     private static final Duration SERVE = Duration.ofSeconds(20);
 
-    private static boolean plainFailed(List<RequestRecord> records) {
-        return records.stream().anyMatch(q -> !q.stream() && q.outcome() != Outcome.COMPLETE);
-    }
-
     @Test
     void s01PrimaryDownUnderLoad() throws Exception {
         try (Scenario s = Scenario.start("01-primary-down", "Primary down under load (proxy disabled)",
@@ -29,7 +25,7 @@ class RelayOutageTest {
             s.awaitSettled("primary", SERVE);
             ScenarioResult r = s.finish("primary", "primary");
             r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1000, "standby serving within 1 s, took " + ScenarioResult.ms(r.failoverMs()));
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             s.verdict(r);
         }
     }
@@ -47,7 +43,7 @@ class RelayOutageTest {
             ScenarioResult r = s.finish("primary", "primary");
             r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1500, "standby serving within 1.5 s, took " + ScenarioResult.ms(r.failoverMs()));
             r.check(r.worstAddedMs() <= 5000, "no request waits out a long timeout: worst added " + r.worstAddedMs() + " ms");
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             s.verdict(r);
         }
     }
@@ -64,7 +60,7 @@ class RelayOutageTest {
             s.awaitSettled("primary", SERVE);
             ScenarioResult r = s.finish("primary", "primary");
             r.check(r.records().stream().allMatch(q -> q.latencyMs() <= 10_000), "no request over 10 s");
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             s.verdict(r);
         }
     }
@@ -84,7 +80,7 @@ class RelayOutageTest {
             s.lift("remove the toxics", () -> Scenario.removeToxic(s.cluster.primaryProxy, "cut"));
             s.awaitSettled("primary", SERVE);
             ScenarioResult r = s.finish("primary", "primary");
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             s.verdict(r);
         }
     }
@@ -100,7 +96,7 @@ class RelayOutageTest {
             s.lift("remove the toxic", () -> Scenario.removeToxic(s.cluster.primaryProxy, "crawl"));
             s.awaitSettled("primary", SERVE);
             ScenarioResult r = s.finish("primary", "primary");
-            r.check(r.records().stream().allMatch(q -> q.outcome() == Outcome.COMPLETE), "every request completes");
+            r.check(r.allComplete(), "every request completes");
             r.check(r.records().stream().allMatch(q -> q.latencyMs() <= 10_000), "no request over 10 s");
             s.verdict(r);
         }
@@ -141,7 +137,7 @@ class RelayOutageTest {
             long direct = r.records().stream().filter(q -> q.tier().equals("direct")).count();
             r.note(direct + " requests served by the direct tier");
             r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1500, "fallback serving within 1.5 s, took " + ScenarioResult.ms(r.failoverMs()));
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             s.verdict(r);
         }
     }
@@ -189,7 +185,7 @@ class RelayOutageTest {
             s.awaitSettled("standby", SERVE);
             ScenarioResult r = s.finish("primary", "standby");
             r.check(r.failoverMs() >= 0 && r.failoverMs() <= 1000, "standby serving within 1 s, took " + ScenarioResult.ms(r.failoverMs()));
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             r.check(s.cluster.agentEpoch() > epochBefore, "the epoch increased: " + epochBefore + " -> " + s.cluster.agentEpoch());
             s.verdict(r);
         }
@@ -214,7 +210,7 @@ class RelayOutageTest {
             int switches = Scenario.tierSwitches(r.records(), 500);
             r.note(switches + " switches between tiers over 6 flaps (majority tier per 500 ms of requests)");
             r.check(switches <= 12, "at most 12 tier switches, saw " + switches);
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             s.verdict(r);
         }
     }
@@ -230,7 +226,7 @@ class RelayOutageTest {
             io.understudy.testkit.Await.until("primary-1 healthy again", SERVE, () -> s.cluster.health("primary-1").equals("up"));
             s.awaitSettled("standby", SERVE);
             ScenarioResult r = s.finish("primary", "standby");
-            r.check(!plainFailed(r.records()), "every non-streamed request completes");
+            r.check(r.allPlainComplete(), "every non-streamed request completes");
             r.check(r.worstAddedMs() <= 3000, "worst added latency within 3 s: " + r.worstAddedMs() + " ms");
             s.verdict(r);
         }

@@ -1,11 +1,20 @@
 package io.understudy.chaos;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.understudy.chaos.RequestRecord.Outcome;
 import io.understudy.testkit.Await;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * One chaos scenario: a fresh appliance, steady load through the agent, a fault injected and
@@ -30,13 +39,13 @@ final class Scenario implements AutoCloseable {
     final ChaosCluster cluster;
     final LoadDriver load;
     /** The agent's view, sampled every 100 ms while the scenario runs. */
-    record Sample(long atMs, String leader, long epoch, long rejectedStaleEpochs, java.util.Map<String, String> health,
-                  java.util.Map<String, String> circuit) {
+    record Sample(long atMs, String leader, long epoch, long rejectedStaleEpochs, Map<String, String> health,
+                  Map<String, String> circuit) {
     }
 
-    private final java.util.concurrent.ConcurrentLinkedQueue<Sample> samples = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private volatile boolean sampling = true;
-    private Thread sampler;
+    private final ConcurrentLinkedQueue<Sample> samples = new ConcurrentLinkedQueue<>();
+    private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon(true).name("agent-sampler").unstarted(r));
     private long faultStart = -1;
     private long faultEnd = -1;
     private String faultName = "";
@@ -59,7 +68,7 @@ final class Scenario implements AutoCloseable {
         Scenario s = new Scenario(id, title, invariant, etcdMembers, rate);
         try {
             s.load.start();
-            s.sampler = Thread.ofPlatform().daemon(true).name("agent-sampler").start(s::sample);
+            s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
             s.awaitCompleted("warm-up on the primary", "primary", rate, Duration.ofSeconds(20));
             return s;
         } catch (RuntimeException | Error e) {
@@ -69,27 +78,20 @@ final class Scenario implements AutoCloseable {
     }
 
     private void sample() {
-        while (sampling) {
-            try {
-                com.fasterxml.jackson.databind.JsonNode st = cluster.agentStatus();
-                java.util.Map<String, String> health = new java.util.TreeMap<>();
-                java.util.Map<String, String> circuit = new java.util.TreeMap<>();
-                for (com.fasterxml.jackson.databind.JsonNode tier : st.path("tiers")) {
-                    for (com.fasterxml.jackson.databind.JsonNode u : tier.path("upstreams")) {
-                        health.put(u.path("name").asText(), u.path("health").asText());
-                        circuit.put(u.path("name").asText(), u.path("circuit").asText());
-                    }
+        try {
+            JsonNode st = cluster.agentStatus();
+            Map<String, String> health = new TreeMap<>();
+            Map<String, String> circuit = new TreeMap<>();
+            for (JsonNode tier : st.path("tiers")) {
+                for (JsonNode u : tier.path("upstreams")) {
+                    health.put(u.path("name").asText(), u.path("health").asText());
+                    circuit.put(u.path("name").asText(), u.path("circuit").asText());
                 }
-                samples.add(new Sample(now(), st.path("leader").path("instance").asText(""), st.path("leader").path("epoch").asLong(),
-                        st.path("leader").path("rejected_stale_epochs").asLong(), health, circuit));
-            } catch (RuntimeException unreachable) {
-                // the agent is up throughout; a missed sample is only a gap
             }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                return;
-            }
+            samples.add(new Sample(now(), st.path("leader").path("instance").asText(""), st.path("leader").path("epoch").asLong(),
+                    st.path("leader").path("rejected_stale_epochs").asLong(), health, circuit));
+        } catch (RuntimeException unreachable) {
+            // the agent is up throughout; a missed sample is only a gap
         }
     }
 
@@ -126,7 +128,7 @@ final class Scenario implements AutoCloseable {
     }
 
     /** Waits until {@code n} requests started after now ended as {@code what} says. */
-    void awaitRequests(String what, java.util.function.Predicate<RequestRecord> matching, int n, Duration timeout) {
+    void awaitRequests(String what, Predicate<RequestRecord> matching, int n, Duration timeout) {
         long from = now();
         Await.until(what, timeout, () -> load.finished().stream().filter(r -> r.startMs() >= from).filter(matching).count() >= n);
     }
@@ -137,16 +139,16 @@ final class Scenario implements AutoCloseable {
      * on both tiers for a moment; slicing keeps that overlap from counting as flapping.
      */
     static int tierSwitches(List<RequestRecord> records, long bucketMs) {
-        java.util.TreeMap<Long, java.util.Map<String, Integer>> buckets = new java.util.TreeMap<>();
+        TreeMap<Long, Map<String, Integer>> buckets = new TreeMap<>();
         for (RequestRecord r : records) {
             if (r.outcome() == Outcome.COMPLETE) {
-                buckets.computeIfAbsent(r.startMs() / bucketMs, k -> new java.util.HashMap<>()).merge(r.tier(), 1, Integer::sum);
+                buckets.computeIfAbsent(r.startMs() / bucketMs, k -> new HashMap<>()).merge(r.tier(), 1, Integer::sum);
             }
         }
         int switches = 0;
         String last = null;
-        for (java.util.Map<String, Integer> tiers : buckets.values()) {
-            String major = tiers.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).orElseThrow().getKey();
+        for (Map<String, Integer> tiers : buckets.values()) {
+            String major = tiers.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
             if (last != null && !last.equals(major)) {
                 switches++;
             }
@@ -241,14 +243,11 @@ final class Scenario implements AutoCloseable {
     }
 
     private void stopSampling() {
-        sampling = false;
-        if (sampler != null) {
-            sampler.interrupt();
-            try {
-                sampler.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        sampler.shutdownNow();
+        try {
+            sampler.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -26,6 +26,15 @@ record ScenarioResult(String id, String title, String invariant, List<RequestRec
         return records.stream().filter(r -> r.outcome() == outcome).count();
     }
 
+    boolean allComplete() {
+        return records.stream().allMatch(r -> r.outcome() == Outcome.COMPLETE);
+    }
+
+    /** Every non-streamed request completed (streams cut mid-answer may end in a clean error). */
+    boolean allPlainComplete() {
+        return records.stream().allMatch(r -> r.stream() || r.outcome() == Outcome.COMPLETE);
+    }
+
     boolean passed() {
         return violations.isEmpty();
     }
