@@ -160,22 +160,30 @@ final class Campaigner implements AutoCloseable {
             ObjectNode value = Json.object().put("instance", instance).put("role", role).put("url", url);
             CompletableFuture<CampaignResponse> campaign = etcd.client().getElectionClient()
                     .campaign(cluster.electionName(), lease, Etcd.bytes(Json.text(value)));
-            long campaignStarted = clock.millis();
-            long stuckAfter = 2 * etcd.settings().leaseTtl().toMillis() + 2000;
+            // A campaign may wait as long as someone else leads. One left unanswered while nobody else
+            // leads (the key vacant, or already ours) for several round trips has lost its answer
+            // (seen on cold jetcd clients): give up and start over. Checked twice a second.
+            long stuckAfter = 3 * etcd.settings().opTimeout().toMillis();
+            long unansweredSince = -1;
+            long lastStuckCheck = 0;
             while (!campaign.isDone()) {
                 refreshRegistration();
                 if (!running) {
                     campaign.cancel(true);
                     return;
                 }
-                // A campaign may wait as long as someone else leads. One still pending with nobody else
-                // leading has lost its answer (seen once on a cold jetcd client): give up and start over.
-                if (clock.millis() - campaignStarted > stuckAfter
-                        && cluster.leader().map(l -> l.lease() == lease).orElse(true)) {
-                    campaign.cancel(true);
-                    revokeQuietly(lease);
-                    throw new Etcd.EtcdUnavailable("campaign unanswered for " + (clock.millis() - campaignStarted)
-                            + " ms with no other leader; campaigning again", null);
+                if (clock.millis() - lastStuckCheck >= 500) {
+                    lastStuckCheck = clock.millis();
+                    if (!noOtherLeader(lease)) {
+                        unansweredSince = -1;
+                    } else if (unansweredSince < 0) {
+                        unansweredSince = clock.millis();
+                    } else if (clock.millis() - unansweredSince > stuckAfter) {
+                        campaign.cancel(true);
+                        revokeQuietly(lease);
+                        throw new Etcd.EtcdUnavailable("campaign unanswered for " + (clock.millis() - unansweredSince)
+                                + " ms with no other leader; campaigning again", null);
+                    }
                 }
                 if (lost.get() != null) {
                     campaign.cancel(true);
@@ -252,14 +260,17 @@ final class Campaigner implements AutoCloseable {
     }
 
     /**
-     * Renews every keep-alive period. A failed renewal is retried every 200 ms, but only until the
+     * Renews every keep-alive period. A failed renewal is retried every 100 ms, but only until the
      * safety deadline (last renewal + TTL - one keep-alive period): past it the leader steps down on
      * its own side, before the lease can have lapsed in etcd. A lease etcd no longer knows (revoked,
-     * expired) steps down at once.
+     * expired) steps down at once. Each attempt gets at most half a keep-alive period (and never
+     * past the deadline), so several fit in the budget: one call stuck on an etcd member that just
+     * died, or waiting out a raft election, must not spend it all (chaos scenario 18).
      */
     private void renew(long lease, AtomicReference<String> lost) {
         long lastRenewed = clock.millis();
         long safety = etcd.settings().leaseTtl().toMillis() - etcd.settings().keepAliveEvery().toMillis();
+        long attemptBound = Math.min(etcd.settings().opTimeout().toMillis(), etcd.settings().keepAliveEvery().toMillis() / 2);
         Duration wait = etcd.settings().keepAliveEvery();
         while (running) {
             try {
@@ -269,7 +280,9 @@ final class Campaigner implements AutoCloseable {
             }
             String failure = null;
             try {
-                long ttl = etcd.await(etcd.client().getLeaseClient().keepAliveOnce(lease)).getTTL();
+                long left = safety - (clock.millis() - lastRenewed);
+                Duration attempt = Duration.ofMillis(Math.max(50, Math.min(attemptBound, left)));
+                long ttl = etcd.await(etcd.client().getLeaseClient().keepAliveOnce(lease), attempt).getTTL();
                 if (ttl > 0) {
                     lastRenewed = clock.millis();
                     wait = etcd.settings().keepAliveEvery();
@@ -282,7 +295,7 @@ final class Campaigner implements AutoCloseable {
                 } else if (clock.millis() - lastRenewed >= safety) {
                     failure = "lease not renewed for " + (clock.millis() - lastRenewed) + " ms: " + e.getMessage();
                 } else {
-                    wait = Duration.ofMillis(200); // retry before the safety deadline
+                    wait = Duration.ofMillis(100); // retry before the safety deadline
                     continue;
                 }
             }
@@ -351,6 +364,15 @@ final class Campaigner implements AutoCloseable {
                     .put("updated_ms", clock.millis()));
         } catch (RuntimeException e) {
             LOG.fine(() -> "registration of " + instance + " in etcd failed: " + e.getMessage());
+        }
+    }
+
+    /** The leader key is vacant or held by {@code lease}; false when etcd cannot say (no verdict from a failed read). */
+    private boolean noOtherLeader(long lease) {
+        try {
+            return cluster.leader().map(l -> l.lease() == lease).orElse(true);
+        } catch (Etcd.EtcdUnavailable e) {
+            return false;
         }
     }
 

@@ -5,6 +5,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -44,11 +45,16 @@ public final class Etcd implements AutoCloseable {
 
     /** Waits for an etcd call at most the op timeout; any failure is an {@link EtcdUnavailable}. */
     public <T> T await(CompletableFuture<T> call) {
+        return await(call, settings.opTimeout());
+    }
+
+    /** As {@link #await(CompletableFuture)}, with a deadline of the caller's own (shorter, for retries that must fit a budget). */
+    public <T> T await(CompletableFuture<T> call, Duration timeout) {
         try {
-            return call.get(settings.opTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            return call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             // not cancelled: cancelling a jetcd future can leave its client unable to make that call again
-            throw new EtcdUnavailable("etcd did not answer within " + settings.opTimeout().toMillis() + " ms", e);
+            throw new EtcdUnavailable("etcd did not answer within " + timeout.toMillis() + " ms", e);
         } catch (ExecutionException e) {
             throw new EtcdUnavailable("etcd call failed: " + rootMessage(e), e.getCause());
         } catch (InterruptedException e) {
