@@ -40,7 +40,10 @@ import java.util.stream.Collectors;
  */
 final class ChaosCluster implements AutoCloseable {
     static final String CLUSTER = "chaos";
-    static final Duration LEASE_TTL = Duration.ofSeconds(2);
+    /** Leader lease of most scenarios: short, so leadership moves within seconds and the suite stays quick. */
+    static final Duration FAST_LEASE_TTL = Duration.ofSeconds(2);
+    /** The product's default lease TTL (config/primary.yaml). */
+    static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(5);
     /** Prompts the load driver cycles through; their deterministic answers are read from provider-sim at start. */
     private static final List<String> PROMPTS = List.of("why is the sky blue", "a haiku about failover", "explain etcd leases",
             "name three rivers", "what is a relay", "count to five", "describe toxiproxy", "sum two numbers");
@@ -63,6 +66,7 @@ final class ChaosCluster implements AutoCloseable {
     final int standbyPort = Ports.free();
     final Proxy primaryProxy;
     final Proxy standbyProxy;
+    private final Duration leaseTtl;
     private final Path primaryYaml;
     private final Path standbyYaml;
     volatile JavaProcess primary;
@@ -72,9 +76,13 @@ final class ChaosCluster implements AutoCloseable {
     final ClusterState state;
     final Map<String, String> expected = new LinkedHashMap<>();
 
-    /** @param etcdMembers 1 (behind Toxiproxy) or 3 (a real cluster the parts reach directly) */
-    ChaosCluster(Path dir, int etcdMembers) {
+    /**
+     * @param etcdMembers 1 (behind Toxiproxy) or 3 (a real cluster the parts reach directly)
+     * @param leaseTtl    the relays' leader lease; they renew it every quarter of it
+     */
+    ChaosCluster(Path dir, int etcdMembers, Duration leaseTtl) {
         this.dir = dir;
+        this.leaseTtl = leaseTtl;
         try {
             deleteRecursively(dir); // etcd data or logs left by an earlier run must not leak into this one
             Files.createDirectories(dir);
@@ -108,7 +116,7 @@ final class ChaosCluster implements AutoCloseable {
             primary = track(joinOrClose(p, s));
             standby = track(s.join());
             etcdClient = track(new Etcd(new EtcdSettings(etcdEndpoints.stream().map(URI::create).toList(), CLUSTER,
-                    Optional.empty(), Optional.empty(), Optional.empty(), LEASE_TTL, Duration.ofMillis(500), Duration.ofSeconds(2))));
+                    Optional.empty(), Optional.empty(), Optional.empty(), leaseTtl, leaseTtl.dividedBy(4), Duration.ofSeconds(2))));
             state = new ClusterState(etcdClient);
             Await.until("primary-1 leads", Duration.ofSeconds(20),
                     () -> state.leader().map(l -> l.instance().equals("primary-1")).orElse(false));
@@ -168,9 +176,9 @@ final class ChaosCluster implements AutoCloseable {
                 etcd:
                   endpoints: [ %s ]
                   cluster: %s
-                  lease-ttl: PT2S
-                  keep-alive: PT0.5S
-                """.formatted(providerYaml(provider), quoted(etcdEndpoints), CLUSTER));
+                  lease-ttl: %s
+                  keep-alive: %s
+                """.formatted(providerYaml(provider), quoted(etcdEndpoints), CLUSTER, leaseTtl, leaseTtl.dividedBy(4)));
         return file;
     }
 

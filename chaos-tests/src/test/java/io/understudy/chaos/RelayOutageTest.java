@@ -219,7 +219,8 @@ class RelayOutageTest {
     void s17ColdStandbyTakesFullLoad() throws Exception {
         try (Scenario s = Scenario.start("17-cold-standby-full-load", "Cold standby taking the full load at once (60 req/s)",
                 "The standby, idle until now, takes the whole load the moment the primary dies: every non-streamed "
-                        + "request completes and none waits more than 3 s longer than usual.", 1, 60)) {
+                        + "request completes and none waits more than 3 s longer than usual.", 1, 60,
+                ChaosCluster.FAST_LEASE_TTL)) {
             s.inject("SIGKILL the primary relay process", s.cluster.primary::kill);
             s.awaitCompleted("standby serving", "standby", 4 * s.rate, SERVE);
             s.lift("start the primary again", s.cluster::restartPrimary);

@@ -50,22 +50,22 @@ final class Scenario implements AutoCloseable {
     private long faultEnd = -1;
     private String faultName = "";
 
-    private Scenario(String id, String title, String invariant, int etcdMembers, int rate) {
+    private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl) {
         this.id = id;
         this.title = title;
         this.invariant = invariant;
         this.rate = rate;
-        this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers);
+        this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl);
         this.load = cluster.load(rate);
     }
 
     /** A fresh appliance with load running and settled on the primary. */
     static Scenario start(String id, String title, String invariant) {
-        return start(id, title, invariant, 1, 30);
+        return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL);
     }
 
-    static Scenario start(String id, String title, String invariant, int etcdMembers, int rate) {
-        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate);
+    static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl) {
+        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl);
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
