@@ -34,8 +34,9 @@ class ProviderStormTest {
         try (Scenario s = Scenario.start("15-provider-429-5xx-storm", "Provider 429/5xx storm behind healthy relays",
                 "Provider errors are not relay failures: no relay is marked down or has its circuit opened, leadership "
                         + "stays put; after a 429 with Retry-After the same request never comes back the same way (same "
-                        + "relay, or the direct tier) before Retry-After has passed (another path may serve meanwhile); "
-                        + "duplicate provider calls stay within the retry budget; "
+                        + "relay, or the direct tier) before Retry-After has passed (another path may serve meanwhile; the one "
+                        + "exception is a marked transport re-send after Helidon's connection race, helidon#10861); "
+                        + "duplicate provider calls (transport re-sends included) stay within the retry budget; "
                         + "every request ends complete or with a clean error.")) {
             s.inject("every 2nd provider call answers 429 (Retry-After: 1), then every 3rd answers 503", () ->
                     storm(s.cluster, "{\"mode\": \"429-retry-after\", \"every\": 2, \"retry_after\": 1}"));
@@ -50,7 +51,13 @@ class ProviderStormTest {
             r.check(s.samples().stream().allMatch(x -> "closed".equals(x.circuit().get("primary-1"))
                     && "closed".equals(x.circuit().get("standby-1"))), "no relay circuit opens");
             r.check(s.samples().stream().allMatch(x -> x.leader().equals("primary-1")), "leadership stays with primary-1");
-            List<String> early = retryAfterViolations(s.cluster.simAttempts());
+            JsonNode attempts = s.cluster.simAttempts();
+            List<String> early = retryAfterViolations(attempts);
+            long resent = 0;
+            for (JsonNode a : attempts.path("attempts")) {
+                resent += a.path("resent").asBoolean() ? 1 : 0;
+            }
+            r.note(resent + " provider calls were transport re-sends after Helidon's connection race (helidon#10861)");
             r.check(early.isEmpty(), "Retry-After respected per request; violations: " + early);
             long clean = r.count(Outcome.CLEAN_ERROR);
             r.note(clean + " requests ended with a clean error (429/503 passed to the client)");
@@ -60,12 +67,17 @@ class ProviderStormTest {
 
     /**
      * Requests that came back to the provider the same way (same relay, or the direct tier: the
-     * simulator logs the proxy a call came through) sooner than the 1 s Retry-After allowed.
+     * simulator logs the proxy a call came through) sooner than the 1 s Retry-After allowed. A
+     * transport re-send after Helidon's connection race (marked, logged, counted in the report)
+     * is the one exception: the sender never saw the 429 it follows.
      */
     private static List<String> retryAfterViolations(JsonNode attemptLog) {
         Map<String, Long> limitedAt = new HashMap<>();
         List<String> violations = new ArrayList<>();
         for (JsonNode a : attemptLog.path("attempts")) {
+            if (a.path("resent").asBoolean()) {
+                continue;
+            }
             String model = a.path("model").asText() + " via " + a.path("via").asText();
             long t = a.path("time_ms").asLong();
             Long last429 = limitedAt.get(model);

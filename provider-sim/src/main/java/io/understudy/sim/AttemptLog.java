@@ -12,10 +12,11 @@ import java.util.Deque;
 public final class AttemptLog {
     /**
      * One received request. {@code tag} is the caller's {@code x-sim-tag} header, if any; {@code via}
-     * is its Host header, which tells apart callers that reach the simulator through different proxies.
+     * is its Host header, which tells apart callers that reach the simulator through different proxies;
+     * {@code resent} marks a caller's re-send after a connection race it could not rule out.
      */
     public record Attempt(long seq, long epochMillis, String api, String model, String mode, boolean stream,
-                          String outcome, String tag, String via) {
+                          String outcome, String tag, String via, boolean resent) {
     }
 
     private final Clock clock;
@@ -29,8 +30,8 @@ public final class AttemptLog {
     }
 
     public synchronized Attempt record(String api, String model, FaultMode mode, boolean stream, String outcome, String tag,
-                                       String via) {
-        Attempt a = new Attempt(++seq, clock.millis(), api, model, mode.wireName(), stream, outcome, tag, via);
+                                       String via, boolean resent) {
+        Attempt a = new Attempt(++seq, clock.millis(), api, model, mode.wireName(), stream, outcome, tag, via, resent);
         attempts.addLast(a);
         if (attempts.size() > capacity) {
             attempts.removeFirst();
@@ -56,6 +57,7 @@ public final class AttemptLog {
             o.put("stream", a.stream());
             o.put("outcome", a.outcome());
             o.put("via", a.via());
+            o.put("resent", a.resent());
             if (a.tag() != null) {
                 o.put("tag", a.tag());
             } else {

@@ -138,12 +138,13 @@ public final class ProviderSim implements AutoCloseable {
         boolean stream = body.path("stream").asBoolean(false);
         String tag = request.header("x-sim-tag").orElse(null);
         String via = request.header("host").orElse("");
+        boolean resent = request.header("x-understudy-resent").isPresent();
         String apiName = api == Api.OPENAI ? "chat" : "messages";
         String prefill = Answers.prefill(messages);
 
         switch (fault) {
             case RATE_LIMIT_RETRY_AFTER, RATE_LIMIT -> {
-                attempts.record(apiName, model, fault, stream, "429", tag, via);
+                attempts.record(apiName, model, fault, stream, "429", tag, via, resent);
                 Map<String, String> headers = fault == FaultMode.RATE_LIMIT
                         ? Map.of() : Map.of("Retry-After", request.header("x-sim-retry-after")
                         .orElse(storm != null ? String.valueOf(storm.retryAfterSeconds()) : "1"));
@@ -157,29 +158,29 @@ public final class ProviderSim implements AutoCloseable {
                     failedOnce.clear();
                 }
                 if (failedOnce.add(key)) {
-                    attempts.record(apiName, model, fault, stream, "500", tag, via);
+                    attempts.record(apiName, model, fault, stream, "500", tag, via, resent);
                     sendError(exchange, api, 500, "api_error", "server_error", "The server had an error (simulated)", Map.of());
                     return;
                 }
             }
             case UNAVAILABLE_503 -> {
-                attempts.record(apiName, model, fault, stream, "503", tag, via);
+                attempts.record(apiName, model, fault, stream, "503", tag, via, resent);
                 sendError(exchange, api, 503, "overloaded_error", "service_unavailable",
                         "The service is unavailable (simulated)", Map.of());
                 return;
             }
             case RESET -> {
-                attempts.record(apiName, model, fault, stream, "reset", tag, via);
+                attempts.record(apiName, model, fault, stream, "reset", tag, via, resent);
                 exchange.reset();
                 return;
             }
             case BLACKHOLE -> {
-                attempts.record(apiName, model, fault, stream, "blackhole", tag, via);
+                attempts.record(apiName, model, fault, stream, "blackhole", tag, via, resent);
                 exchange.hold(config.holdLimit());
                 return;
             }
             case CONTEXT_LENGTH -> {
-                attempts.record(apiName, model, fault, stream, "400-context-length", tag, via);
+                attempts.record(apiName, model, fault, stream, "400-context-length", tag, via, resent);
                 String message = api == Api.OPENAI
                         ? "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens."
                         : "prompt is too long: 9001 tokens > 8192 maximum";
@@ -187,14 +188,14 @@ public final class ProviderSim implements AutoCloseable {
                 return;
             }
             case CONTENT_POLICY -> {
-                attempts.record(apiName, model, fault, stream, "400-content-policy", tag, via);
+                attempts.record(apiName, model, fault, stream, "400-content-policy", tag, via, resent);
                 sendError(exchange, api, 400, "invalid_request_error", "content_policy_violation",
                         "Your request was rejected as a result of our safety system (simulated).", Map.of());
                 return;
             }
             case PREFILL_REJECTED -> {
                 if (!prefill.isEmpty()) {
-                    attempts.record(apiName, model, fault, stream, "400-prefill", tag, via);
+                    attempts.record(apiName, model, fault, stream, "400-prefill", tag, via, resent);
                     sendError(exchange, api, 400, "invalid_request_error", "prefill_not_supported",
                             "This model does not support assistant message prefill. "
                                     + "The conversation must end with a user message.", Map.of());
@@ -224,7 +225,7 @@ public final class ProviderSim implements AutoCloseable {
             case NO_DONE -> "no-done";
             default -> "ok";
         };
-        attempts.record(apiName, model, fault, stream, outcome, tag, via);
+        attempts.record(apiName, model, fault, stream, outcome, tag, via, resent);
         Answer answer = new Answer(idFor(messages), model, tokens, finish, tool, promptTokens, clock.instant().getEpochSecond());
         if (stream) {
             StreamFormat format = api == Api.OPENAI
@@ -311,6 +312,7 @@ public final class ProviderSim implements AutoCloseable {
         }
         String tag = request.header("x-sim-tag").orElse(null);
         String via = request.header("host").orElse("");
+        boolean resent = request.header("x-understudy-resent").isPresent();
         switch (mode.get()) {
             case RATE_LIMIT_RETRY_AFTER, RATE_LIMIT, UNAVAILABLE_503, ERROR_500_ONCE, RESET, BLACKHOLE -> {
                 // the transport-level faults apply to embeddings too
@@ -319,7 +321,7 @@ public final class ProviderSim implements AutoCloseable {
                     case ERROR_500_ONCE -> 500;
                     default -> 429;
                 };
-                attempts.record("embeddings", model, mode.get(), false, String.valueOf(status), tag, via);
+                attempts.record("embeddings", model, mode.get(), false, String.valueOf(status), tag, via, resent);
                 switch (mode.get()) {
                     case RESET -> exchange.reset();
                     case BLACKHOLE -> exchange.hold(config.holdLimit());
@@ -328,7 +330,7 @@ public final class ProviderSim implements AutoCloseable {
                 }
                 return;
             }
-            default -> attempts.record("embeddings", model, mode.get(), false, "ok", tag, via);
+            default -> attempts.record("embeddings", model, mode.get(), false, "ok", tag, via, resent);
         }
         int dimensions = body.path("dimensions").isIntegralNumber() ? Math.min(4096, Math.max(1, body.get("dimensions").asInt())) : 16;
         ArrayNode data = Json.array();

@@ -18,12 +18,17 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Logger;
 
 /**
  * HTTP to one upstream over one pooled Helidon client (built once per upstream, never per request).
  * Turns transport exceptions and non-2xx answers into {@link Failure}s.
  */
 public final class HttpTransport {
+    private static final Logger LOG = Logger.getLogger(HttpTransport.class.getName());
+    /** Marks a re-send after the Helidon connection race; upstreams ignore it, provider-sim records it. */
+    public static final HeaderName RESENT = HeaderNames.create("x-understudy-resent");
+
     /** Marks an error that a relay passes on from the provider behind it, so the relay is not blamed. */
     public static final HeaderName ERROR_ORIGIN = HeaderNames.create("x-understudy-error-origin");
     private static final int MAX_ERROR_BODY = 64 * 1024;
@@ -70,9 +75,15 @@ public final class HttpTransport {
             }
             // Helidon 4 races its idle-connection monitor against reuse (helidon#10861): a pooled
             // connection checked out just as its monitor gives up fails at once with a read
-            // timeout. A real read timeout cannot fire this early, so retry once, fresh.
+            // timeout. A real read timeout cannot fire this early, so retry once, fresh. The
+            // upstream may have received the first send (chaos scenario 15 saw it answer 429), so
+            // the re-send says so in a header and the log: the one duplicate we cannot rule out.
+            LOG.info(() -> "re-sending to " + upstream + " once after Helidon's idle-connection race (helidon#10861);"
+                    + " the upstream may have received the first send");
             try {
-                first = submit(method, uri, headers, body, readTimeout);
+                Map<HeaderName, String> marked = new java.util.HashMap<>(headers);
+                marked.put(RESENT, "helidon-10861");
+                first = submit(method, uri, marked, body, readTimeout);
             } catch (RuntimeException again) {
                 throw new FailureException(Failures.fromThrowable(origin, upstream, again));
             }
