@@ -31,11 +31,14 @@ final class Campaigner implements AutoCloseable {
     private static final Duration VACANCY_GRACE = Duration.ofMillis(200);
     private static final Duration HANDOVER_WAIT = Duration.ofSeconds(10);
     /**
-     * After the standby itself could not reach etcd, it waits this much longer before taking a vacant
-     * key: the leader lost etcd too, and its client may take seconds more to reconnect (gRPC backs off).
-     * Without it an etcd outage hands leadership to the standby by accident (chaos scenario 10).
+     * A cold standby that has never seen a leader since it started, or that has just failed to
+     * reach etcd, waits this long before it takes a vacant key: a primary booting at the same moment,
+     * or coming back from the same etcd outage, may take seconds more to campaign (cold jetcd client,
+     * gRPC reconnect backoff). Without it a cluster boot or an etcd outage can hand leadership to
+     * the standby by accident (chaos scenario 10, and scenario start-ups). A leader that dies after
+     * the standby saw it lead is replaced after the usual {@link #VACANCY_GRACE}.
      */
-    private static final Duration MIN_POST_OUTAGE_GRACE = Duration.ofSeconds(10);
+    private static final Duration MIN_SETTLE_GRACE = Duration.ofSeconds(10);
 
     /** Stops new work and waits (bounded) for work in flight; called before resigning. */
     @FunctionalInterface
@@ -119,8 +122,10 @@ final class Campaigner implements AutoCloseable {
     /** Cold standby: returns why to campaign, once the leader key is vacant for the grace period or we are promoted. */
     private String awaitVacancyOrPromotion() throws InterruptedException {
         long vacantSince = -1;
-        long lastUnreachable = -1;
-        long postOutageGrace = Math.max(MIN_POST_OUTAGE_GRACE.toMillis(), 2 * etcd.settings().leaseTtl().toMillis());
+        long startedAt = clock.millis();
+        boolean seenLeader = false;
+        long reachableSince = -1; // since the last failed etcd call; -1: none yet
+        long settleGrace = Math.max(MIN_SETTLE_GRACE.toMillis(), 2 * etcd.settings().leaseTtl().toMillis());
         while (running) {
             refreshRegistration();
             try {
@@ -131,17 +136,19 @@ final class Campaigner implements AutoCloseable {
                 }
                 if (cluster.leader().isPresent()) {
                     vacantSince = -1;
+                    seenLeader = true;
                 } else if (vacantSince < 0) {
                     vacantSince = clock.millis();
                 } else if (clock.millis() - vacantSince >= VACANCY_GRACE.toMillis()
-                        && (lastUnreachable < 0 || clock.millis() - lastUnreachable >= postOutageGrace)) {
+                        && (seenLeader || clock.millis() - startedAt >= settleGrace)
+                        && (reachableSince < 0 || clock.millis() - reachableSince >= settleGrace)) {
                     return "leader key vacant for " + (clock.millis() - vacantSince) + " ms";
                 }
                 etcdError = "";
             } catch (Etcd.EtcdUnavailable e) {
                 etcdError = e.getMessage();
                 vacantSince = -1; // no decision from stale data
-                lastUnreachable = clock.millis();
+                reachableSince = clock.millis();
             }
             Thread.sleep(TICK);
         }
@@ -160,30 +167,11 @@ final class Campaigner implements AutoCloseable {
             ObjectNode value = Json.object().put("instance", instance).put("role", role).put("url", url);
             CompletableFuture<CampaignResponse> campaign = etcd.client().getElectionClient()
                     .campaign(cluster.electionName(), lease, Etcd.bytes(Json.text(value)));
-            // A campaign may wait as long as someone else leads. One left unanswered while nobody else
-            // leads (the key vacant, or already ours) for several round trips has lost its answer
-            // (seen on cold jetcd clients): give up and start over. Checked twice a second.
-            long stuckAfter = 3 * etcd.settings().opTimeout().toMillis();
-            long unansweredSince = -1;
-            long lastStuckCheck = 0;
             while (!campaign.isDone()) {
                 refreshRegistration();
                 if (!running) {
                     campaign.cancel(true);
                     return;
-                }
-                if (clock.millis() - lastStuckCheck >= 500) {
-                    lastStuckCheck = clock.millis();
-                    if (!noOtherLeader(lease)) {
-                        unansweredSince = -1;
-                    } else if (unansweredSince < 0) {
-                        unansweredSince = clock.millis();
-                    } else if (clock.millis() - unansweredSince > stuckAfter) {
-                        campaign.cancel(true);
-                        revokeQuietly(lease);
-                        throw new Etcd.EtcdUnavailable("campaign unanswered for " + (clock.millis() - unansweredSince)
-                                + " ms with no other leader; campaigning again", null);
-                    }
                 }
                 if (lost.get() != null) {
                     campaign.cancel(true);
@@ -364,23 +352,6 @@ final class Campaigner implements AutoCloseable {
                     .put("updated_ms", clock.millis()));
         } catch (RuntimeException e) {
             LOG.fine(() -> "registration of " + instance + " in etcd failed: " + e.getMessage());
-        }
-    }
-
-    /** The leader key is vacant or held by {@code lease}; false when etcd cannot say (no verdict from a failed read). */
-    private boolean noOtherLeader(long lease) {
-        try {
-            return cluster.leader().map(l -> l.lease() == lease).orElse(true);
-        } catch (Etcd.EtcdUnavailable e) {
-            return false;
-        }
-    }
-
-    private void revokeQuietly(long lease) {
-        try {
-            etcd.await(etcd.client().getLeaseClient().revoke(lease));
-        } catch (RuntimeException ignored) {
-            // it lapses by itself within one TTL
         }
     }
 
