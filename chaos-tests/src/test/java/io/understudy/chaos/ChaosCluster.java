@@ -10,7 +10,6 @@ import io.understudy.testkit.Await;
 import io.understudy.testkit.EtcdCluster;
 import io.understudy.testkit.EtcdProcess;
 import io.understudy.testkit.JavaProcess;
-import io.understudy.testkit.Ports;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,7 +35,7 @@ import java.util.stream.Collectors;
  * {@code direct} (agent -> provider), {@code provider-primary} and {@code provider-standby}
  * (relay -> provider; provider-sim logs which one a call came through), {@code etcd-primary}, {@code etcd-standby}, {@code etcd-agent}
  * (each part's own link to a single-member etcd, so one part can be cut off alone).
- * Relays keep their port across a restart. {@link #close()} stops every process, also on failure.
+ * Relays bind a free port at start and keep it across a restart. {@link #close()} stops every process, also on failure.
  */
 final class ChaosCluster implements AutoCloseable {
     static final String CLUSTER = "chaos";
@@ -62,8 +61,8 @@ final class ChaosCluster implements AutoCloseable {
     final Proxy etcdPrimary;
     final Proxy etcdStandby;
     final Proxy etcdAgent;
-    final int primaryPort = Ports.free();
-    final int standbyPort = Ports.free();
+    final int primaryPort;
+    final int standbyPort;
     final Proxy primaryProxy;
     final Proxy standbyProxy;
     private final Duration leaseTtl;
@@ -106,15 +105,18 @@ final class ChaosCluster implements AutoCloseable {
             direct = toxiproxy.proxy("direct", sim.port());
             providerForPrimary = toxiproxy.proxy("provider-primary", sim.port());
             providerForStandby = toxiproxy.proxy("provider-standby", sim.port());
-            primaryProxy = toxiproxy.proxy("primary", primaryPort);
-            standbyProxy = toxiproxy.proxy("standby", standbyPort);
             primaryYaml = writeRelayYaml("primary", providerForPrimary, etcdPrimary != null ? List.of(url(etcdPrimary)) : etcdEndpoints);
             standbyYaml = writeRelayYaml("standby", providerForStandby, etcdStandby != null ? List.of(url(etcdStandby)) : etcdEndpoints);
             // both relays boot at once: the machine has two cores and JVM start-up is most of the wait
-            CompletableFuture<JavaProcess> p = CompletableFuture.supplyAsync(() -> startRelay("primary"));
-            CompletableFuture<JavaProcess> s = CompletableFuture.supplyAsync(() -> startRelay("standby"));
+            // on port 0: a port picked in advance can be taken by then (seen: BindException)
+            CompletableFuture<JavaProcess> p = CompletableFuture.supplyAsync(() -> startRelay("primary", 0));
+            CompletableFuture<JavaProcess> s = CompletableFuture.supplyAsync(() -> startRelay("standby", 0));
             primary = track(joinOrClose(p, s));
             standby = track(s.join());
+            primaryPort = primary.port();
+            standbyPort = standby.port();
+            primaryProxy = toxiproxy.proxy("primary", primaryPort);
+            standbyProxy = toxiproxy.proxy("standby", standbyPort);
             etcdClient = track(new Etcd(new EtcdSettings(etcdEndpoints.stream().map(URI::create).toList(), CLUSTER,
                     Optional.empty(), Optional.empty(), Optional.empty(), leaseTtl, leaseTtl.dividedBy(4), Duration.ofSeconds(2))));
             state = new ClusterState(etcdClient);
@@ -230,16 +232,15 @@ final class ChaosCluster implements AutoCloseable {
         return items.stream().map(s -> "\"" + s + "\"").collect(Collectors.joining(", "));
     }
 
-    private JavaProcess startRelay(String role) {
+    private JavaProcess startRelay(String role, int port) {
         return JavaProcess.start(role, dir, "io.understudy.relay.RelayMain",
-                List.of((role.equals("primary") ? primaryYaml : standbyYaml).toString(), role,
-                        String.valueOf(role.equals("primary") ? primaryPort : standbyPort)));
+                List.of((role.equals("primary") ? primaryYaml : standbyYaml).toString(), role, String.valueOf(port)));
     }
 
-    /** Starts the primary relay again after it was killed, on the same port and config. */
+    /** Starts the primary relay again after it was killed, on the same port (behind the same proxy) and config. */
     void restartPrimary() {
         primary.close();
-        primary = track(startRelay("primary"));
+        primary = track(startRelay("primary", primaryPort));
     }
 
     String agentBase() {

@@ -83,6 +83,9 @@ public final class AgentServer implements AutoCloseable {
         AgentServer agent = new AgentServer(config, Clock.systemUTC());
         try {
             agent.server.start();
+            if (!agent.server.isRunning()) { // Helidon logs a failed bind and returns; never claim to listen on port -1
+                throw new IllegalStateException("could not listen on " + config.host() + ":" + config.port() + " (address in use?)");
+            }
         } catch (RuntimeException e) {
             agent.upstreams.close();
             throw e;

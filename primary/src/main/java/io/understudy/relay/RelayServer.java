@@ -74,6 +74,10 @@ public final class RelayServer implements AutoCloseable {
     public static RelayServer start(RelayConfig config) {
         RelayServer relay = new RelayServer(config, Clock.systemUTC());
         relay.server.start();
+        if (!relay.server.isRunning()) { // Helidon logs a failed bind and returns; never claim to listen on port -1
+            relay.close();
+            throw new IllegalStateException("could not listen on " + config.host() + ":" + config.port() + " (address in use?)");
+        }
         config.etcd().ifPresent(settings -> {
             relay.etcd = new io.understudy.core.etcd.Etcd(settings);
             String url = config.advertiseUrl().orElse("http://" + config.host() + ":" + relay.port() + "/v1");
