@@ -18,6 +18,24 @@ public final class EtcdCluster implements AutoCloseable {
     private final List<Integer> clientPorts = new ArrayList<>();
 
     public EtcdCluster(Path dir, int size) {
+        // ports are picked before etcd binds them, so one can be taken meanwhile (a member then exits
+        // at once): start again on fresh ports and data, a bounded number of times
+        for (int attempt = 1; ; attempt++) {
+            try {
+                start(dir.resolve("try" + attempt), size);
+                return;
+            } catch (IllegalStateException | AssertionError e) {
+                close();
+                members.clear();
+                clientPorts.clear();
+                if (attempt == 3) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private void start(Path dir, int size) {
         List<Integer> peerPorts = new ArrayList<>();
         for (int i = 0; i < size; i++) {
             clientPorts.add(Ports.free());
@@ -26,6 +44,11 @@ public final class EtcdCluster implements AutoCloseable {
         StringBuilder initial = new StringBuilder();
         for (int i = 0; i < size; i++) {
             initial.append(i == 0 ? "" : ",").append("m").append(i).append("=http://127.0.0.1:").append(peerPorts.get(i));
+        }
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         for (int i = 0; i < size; i++) {
             String client = "http://127.0.0.1:" + clientPorts.get(i);
@@ -44,8 +67,13 @@ public final class EtcdCluster implements AutoCloseable {
             }
         }
         HttpClient http = HttpClient.newHttpClient();
-        for (int port : clientPorts) {
+        for (int m = 0; m < size; m++) {
+            int port = clientPorts.get(m);
+            Process member = members.get(m);
             Await.until("etcd member on " + port + " healthy", Duration.ofSeconds(30), () -> {
+                if (!member.isAlive()) {
+                    return true; // reported below, at once rather than after the deadline
+                }
                 try {
                     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
                             .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
@@ -57,6 +85,9 @@ public final class EtcdCluster implements AutoCloseable {
                     return false;
                 }
             });
+            if (!member.isAlive()) {
+                throw new IllegalStateException("etcd member on " + port + " exited (see " + dir + ")");
+            }
         }
     }
 
