@@ -10,6 +10,7 @@ import io.understudy.testkit.Await;
 import io.understudy.testkit.EtcdCluster;
 import io.understudy.testkit.EtcdProcess;
 import io.understudy.testkit.JavaProcess;
+import io.understudy.testkit.ToxiproxyServer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

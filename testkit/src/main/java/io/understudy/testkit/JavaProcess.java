@@ -95,6 +95,10 @@ public final class JavaProcess implements AutoCloseable {
         return port.join();
     }
 
+    public ProcessHandle handle() {
+        return process.toHandle();
+    }
+
     public long pid() {
         return process.pid();
     }

@@ -1,9 +1,7 @@
-package io.understudy.chaos;
+package io.understudy.testkit;
 
 import eu.rekawek.toxiproxy.Proxy;
 import eu.rekawek.toxiproxy.ToxiproxyClient;
-import io.understudy.testkit.Await;
-import io.understudy.testkit.Ports;
 
 import java.io.File;
 import java.io.IOException;
@@ -18,11 +16,11 @@ import java.util.concurrent.TimeUnit;
  * A real Toxiproxy server (v2.12.0, installed by {@code bin/test}) on a free loopback port, with
  * its client. Every proxy it creates listens on a free loopback port too.
  */
-final class ToxiproxyServer implements AutoCloseable {
+public final class ToxiproxyServer implements AutoCloseable {
     private final Process process;
     private final ToxiproxyClient client;
 
-    ToxiproxyServer(Path dir) {
+    public ToxiproxyServer(Path dir) {
         Path binary = binary();
         int port = Ports.free();
         try {
@@ -48,7 +46,7 @@ final class ToxiproxyServer implements AutoCloseable {
     }
 
     /** The server binary: the one bin/test installed, else toxiproxy-server on the PATH. */
-    static Path binary() {
+    public static Path binary() {
         Optional<Path> installed = Optional.ofNullable(System.getProperty("understudy.toxiproxy")).map(Path::of)
                 .filter(Files::isExecutable);
         if (installed.isPresent()) {
@@ -65,7 +63,7 @@ final class ToxiproxyServer implements AutoCloseable {
     }
 
     /** A proxy named {@code name} on a free port in front of {@code upstreamPort}. */
-    Proxy proxy(String name, int upstreamPort) {
+    public Proxy proxy(String name, int upstreamPort) {
         try {
             return client.createProxy(name, "127.0.0.1:" + Ports.free(), "127.0.0.1:" + upstreamPort);
         } catch (IOException e) {
@@ -74,7 +72,7 @@ final class ToxiproxyServer implements AutoCloseable {
     }
 
     /** The port a proxy listens on. */
-    static int port(Proxy proxy) {
+    public static int port(Proxy proxy) {
         String listen = proxy.getListen();
         return Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
     }
