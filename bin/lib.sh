@@ -105,3 +105,55 @@ ensure_toxiproxy() {
   mv -f "$dir/server" "$bin"
   echo "$TOXIPROXY_VERSION" > "$dir/toxiproxy-server.version"
 }
+
+# bin/bench's peers, each installed where missing: nginx, HAProxy and wrk from Debian's packages,
+# LiteLLM from PyPI into its own venv, the Portkey gateway from npm. A peer that cannot be installed
+# leaves its error in .understudy/tools/<peer>.install-error; bin/bench reports it, never drops it.
+# LiteLLM: 1.104.9 and later need certifi>=2026.10.19, which the PyPI here does not serve yet; 1.107.0 was a
+# compromised release (pulled). 1.100.5 resolves from the registry this project builds from.
+LITELLM_VERSION=1.100.5
+PORTKEY_VERSION=1.15.2
+ensure_bench_peers() {
+  local tools="$UNDERSTUDY_ROOT/.understudy/tools"
+  mkdir -p "$tools"
+  local pkgs=()
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || pkgs+=(nginx)
+  [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || pkgs+=(haproxy)
+  command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    say "understudy: installing ${pkgs[*]} (Debian packages)..."
+    local p
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      # policy-rc.d 101: the packages must not start their system services (port 80) on install
+      local policy=/usr/sbin/policy-rc.d created=""
+      [ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created=1; }
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}") \
+        >"$tools/apt.log" 2>&1 || true
+      [ -n "$created" ] && rm -f "$policy"
+    fi
+    for p in "${pkgs[@]}"; do
+      if command -v "$p" >/dev/null 2>&1 || [ -x "/usr/sbin/$p" ]; then rm -f "$tools/$p.install-error"
+      else { echo "apt-get install $p failed (needs root and apt-get):"; tail -5 "$tools/apt.log" 2>/dev/null; } >"$tools/$p.install-error"; fi
+    done
+  fi
+  if [ ! -x "$tools/litellm/bin/litellm" ] || [ "$("$tools/litellm/bin/python" -c "import importlib.metadata as m; print(m.version('litellm'))" 2>/dev/null)" != "$LITELLM_VERSION" ]; then
+    rm -rf "$tools/litellm"
+    say "understudy: installing LiteLLM $LITELLM_VERSION (PyPI, into .understudy/tools/litellm)..."
+    if python3 -m venv "$tools/litellm" >"$tools/litellm.log" 2>&1 \
+       && "$tools/litellm/bin/pip" install -q --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION" >>"$tools/litellm.log" 2>&1; then
+      rm -f "$tools/litellm.install-error"
+    else
+      { echo "pip install litellm[proxy]==$LITELLM_VERSION failed:"; tail -5 "$tools/litellm.log"; } >"$tools/litellm.install-error"
+    fi
+  fi
+  if [ "$(node -p "require('$tools/portkey/node_modules/@portkey-ai/gateway/package.json').version" 2>/dev/null)" != "$PORTKEY_VERSION" ]; then
+    say "understudy: installing Portkey gateway $PORTKEY_VERSION (npm, into .understudy/tools/portkey)..."
+    mkdir -p "$tools/portkey"
+    if npm install --prefix "$tools/portkey" --no-audit --no-fund --loglevel=error "@portkey-ai/gateway@$PORTKEY_VERSION" \
+       >"$tools/portkey.log" 2>&1; then
+      rm -f "$tools/portkey.install-error"
+    else
+      { echo "npm install @portkey-ai/gateway@$PORTKEY_VERSION failed:"; tail -5 "$tools/portkey.log"; } >"$tools/portkey.install-error"
+    fi
+  fi
+}

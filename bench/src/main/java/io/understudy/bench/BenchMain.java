@@ -1,7 +1,11 @@
 package io.understudy.bench;
 
-import io.understudy.testkit.JavaProcess;
-import io.understudy.testkit.TcpProxy;
+import io.understudy.bench.Contender.Deployment;
+import io.understudy.bench.OpenLoopLoad.Outcome;
+import io.understudy.bench.OpenLoopLoad.Result;
+import io.understudy.bench.OpenLoopLoad.Sample;
+import io.understudy.bench.OpenLoopLoad.Spec;
+import io.understudy.testkit.ToxiproxyServer;
 import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
@@ -14,295 +18,564 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 
 /**
- * bin/bench: starts provider-sim, relays and agents as separate processes on free loopback ports and
- * measures them with an open-loop load. Writes bench/results/DATE.md. {@code --quick} runs a tiny
- * scale to check the harness itself.
+ * bin/bench: Understudy side by side with nginx, HAProxy, LiteLLM and Portkey, each set up as
+ * primary + backup in front of provider-sim, one system at a time on this machine. Measures overhead
+ * (open loop, HdrHistogram), maximum throughput (wrk), streaming, failover under load (SIGKILL and a
+ * Toxiproxy blackhole of the primary) and resources. Writes bench/results/DATE.md, SVG charts and every
+ * config used. {@code --quick} runs a tiny scale to check the harness; {@code --only a,b} limits the
+ * systems (names as in the tables, matched case-insensitively by prefix).
  */
 public final class BenchMain {
-    private static final String BODY = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"bench\"}]}";
-    private static final String STREAM_BODY = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"bench\"}]}";
+    private static final int FAILOVER_RATE = 300;
+    private static final long WINDOW_MILLIS = 200;
+    private static final Duration FAILOVER_DEADLINE = Duration.ofSeconds(20);
 
     private final boolean quick;
     private final Path runDir;
-    private final Path outDir;
+    private final Path resultsDir;
+    private final String stamp;
+    private final Optional<Wrk> wrk;
+    private final ToxiproxyServer toxiproxy;
     private final OpenLoopLoad load = new OpenLoopLoad();
     private final StringBuilder report = new StringBuilder();
-    private final List<JavaProcess> processes = new ArrayList<>();
 
-    private BenchMain(boolean quick, Path runDir, Path outDir) {
-        this.quick = quick;
-        this.runDir = runDir;
-        this.outDir = outDir;
-    }
+    /** What was measured for one system; a part that could not run leaves its reason in notes. */
+    private static final class Row {
+        final Contender contender;
+        String version = "";
+        Optional<String> unavailable = Optional.empty();
+        final Map<Integer, Result> overhead = new LinkedHashMap<>();
+        final Map<Integer, String> skipped = new LinkedHashMap<>();
+        Wrk.Throughput throughput;
+        Result streaming;
+        Result kill;
+        Result blackhole;
+        int failoverRate;
+        double cpuSeconds = -1;
+        long peakRssMiB = -1;
+        long processes;
+        long requestsServed;
+        final List<String> notes = new ArrayList<>();
 
-    public static void main(String[] args) throws Exception {
-        boolean quick = List.of(args).contains("--quick");
-        Path out = Path.of(args.length > 0 && !args[args.length - 1].startsWith("--") ? args[args.length - 1] : "bench/results");
-        BenchMain bench = new BenchMain(quick, Files.createTempDirectory("understudy-bench"), out);
-        try {
-            bench.runAll();
-        } finally {
-            bench.processes.forEach(JavaProcess::close);
+        Row(Contender contender) {
+            this.contender = contender;
+        }
+
+        String name() {
+            return contender.name();
+        }
+
+        boolean measured() {
+            return unavailable.isEmpty();
         }
     }
 
+    private BenchMain(boolean quick, Path runDir, Path resultsDir, String stamp, Optional<Wrk> wrk, ToxiproxyServer toxiproxy) {
+        this.quick = quick;
+        this.runDir = runDir;
+        this.resultsDir = resultsDir;
+        this.stamp = stamp;
+        this.wrk = wrk;
+        this.toxiproxy = toxiproxy;
+    }
+
+    public static void main(String[] args) throws Exception {
+        try {
+            run(args, Path.of(System.getProperty("understudy.root", ".")));
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    /** Runs the benchmark; {@code root} is the checkout whose .understudy/tools holds the peers. Returns the results file. */
+    static Path run(String[] args, Path root) throws Exception {
+        boolean quick = List.of(args).contains("--quick");
+        Optional<List<String>> only = Optional.empty();
+        Path out = Path.of("bench/results");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> {
+                }
+                case "--only" -> {
+                    if (i + 1 >= args.length) {
+                        throw new IllegalArgumentException("--only needs a comma-separated list of systems");
+                    }
+                    only = Optional.of(Arrays.stream(args[++i].split(",")).map(s -> s.strip().toLowerCase(Locale.ROOT)).toList());
+                }
+                default -> {
+                    if (args[i].startsWith("--")) {
+                        throw new IllegalArgumentException("unknown option " + args[i] + " (use --quick, --only a,b, and an output directory)");
+                    }
+                    out = Path.of(args[i]);
+                }
+            }
+        }
+        Peers peers = new Peers(root);
+        List<Contender> all = List.of(new Baseline(), new UnderstudyContender(false), new UnderstudyContender(true),
+                new NginxContender(peers), new HaproxyContender(peers), new LiteLlmContender(peers), new PortkeyContender(peers));
+        List<String> filter = only.orElse(List.of());
+        List<Contender> contenders = all.stream()
+                .filter(c -> filter.isEmpty() || filter.stream().anyMatch(f -> c.name().toLowerCase(Locale.ROOT).startsWith(f)))
+                .toList();
+        if (contenders.isEmpty()) {
+            throw new IllegalArgumentException("--only matched no system; systems: " + all.stream().map(Contender::name).toList());
+        }
+        String stamp = LocalDate.now() + (quick ? "-quick" : "");
+        Path runDir = Files.createTempDirectory("understudy-bench");
+        Optional<Wrk> wrk = peers.executable("wrk").map(p -> new Wrk(p, 64));
+        try (ToxiproxyServer toxiproxy = new ToxiproxyServer(runDir.resolve("toxiproxy"))) {
+            BenchMain bench = new BenchMain(quick, runDir, out, stamp, wrk, toxiproxy);
+            List<Row> rows = new ArrayList<>();
+            for (Contender c : contenders) {
+                System.out.println("bench: " + c.name() + " ...");
+                rows.add(bench.measure(c));
+            }
+            return bench.write(rows, peers);
+        }
+    }
+
+    // --- scale -------------------------------------------------------------------------------
+
     private Duration warmup() {
-        return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(4);
+        return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(5);
     }
 
     private Duration measure() {
         return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(8);
     }
 
-    private JavaProcess start(String name, String main, List<String> args, String... jvm) {
-        List<String> flags = new ArrayList<>(List.of("-XX:TieredStopAtLevel=4", "-XX:+UseSerialGC"));
-        flags.addAll(List.of(jvm));
-        JavaProcess p = JavaProcess.start(name, runDir, main, args, flags.toArray(String[]::new));
-        processes.add(p);
-        return p;
+    private int[] rates() {
+        return quick ? new int[]{100} : new int[]{500, 1000, 2000};
     }
 
-    private Path write(String name, String text) throws IOException {
-        Path p = runDir.resolve(name);
-        Files.writeString(p, text);
-        return p;
+    private int streamRate() {
+        return quick ? 20 : 100;
     }
 
-    private void runAll() throws Exception {
-        String date = LocalDate.now().toString();
-        line("# Understudy benchmark, " + date + (quick ? " (quick: harness check only, numbers meaningless)" : ""));
-        line("");
-        line("Machine: " + Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
-                + System.getProperty("os.arch") + ", Java " + Runtime.version() + ". Everything on one box over loopback:");
-        line("the load generator, provider-sim and the system under test share the cores. Open-loop load (HdrHistogram,");
-        line("latency measured from each request's intended start). Warm-up " + warmup().toSeconds() + " s, measured "
-                + measure().toSeconds() + " s per row.");
-        line("");
+    private int failoverRate() {
+        return quick ? 50 : FAILOVER_RATE;
+    }
 
-        // provider-sim answering at once: overhead is what each hop adds
-        JavaProcess sim = start("sim", "io.understudy.sim.SimMain", List.of("0", "0", "0", "16"), "-Xmx256m");
-        String simUrl = "http://127.0.0.1:" + sim.port();
-        Path relayYaml = write("relay.yaml", """
-                server: { host: 127.0.0.1, port: 0 }
-                providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1" }
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim } ]
-                prices:
-                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.6 }
-                """.formatted(simUrl));
-        JavaProcess primary = start("primary", "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"), "-Xmx512m");
-        JavaProcess standby = start("standby", "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"), "-Xmx512m");
-        TcpProxy primaryProxy = new TcpProxy(primary.port());
-        Path directYaml = write("agent-direct.yaml", agentYaml(-1, -1, simUrl));
-        Path fullYaml = write("agent-full.yaml", agentYaml(primaryProxy.port(), standby.port(), simUrl));
-        long spawned = System.nanoTime();
-        JavaProcess agentDirect = start("agent-direct", "io.understudy.agent.AgentMain", List.of(directYaml.toString()), "-Xmx128m");
-        long firstServed = firstSuccess("http://127.0.0.1:" + agentDirect.port());
-        double startupSeconds = (firstServed - spawned) / 1e9;
-        JavaProcess agentFull = start("agent-full", "io.understudy.agent.AgentMain", List.of(fullYaml.toString()), "-Xmx128m");
-        firstSuccess("http://127.0.0.1:" + agentFull.port());
+    private Duration failoverRun() {
+        return quick ? Duration.ofSeconds(3) : Duration.ofSeconds(15);
+    }
 
-        record Target(String name, String url) {
+    private Duration faultAt() {
+        return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(3);
+    }
+
+    // --- measuring ---------------------------------------------------------------------------
+
+    private Row measure(Contender c) {
+        Row row = new Row(c);
+        row.unavailable = c.unavailable();
+        if (row.unavailable.isPresent()) {
+            System.out.println("bench: " + c.name() + " not measured: " + row.unavailable.get());
+            return row;
         }
-        List<Target> targets = List.of(
-                new Target("baseline: provider-sim direct", simUrl),
-                new Target("agent, direct-provider tier", "http://127.0.0.1:" + agentDirect.port()),
-                new Target("relay alone", "http://127.0.0.1:" + primary.port()),
-                new Target("agent -> primary relay (full path)", "http://127.0.0.1:" + agentFull.port()));
+        row.version = c.version();
+        try (Stage stage = new Stage(dir(c, "overhead"), Stage.SimTiming.INSTANT, null)) {
+            Deployment d = ready(c, stage);
+            double cpuBefore = ProcStats.cpuSeconds(ProcStats.withDescendants(d.processes()));
+            if (wrk.isPresent()) {
+                row.throughput = wrk.get().run(stage.dir(), d.baseUrl(), d.headers(), quick ? Duration.ofSeconds(2) : Duration.ofSeconds(8));
+                row.requestsServed += row.throughput.requests();
+            }
+            for (int rate : rates()) {
+                if (row.throughput != null && rate > row.throughput.requestsPerSecond() * 1.25) {
+                    row.skipped.put(rate, String.format(Locale.ROOT, "above its maximum throughput (%.0f req/s)", row.throughput.requestsPerSecond()));
+                    continue;
+                }
+                load.run(Spec.plain(d.baseUrl(), d.headers(), rate, Duration.ofSeconds(quick ? 1 : 2)));
+                row.overhead.put(rate, load.run(Spec.plain(d.baseUrl(), d.headers(), rate, measure())));
+                row.requestsServed += (long) rate * ((quick ? 1 : 2) + measure().toSeconds());
+            }
+            List<ProcessHandle> processes = ProcStats.withDescendants(d.processes());
+            row.processes = processes.size();
+            row.cpuSeconds = ProcStats.cpuSeconds(processes) - cpuBefore;
+            row.peakRssMiB = ProcStats.peakRssMiB(processes);
+        } catch (Exception e) {
+            row.notes.add("overhead run failed: " + oneLine(e));
+        }
+        try (Stage stage = new Stage(dir(c, "streaming"), Stage.SimTiming.PACED, null)) {
+            Deployment d = ready(c, stage);
+            Spec warm = new Spec(d.baseUrl(), d.headers(), streamRate(), warmup(), 1, Duration.ofSeconds(15), null, null);
+            load.run(warm);
+            row.streaming = load.run(new Spec(d.baseUrl(), d.headers(), streamRate(), measure(), 1, Duration.ofSeconds(15), null, null));
+        } catch (Exception e) {
+            row.notes.add("streaming run failed: " + oneLine(e));
+        }
+        if (c.failsOver()) {
+            // a system slower than the failover rate would show its overload, not its failover: half its maximum then
+            row.failoverRate = row.throughput == null ? failoverRate()
+                    : (int) Math.max(10, Math.min(failoverRate(), row.throughput.requestsPerSecond() / 2));
+            row.kill = failover(row, false);
+            row.blackhole = failover(row, true);
+        }
+        return row;
+    }
+
+    /** 300 req/s (or the row's rate), every other request streamed; the primary is SIGKILLed or blackholed {@link #faultAt()} in. */
+    private Result failover(Row row, boolean blackhole) {
+        Contender c = row.contender;
+        try (Stage stage = new Stage(dir(c, blackhole ? "blackhole" : "kill"), Stage.SimTiming.PACED, blackhole ? toxiproxy : null)) {
+            Deployment d = ready(c, stage);
+            load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, warmup(), 2, FAILOVER_DEADLINE, null, null));
+            ProcessHandle primary = d.primary().orElseThrow();
+            Runnable fault = blackhole ? stage::blackholePrimary : primary::destroyForcibly;
+            return load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, failoverRun(), 2, FAILOVER_DEADLINE, faultAt(), fault));
+        } catch (Exception e) {
+            row.notes.add((blackhole ? "blackhole" : "SIGKILL") + " run failed: " + oneLine(e));
+            return null;
+        }
+    }
+
+    private Path dir(Contender c, String part) {
+        return runDir.resolve(slug(c.name())).resolve(part);
+    }
+
+    /**
+     * Deploys, waits until a request succeeds (on the steady-state upstream, where the system names it),
+     * then warms it with a closed-loop burst: the JVM parts would otherwise be measured before their JIT.
+     */
+    private Deployment ready(Contender c, Stage stage) throws Exception {
+        Deployment d = awaitServing(c, stage);
+        if (wrk.isPresent()) {
+            wrk.get().run(stage.dir(), d.baseUrl(), d.headers(), warmup());
+        } else {
+            load.run(Spec.plain(d.baseUrl(), d.headers(), rates()[0], warmup()));
+        }
+        return d;
+    }
+
+    private Deployment awaitServing(Contender c, Stage stage) throws Exception {
+        Deployment d = c.deploy(stage);
+        for (Map.Entry<String, String> config : d.configs().entrySet()) {
+            Path file = resultsDir.resolve(stamp).resolve("configs").resolve(slug(c.name())).resolve(config.getKey());
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, config.getValue());
+        }
+        // HTTP/1.1 as the load uses: an h2c upgrade offer sends a Connection header that some peers forward and choke on
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(d.baseUrl() + "/v1/chat/completions")).timeout(Duration.ofSeconds(5))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer sk-bench")
+                .POST(HttpRequest.BodyPublishers.ofString(OpenLoopLoad.body(false)));
+        d.headers().forEach(b::header);
+        HttpRequest request = b.build();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+                String upstream = r.headers().firstValue("x-understudy-upstream").orElse("");
+                if (r.statusCode() == 200 && d.steadyUpstream().map(upstream::equals).orElse(true)) {
+                    return d;
+                }
+                last = "HTTP " + r.statusCode() + " " + r.body().substring(0, Math.min(200, r.body().length()));
+            } catch (IOException notYet) {
+                last = oneLine(notYet);
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException(c.name() + " did not serve within 60 s: " + last);
+    }
+
+    // --- the results file --------------------------------------------------------------------
+
+    private Path write(List<Row> rows, Peers peers) throws IOException {
+        Path charts = resultsDir.resolve(stamp);
+        Files.createDirectories(charts);
+        Row baseline = rows.stream().filter(r -> r.contender instanceof Baseline && r.measured()).findFirst().orElse(null);
+        Row nginx = rows.stream().filter(r -> r.contender instanceof NginxContender && r.measured() && r.throughput != null)
+                .findFirst().orElse(null);
+        Row full = rows.stream().filter(r -> r.contender instanceof UnderstudyContender u && u.fullPath()).findFirst().orElse(null);
+
+        line("# Understudy benchmark, " + stamp + (quick ? " (quick: harness check only, numbers meaningless)" : ""));
+        line("");
+        line("Machine: " + Runtime.getRuntime().availableProcessors() + " cores, " + memory() + ", " + System.getProperty("os.name") + " "
+                + System.getProperty("os.version") + " " + System.getProperty("os.arch") + "; load client on Java " + Runtime.version()
+                + ". Everything runs on this one box over loopback, one system at a time: the load client, provider-sim and the");
+        line("system under test share the cores, so compare rows of one run, not runs of different days.");
+        line("");
+        line("Each system sits in front of provider-sim as primary + backup, set up as its own documentation recommends for");
+        line("failover; the configs used are in [" + stamp + "/configs](" + stamp + "/configs). For Understudy, \"agent only\" is the");
+        line("agent's direct-provider tier with a primary and a backup provider; \"agent -> relay\" is the full path: agent ->");
+        line("primary relay -> provider-sim, standby relay ready. The \"primary\" that fails is the primary provider-sim for the");
+        line("peers and the agent alone, and the primary relay for the full path.");
+        line("");
+        line("| system | version | measured |");
+        line("|---|---|---|");
+        for (Row r : rows) {
+            line("| " + r.name() + " | " + (r.measured() ? r.version : "-") + " | "
+                    + (r.measured() ? (r.notes.isEmpty() ? "yes" : "partly: " + String.join("; ", r.notes)) : "**not installed**: " + r.unavailable.get())
+                    + " |");
+        }
+        line("");
+        line("Load: open loop at fixed rates (request i is due at start + i/rate whatever earlier ones do), latency from each");
+        line("request's due time (coordinated-omission corrected), percentiles by HdrHistogram; every answer is checked against");
+        line("provider-sim's deterministic text. Every deployment is warmed with " + warmup().toSeconds() + " s of wrk (JIT), each");
+        line("open-loop row with " + (quick ? 1 : 2) + " s at its own rate, then " + measure().toSeconds()
+                + " s measured. Maximum throughput: " + wrk.map(w -> "`" + w.command("URL", Duration.ofSeconds(quick ? 2 : 8))
+                + "` (" + w.version() + ")").orElse("wrk is not installed: " + peers.whyMissing("wrk")) + ".");
+        line("");
 
         line("## 1. Overhead: non-streaming, open loop");
         line("");
-        line("| system | rate req/s | ok | failed | p50 ms | p99 ms | p99.9 ms | p99 added vs baseline ms |");
-        line("|---|---|---|---|---|---|---|---|");
-        int[] rates = quick ? new int[]{200} : new int[]{500, 1000, 2000};
-        for (int rate : rates) {
-            double baselineP99 = 0;
-            for (Target t : targets) {
-                load.run("warmup", t.url() + "/v1/chat/completions", BODY, false, rate, warmup());
-                OpenLoopLoad.Result r = load.run(t.name(), t.url() + "/v1/chat/completions", BODY, false, rate, measure());
-                double p99 = ms(r.latency(), 99);
-                if (t == targets.get(0)) {
-                    baselineP99 = p99;
+        line("provider-sim answers at once, so the latency is what each system adds on this machine.");
+        line("");
+        line("| system | rate req/s | ok | failed | p50 ms | p99 ms | p99.9 ms | p99 added vs baseline ms | p99 vs nginx ms |");
+        line("|---|---|---|---|---|---|---|---|---|");
+        for (int rate : rates()) {
+            Result base = baseline == null ? null : baseline.overhead.get(rate);
+            Result ng = nginx == null ? null : nginx.overhead.get(rate);
+            for (Row r : rows) {
+                if (!r.measured()) {
+                    continue;
                 }
-                line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.2f | %.2f | %.2f | %s |", t.name(), rate, r.ok(), r.failed(),
-                        ms(r.latency(), 50), p99, ms(r.latency(), 99.9),
-                        t == targets.get(0) ? "-" : String.format(Locale.ROOT, "%+.2f", p99 - baselineP99)));
+                Result res = r.overhead.get(rate);
+                if (res == null) {
+                    line("| " + r.name() + " | " + rate + " | - | - | - | - | - | - | " + r.skipped.getOrDefault(rate, "not run") + " |");
+                    continue;
+                }
+                double p99 = ms(res.latency(), 99);
+                line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.2f | %.2f | %.2f | %s | %s |", r.name(), rate, res.ok(),
+                        res.sent() - res.ok(), ms(res.latency(), 50), p99, ms(res.latency(), 99.9),
+                        base == null || r == baseline ? "-" : signed(p99 - ms(base.latency(), 99)),
+                        ng == null || r == nginx ? "-" : signed(p99 - ms(ng.latency(), 99))));
             }
         }
         line("");
+        List<Row> at1000 = rows.stream().filter(r -> r.overhead.containsKey(quick ? rates()[0] : 1000)).toList();
+        if (!at1000.isEmpty()) {
+            int rate = quick ? rates()[0] : 1000;
+            Files.writeString(charts.resolve("latency.svg"), Charts.percentiles("Latency at " + rate + " req/s, non-streaming (open loop)",
+                    at1000.stream().map(r -> new Charts.Series(r.name(), r.overhead.get(rate).latency())).toList()));
+            line("![latency percentiles](" + stamp + "/latency.svg)");
+            line("");
+        }
 
-        line("## 2. Streaming: time to first token and gaps between chunks");
+        line("## 2. Maximum throughput (wrk, closed loop, non-streaming)");
         line("");
-        JavaProcess slowSim = start("sim-stream", "io.understudy.sim.SimMain", List.of("0", "50", "10", "16"), "-Xmx256m");
-        String slowUrl = "http://127.0.0.1:" + slowSim.port();
-        Path slowRelayYaml = write("relay-stream.yaml", Files.readString(relayYaml).replace(simUrl, slowUrl));
-        JavaProcess streamRelay = start("relay-stream", "io.understudy.relay.RelayMain", List.of(slowRelayYaml.toString(), "primary"), "-Xmx512m");
-        Path streamAgentYaml = write("agent-stream.yaml", agentYaml(streamRelay.port(), -1, slowUrl));
-        JavaProcess streamAgent = start("agent-stream", "io.understudy.agent.AgentMain", List.of(streamAgentYaml.toString()), "-Xmx128m");
-        firstSuccess("http://127.0.0.1:" + streamAgent.port());
-        line("provider-sim: first token after 50 ms, then 16 tokens 10 ms apart; " + (quick ? 20 : 100) + " streams/s.");
-        line("");
-        line("| system | ok | failed | TTFT p50 ms | TTFT p99 ms | TTFT p99 added ms | gap p50 ms | gap p99 ms |");
-        line("|---|---|---|---|---|---|---|---|");
-        double baseTtft = 0;
-        for (Target t : List.of(new Target("baseline: provider-sim direct", slowUrl),
-                new Target("agent -> primary relay", "http://127.0.0.1:" + streamAgent.port()))) {
-            int rate = quick ? 20 : 100;
-            load.run("warmup", t.url() + "/v1/chat/completions", STREAM_BODY, true, rate, warmup());
-            OpenLoopLoad.Result r = load.run(t.name(), t.url() + "/v1/chat/completions", STREAM_BODY, true, rate, measure());
-            double ttft99 = ms(r.ttft(), 99);
-            if (baseTtft == 0) {
-                baseTtft = ttft99;
-            }
-            line(String.format(Locale.ROOT, "| %s | %d | %d | %.2f | %.2f | %s | %.2f | %.2f |", t.name(), r.ok(), r.failed(),
-                    ms(r.ttft(), 50), ttft99, t.name().startsWith("baseline") ? "-" : String.format(Locale.ROOT, "%+.2f", ttft99 - baseTtft),
-                    ms(r.interChunk(), 50), ms(r.interChunk(), 99)));
+        line("| system | req/s | errors | x baseline | x nginx |");
+        line("|---|---|---|---|---|");
+        List<Row> withThroughput = rows.stream().filter(r -> r.throughput != null).toList();
+        for (Row r : withThroughput) {
+            line(String.format(Locale.ROOT, "| %s | %,.0f | %d | %s | %s |", r.name(), r.throughput.requestsPerSecond(), r.throughput.errors(),
+                    baseline == null || baseline.throughput == null ? "-" : ratio(r.throughput.requestsPerSecond(), baseline.throughput.requestsPerSecond()),
+                    nginx == null ? "-" : ratio(r.throughput.requestsPerSecond(), nginx.throughput.requestsPerSecond())));
+        }
+        if (!withThroughput.isEmpty()) {
+            Files.writeString(charts.resolve("throughput.svg"), Charts.bars("Maximum throughput (wrk, 64 connections)", "req/s",
+                    withThroughput.stream().map(Row::name).toList(), withThroughput.stream().map(r -> r.throughput.requestsPerSecond()).toList()));
+            line("");
+            line("![throughput](" + stamp + "/throughput.svg)");
         }
         line("");
 
-        line("## 3. Failover under load (300 req/s non-streaming through agent -> primary, standby ready)");
+        line("## 3. Streaming: time to first token and gaps between chunks");
         line("");
-        line("| fault | requests | failed | p99 before ms | worst 100 ms-window p99 after ms | back to normal after ms |");
+        line("provider-sim sends the first token after 50 ms, then " + OpenLoopLoad.ANSWER_TOKENS + " tokens 10 ms apart; "
+                + streamRate() + " streams/s.");
+        line("");
+        line("| system | ok | failed | truncated | TTFT p50 ms | TTFT p99 ms | TTFT p99 added ms | gap p50 ms | gap p99 ms | gap p99 added ms |");
+        line("|---|---|---|---|---|---|---|---|---|---|");
+        Result baseStream = baseline == null ? null : baseline.streaming;
+        for (Row r : rows) {
+            if (r.streaming == null) {
+                continue;
+            }
+            Result s = r.streaming;
+            line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.2f | %.2f | %s | %.2f | %.2f | %s |", r.name(), s.ok(), s.failed(), s.truncated(),
+                    ms(s.ttft(), 50), ms(s.ttft(), 99), baseStream == null || r == baseline ? "-" : signed(ms(s.ttft(), 99) - ms(baseStream.ttft(), 99)),
+                    ms(s.interChunk(), 50), ms(s.interChunk(), 99),
+                    baseStream == null || r == baseline ? "-" : signed(ms(s.interChunk(), 99) - ms(baseStream.interChunk(), 99))));
+        }
+        line("");
+
+        line("## 4. Failover under load");
+        line("");
+        line(failoverRate() + " req/s for " + failoverRun().toSeconds() + " s, every other request streamed (provider-sim paced as in 3,");
+        line("so streams are in flight); a system whose maximum throughput (section 2) is below twice that runs at half its");
+        line("maximum instead, so its rows show failover rather than overload. The primary fails " + faultAt().toSeconds() + " s in and");
+        line("stays down. Each request has a hard deadline of " + FAILOVER_DEADLINE.toSeconds() + " s from its due time: not answered by then is");
+        line("failed, a stream not finished by then is truncated. \"p99 before\": requests due more than 1 s before the fault.");
+        line("\"Back to normal\": from the fault to the end of the last " + WINDOW_MILLIS + " ms window (by due time) whose p99 is above");
+        line("1.25 x the p99 before + 5 ms, or that holds a failed or truncated request.");
+        line("");
+        for (boolean blackhole : new boolean[]{false, true}) {
+            line(blackhole ? "### Primary blackholed (Toxiproxy timeout 0: accepts, never answers)" : "### Primary SIGKILLed");
+            line("");
+            line("| system | rate req/s | requests | failed non-streaming | failed streams | truncated streams | p99 before ms | worst window p99 ms | back to normal |");
+            line("|---|---|---|---|---|---|---|---|---|");
+            List<Charts.Timeline> timelines = new ArrayList<>();
+            for (Row r : rows) {
+                Result res = blackhole ? r.blackhole : r.kill;
+                if (res == null) {
+                    continue;
+                }
+                FailoverStats f = FailoverStats.of(res, faultAt().toMillis(), failoverRun().toMillis());
+                line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.1f | %.1f | %s |", r.name(), r.failoverRate, res.sent(), f.failedPlain(), f.failedStreams(),
+                        res.truncated(), f.normalP99(), f.worstP99(), f.backToNormal()));
+                timelines.add(new Charts.Timeline(r.name(), res.samples()));
+            }
+            if (!timelines.isEmpty()) {
+                String file = blackhole ? "failover-blackhole.svg" : "failover-kill.svg";
+                Files.writeString(charts.resolve(file), Charts.failover(blackhole ? "Primary blackholed under load" : "Primary SIGKILLed under load",
+                        timelines, faultAt().toMillis(), WINDOW_MILLIS));
+                line("");
+                line("![" + file + "](" + stamp + "/" + file + ")");
+            }
+            line("");
+        }
+
+        line("## 5. Resources");
+        line("");
+        line("The system's own processes (and their children; not provider-sim): CPU over the measured runs of sections 1 and");
+        line("2 (warm-up excluded); peak RSS is the sum of each process's peak, warm-up included.");
+        line("");
+        line("| system | processes | requests served | CPU s | CPU ms per 1,000 requests | peak RSS MiB |");
         line("|---|---|---|---|---|---|");
-        int rate = quick ? 50 : 300;
-        Duration run = quick ? Duration.ofSeconds(3) : Duration.ofSeconds(10);
-        Duration faultAt = quick ? Duration.ofSeconds(1) : Duration.ofSeconds(3);
-        OpenLoopLoad.Result blackhole = load.run("blackhole", "http://127.0.0.1:" + agentFull.port() + "/v1/chat/completions", BODY,
-                false, rate, run, faultAt, () -> primaryProxy.mode(TcpProxy.Mode.BLACKHOLE));
-        failoverRow("primary blackholed (accepts, never answers)", blackhole, faultAt);
-        primaryProxy.mode(TcpProxy.Mode.PASS);
-        // the next fault starts from the steady state: the agent routes to the primary again
-        firstServedBy("http://127.0.0.1:" + agentFull.port(), "primary-1");
-        OpenLoopLoad.Result killed = load.run("kill", "http://127.0.0.1:" + agentFull.port() + "/v1/chat/completions", BODY,
-                false, rate, run, faultAt, primary::kill);
-        failoverRow("primary SIGKILLed", killed, faultAt);
-        line("");
-
-        line("## 4. Resources and start-up");
-        line("");
-        line("| process | heap limit | peak RSS MiB | CPU s over the whole run |");
-        line("|---|---|---|---|");
-        for (JavaProcess p : List.of(agentDirect, agentFull, streamAgent, standby, sim)) {
-            String heap = p.name().startsWith("agent") ? "-Xmx128m" : p.name().startsWith("sim") ? "-Xmx256m" : "-Xmx512m";
-            line(String.format(Locale.ROOT, "| %s | %s | %d | %.1f |", p.name(), heap, ProcStats.peakRssMiB(p.pid()),
-                    ProcStats.cpuSeconds(p.pid())));
+        for (Row r : rows) {
+            if (r.cpuSeconds < 0) {
+                continue;
+            }
+            line(String.format(Locale.ROOT, "| %s | %d | %,d | %.1f | %.0f | %d |", r.name(), r.processes, r.requestsServed, r.cpuSeconds,
+                    r.requestsServed == 0 ? 0 : 1e6 * r.cpuSeconds / r.requestsServed, r.peakRssMiB));
         }
         line("");
-        line(String.format(Locale.ROOT, "Agent: first request served %.2f s after the process was spawned (JVM start included).", startupSeconds));
-        line("");
-        line("Reproduce: `bin/bench` (writes this file to bench/results/DATE.md; `bin/bench --quick` checks the harness).");
 
-        Files.createDirectories(outDir);
-        Path file = outDir.resolve(date + (quick ? "-quick" : "") + ".md");
+        line("## 6. Understudy against its targets");
+        line("");
+        line("| target | result | met |");
+        line("|---|---|---|");
+        targets(rows, full, nginx, baseline);
+        line("");
+        line("Reproduce: `bin/bench` (installs what is missing, then writes this file to bench/results/DATE.md);");
+        line("`bin/bench --quick` checks the harness at a tiny scale.");
+
+        Path file = resultsDir.resolve(stamp + ".md");
         Files.writeString(file, report);
         System.out.println(report);
         System.out.println("written: " + file.toAbsolutePath());
-        primaryProxy.close();
+        return file;
     }
 
-    private void failoverRow(String fault, OpenLoopLoad.Result r, Duration faultAt) {
-        long at = faultAt.toMillis();
-        Histogram before = new Histogram(3);
-        r.samples().stream().filter(s -> s.dueMillis() < at - 200 && s.dueMillis() > 500).forEach(s -> before.recordValue(s.latencyMicros()));
-        double normal = before.getTotalCount() == 0 ? 0 : before.getValueAtPercentile(99) / 1000.0;
-        double threshold = Math.max(normal * 2, normal + 5);
-        long lastBad = -1;
-        double worst = 0;
-        long end = r.samples().stream().mapToLong(OpenLoopLoad.Sample::dueMillis).max().orElse(at);
-        for (long w = at; w < end; w += 100) {
-            long from = w;
-            Histogram window = new Histogram(3);
-            boolean anyFailed = false;
-            for (OpenLoopLoad.Sample s : r.samples()) {
-                if (s.dueMillis() >= from && s.dueMillis() < from + 100) {
-                    window.recordValue(s.latencyMicros());
-                    anyFailed |= !s.ok();
+    /** The issue's targets for the full path, judged from this run's numbers. */
+    private void targets(List<Row> rows, Row full, Row nginx, Row baseline) {
+        if (full == null || !full.measured()) {
+            line("| (the full path was not measured) | - | - |");
+            return;
+        }
+        int rate = quick ? rates()[0] : 1000;
+        if (nginx != null && full.overhead.containsKey(rate) && nginx.overhead.containsKey(rate)) {
+            double d = ms(full.overhead.get(rate).latency(), 99) - ms(nginx.overhead.get(rate).latency(), 99);
+            target("p99 at " + rate + " req/s within 1 ms of nginx's", signed(d) + " ms", d <= 1);
+        }
+        if (full.throughput != null) {
+            for (Map.Entry<Class<?>, Double> t : List.of(Map.<Class<?>, Double>entry(NginxContender.class, 0.8),
+                    Map.<Class<?>, Double>entry(LiteLlmContender.class, 5.0), Map.<Class<?>, Double>entry(PortkeyContender.class, 2.0))) {
+                rows.stream().filter(r -> t.getKey().isInstance(r.contender) && r.throughput != null).findFirst().ifPresent(peer -> {
+                    double x = full.throughput.requestsPerSecond() / peer.throughput.requestsPerSecond();
+                    target("throughput at least " + t.getValue() + "x " + peer.name() + "'s", String.format(Locale.ROOT, "%.2fx", x), x >= t.getValue());
+                });
+            }
+        }
+        for (boolean blackhole : new boolean[]{false, true}) {
+            Result res = blackhole ? full.blackhole : full.kill;
+            if (res != null) {
+                FailoverStats f = FailoverStats.of(res, faultAt().toMillis(), failoverRun().toMillis());
+                String fault = blackhole ? "blackhole" : "SIGKILL";
+                target("zero failed non-streaming requests on " + fault, String.valueOf(f.failedPlain()), f.failedPlain() == 0);
+                target("p99 back to normal within 1 s of " + fault, f.backToNormal(), f.backToNormalMillis() >= 0 && f.backToNormalMillis() <= 1000);
+            }
+        }
+        if (full.streaming != null && baseline != null && baseline.streaming != null) {
+            double d = ms(full.streaming.ttft(), 99) - ms(baseline.streaming.ttft(), 99);
+            target("time to first token added at most 1 ms at p99", signed(d) + " ms", d <= 1);
+        }
+    }
+
+    private void target(String what, String result, boolean met) {
+        line("| " + what + " | " + result + " | " + (met ? "yes" : "**no**") + " |");
+    }
+
+    /** The failover figures of one run. backToNormalMillis is -1 when it never got back within the run. */
+    record FailoverStats(long failedPlain, long failedStreams, double normalP99, double worstP99, long backToNormalMillis) {
+        static FailoverStats of(Result r, long faultAt, long runMillis) {
+            long failedPlain = r.samples().stream().filter(s -> !s.stream() && s.outcome() == Outcome.FAILED).count();
+            long failedStreams = r.samples().stream().filter(s -> s.stream() && s.outcome() == Outcome.FAILED).count();
+            // requests due just before the fault are still in flight when it hits: "before" stops short of it
+            long beforeEnd = faultAt >= 2000 ? faultAt - 1000 : faultAt * 2 / 3;
+            Histogram before = new Histogram(3);
+            r.samples().stream().filter(s -> s.dueMillis() < beforeEnd).forEach(s -> before.recordValue(Math.max(1, s.latencyMicros())));
+            double normal = before.getTotalCount() == 0 ? 0 : before.getValueAtPercentile(99) / 1000.0;
+            double threshold = normal * 1.25 + 5;
+            double worst = 0;
+            long lastBadEnd = -1;
+            for (long from = 0; from < runMillis; from += WINDOW_MILLIS) {
+                long f = from;
+                List<Sample> in = r.samples().stream().filter(s -> s.dueMillis() >= f && s.dueMillis() < f + WINDOW_MILLIS).toList();
+                if (in.isEmpty()) {
+                    continue;
+                }
+                Histogram window = new Histogram(3);
+                in.forEach(s -> window.recordValue(Math.max(1, s.latencyMicros())));
+                double p99 = window.getValueAtPercentile(99) / 1000.0;
+                if (from >= faultAt - WINDOW_MILLIS) {
+                    worst = Math.max(worst, p99);
+                }
+                if (p99 > threshold || in.stream().anyMatch(s -> s.outcome() != Outcome.OK)) {
+                    lastBadEnd = from + WINDOW_MILLIS;
                 }
             }
-            if (window.getTotalCount() == 0) {
-                continue;
-            }
-            double p99 = window.getValueAtPercentile(99) / 1000.0;
-            worst = Math.max(worst, p99);
-            if (p99 > threshold || anyFailed) {
-                lastBad = from + 100;
-            }
+            long back = lastBadEnd < 0 ? 0 : lastBadEnd >= runMillis ? -1 : Math.max(0, lastBadEnd - faultAt);
+            return new FailoverStats(failedPlain, failedStreams, normal, worst, back);
         }
-        line(String.format(Locale.ROOT, "| %s | %d | %d | %.2f | %.1f | %s |", fault, r.sent(), r.failed(), normal, worst,
-                lastBad < 0 ? "0 (never left normal)" : String.valueOf(lastBad - at)));
+
+        String backToNormal() {
+            return backToNormalMillis < 0 ? "not within the run" : backToNormalMillis == 0 ? "never left it" : backToNormalMillis + " ms";
+        }
     }
 
-    private static String agentYaml(int primaryPort, int standbyPort, String simUrl) {
-        StringBuilder tiers = new StringBuilder();
-        if (primaryPort > 0) {
-            tiers.append("""
-                      - name: primary
-                        kind: relay
-                        instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
-                    """.formatted(primaryPort));
+    // --- small helpers -----------------------------------------------------------------------
+
+    private static String memory() {
+        try {
+            String total = Files.readAllLines(Path.of("/proc/meminfo")).getFirst().replaceAll("[^0-9]", "");
+            return (Long.parseLong(total) / 1024 / 1024) + " GiB RAM";
+        } catch (IOException | RuntimeException e) {
+            return "? RAM";
         }
-        if (standbyPort > 0) {
-            tiers.append("""
-                      - name: standby
-                        kind: relay
-                        instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
-                    """.formatted(standbyPort));
-        }
-        tiers.append("""
-                  - name: direct
-                    kind: direct
-                """);
-        return """
-                server: { host: 127.0.0.1, port: 0 }
-                agent:
-                  retry-budget: { ratio: 0.2, min-retries: 10, window: PT10S }
-                tiers:
-                %s
-                providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1" }
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim } ]
-                prices:
-                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.6 }
-                """.formatted(tiers, simUrl);
     }
 
-    /** Polls until one request succeeds; returns System.nanoTime() of that success. */
-    private static long firstSuccess(String base) throws InterruptedException {
-        return firstServedBy(base, null);
+    static String slug(String name) {
+        return name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("(^-|-$)", "");
     }
 
-    /** When a request through {@code base} first succeeded on {@code upstream} (null: on any). */
-    private static long firstServedBy(String base, String upstream) throws InterruptedException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
-                        .timeout(Duration.ofSeconds(2)).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(BODY)).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200
-                        && (upstream == null || upstream.equals(r.headers().firstValue("x-understudy-upstream").orElse("")))) {
-                    return System.nanoTime();
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException("no successful request from " + base
-                + (upstream == null ? "" : " served by " + upstream) + " within 30 s");
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
     }
 
     private static double ms(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    private static String signed(double v) {
+        return String.format(Locale.ROOT, "%+.2f", v);
+    }
+
+    private static String ratio(double a, double b) {
+        return b <= 0 ? "-" : String.format(Locale.ROOT, "%.2f", a / b);
     }
 
     private void line(String text) {

@@ -1,0 +1,109 @@
+package io.understudy.bench;
+
+import io.understudy.core.Version;
+import io.understudy.testkit.JavaProcess;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Understudy as shipped, on the example config's defaults: either the agent alone (its direct-provider
+ * tier, with a primary and a backup provider), or the full path agent -> primary relay, standby relay
+ * ready. The "primary" is the primary provider, or the primary relay.
+ */
+record UnderstudyContender(boolean fullPath) implements Contender {
+    @Override
+    public String name() {
+        return fullPath ? "Understudy agent -> relay" : "Understudy agent only";
+    }
+
+    @Override
+    public Optional<String> unavailable() {
+        return Optional.empty();
+    }
+
+    @Override
+    public String version() {
+        return "Understudy " + Version.current();
+    }
+
+    @Override
+    public Deployment deploy(Stage stage) throws Exception {
+        Map<String, String> configs = new LinkedHashMap<>();
+        List<ProcessHandle> system = new ArrayList<>();
+        ProcessHandle primary;
+        String agentYaml;
+        if (fullPath) {
+            JavaProcess sim = stage.sim("sim");
+            String relayYaml = relayYaml("http://127.0.0.1:" + sim.port() + "/v1");
+            configs.put("relay.yaml", relayYaml);
+            String relayFile = stage.write("relay.yaml", relayYaml).toString();
+            JavaProcess primaryRelay = stage.java("primary", "io.understudy.relay.RelayMain", List.of(relayFile, "primary"), "-Xmx512m");
+            JavaProcess standbyRelay = stage.java("standby", "io.understudy.relay.RelayMain", List.of(relayFile, "standby"), "-Xmx512m");
+            primary = primaryRelay.handle();
+            system.add(primaryRelay.handle());
+            system.add(standbyRelay.handle());
+            agentYaml = agentYaml("""
+                      - name: primary
+                        kind: relay
+                        instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                      - name: standby
+                        kind: relay
+                        instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                      - name: direct
+                        kind: direct
+                    """.formatted(stage.reachPrimary(primaryRelay.port()), standbyRelay.port()),
+                    "http://127.0.0.1:" + sim.port() + "/v1", null);
+        } else {
+            JavaProcess simPrimary = stage.sim("sim-primary");
+            JavaProcess simBackup = stage.sim("sim-backup");
+            primary = simPrimary.handle();
+            agentYaml = agentYaml("""
+                      - name: direct
+                        kind: direct
+                    """, "http://127.0.0.1:" + stage.reachPrimary(simPrimary.port()) + "/v1",
+                    "http://127.0.0.1:" + simBackup.port() + "/v1");
+        }
+        configs.put("agent.yaml", agentYaml);
+        JavaProcess agent = stage.java("agent", "io.understudy.agent.AgentMain",
+                List.of(stage.write("agent.yaml", agentYaml).toString()), "-Xmx128m");
+        system.addFirst(agent.handle());
+        // full path: measure from the steady state, the agent routing to the primary relay
+        return new Deployment("http://127.0.0.1:" + agent.port(), Map.of(), Optional.of(primary), system, configs,
+                fullPath ? Optional.of("primary-1") : Optional.empty());
+    }
+
+    private static String relayYaml(String providerUrl) {
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                providers:
+                  - { name: sim, kind: openai, base-url: "%s" }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.6 }
+                """.formatted(providerUrl);
+    }
+
+    /** The agent on config/agent.yaml's defaults (probes, breakers, retry budget), tiers as given. */
+    private static String agentYaml(String tiers, String providerUrl, String backupProviderUrl) {
+        String providers = "  - { name: sim, kind: openai, base-url: \"" + providerUrl + "\" }\n"
+                + (backupProviderUrl == null ? "" : "  - { name: sim-backup, kind: openai, base-url: \"" + backupProviderUrl + "\" }\n");
+        String targets = backupProviderUrl == null ? "[ { provider: sim } ]" : "[ { provider: sim }, { provider: sim-backup } ]";
+        String prices = "  - { provider: sim, model: \"*\", input-per-million: 0.15, output-per-million: 0.6 }\n"
+                + (backupProviderUrl == null ? "" : "  - { provider: sim-backup, model: \"*\", input-per-million: 0.15, output-per-million: 0.6 }\n");
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                tiers:
+                %sproviders:
+                %sroutes:
+                  - model: "*"
+                    targets: %s
+                prices:
+                %s""".formatted(tiers, providers, targets, prices);
+    }
+}

@@ -1,0 +1,54 @@
+package io.understudy.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The harness itself at a tiny scale (bin/bench --quick): real processes, real Toxiproxy, real load.
+ * The numbers mean nothing here; what is checked is that every part runs and lands in the results.
+ */
+class BenchSmokeTest {
+    @Test
+    void quickRunMeasuresEverySectionAndReportsAMissingPeerWithItsError(@TempDir Path root) throws Exception {
+        // a checkout whose LiteLLM install failed: bin/bench leaves the installer's error here
+        Files.createDirectories(root.resolve(".understudy/tools"));
+        Files.writeString(root.resolve(".understudy/tools/litellm.install-error"), "pip install litellm failed: no network (test)\n");
+        Path out = root.resolve("results");
+
+        Path file = BenchMain.run(new String[]{"--quick", "--only", "baseline,understudy agent -> relay,litellm", out.toString()}, root);
+
+        String md = Files.readString(file);
+        assertTrue(md.contains("| LiteLLM | - | **not installed**: pip install litellm failed: no network (test) |"), md);
+        assertTrue(md.contains("| Understudy agent -> relay | Understudy "), md);
+        // every section measured the two systems that can run, with real answers
+        for (String section : new String[]{"## 1. Overhead", "## 3. Streaming", "### Primary SIGKILLed", "### Primary blackholed", "## 5. Resources"}) {
+            String part = md.substring(md.indexOf(section));
+            assertTrue(part.contains("| Understudy agent -> relay | "), section + " has no row for the full path:\n" + md);
+        }
+        assertFalse(md.contains("partly:"), "a part of the run failed:\n" + md);
+        assertTrue(md.contains("| baseline (provider-sim direct) | 100 | 100 | 0 |"), "the baseline answered every request:\n" + md);
+        // the charts and the configs used are written next to the results file
+        Path dir = out.resolve(file.getFileName().toString().replace(".md", ""));
+        assertTrue(Files.isRegularFile(dir.resolve("failover-kill.svg")));
+        assertTrue(Files.isRegularFile(dir.resolve("failover-blackhole.svg")));
+        assertTrue(Files.isRegularFile(dir.resolve("latency.svg")));
+        assertTrue(Files.readString(dir.resolve("configs/understudy-agent-relay/agent.yaml")).contains("primary-1"));
+    }
+
+    @Test
+    void badArgumentsAreRefusedWithAReason(@TempDir Path root) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BenchMain.run(new String[]{"--only", "squid"}, root));
+        assertTrue(e.getMessage().contains("matched no system"), e.getMessage());
+        assertEquals("unknown option --fast (use --quick, --only a,b, and an output directory)",
+                assertThrows(IllegalArgumentException.class, () -> BenchMain.run(new String[]{"--fast"}, root)).getMessage());
+    }
+}
