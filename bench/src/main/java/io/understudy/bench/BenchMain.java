@@ -149,8 +149,17 @@ public final class BenchMain {
         return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(5);
     }
 
+    /**
+     * Warm-up before the overhead and throughput runs: a chain of three JVMs (agent, relay, sim) on two
+     * shared cores needs about 30 s of load to reach its compiled steady state (measured: 1,000 req/s
+     * in the first 6 s of wrk, 6,900 after 30 s), as a server does in its first minute of production.
+     */
+    private Duration longWarmup() {
+        return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(25);
+    }
+
     private Duration measure() {
-        return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(8);
+        return quick ? Duration.ofSeconds(1) : Duration.ofSeconds(6);
     }
 
     private int[] rates() {
@@ -166,7 +175,7 @@ public final class BenchMain {
     }
 
     private Duration failoverRun() {
-        return quick ? Duration.ofSeconds(3) : Duration.ofSeconds(15);
+        return quick ? Duration.ofSeconds(3) : Duration.ofSeconds(12);
     }
 
     private Duration faultAt() {
@@ -184,7 +193,7 @@ public final class BenchMain {
         }
         row.version = c.version();
         try (Stage stage = new Stage(dir(c, "overhead"), Stage.SimTiming.INSTANT, null)) {
-            Deployment d = ready(c, stage);
+            Deployment d = ready(c, stage, longWarmup());
             double cpuBefore = ProcStats.cpuSeconds(ProcStats.withDescendants(d.processes()));
             if (wrk.isPresent()) {
                 row.throughput = wrk.get().run(stage.dir(), d.baseUrl(), d.headers(), quick ? Duration.ofSeconds(2) : Duration.ofSeconds(8));
@@ -207,8 +216,9 @@ public final class BenchMain {
             row.notes.add("overhead run failed: " + oneLine(e));
         }
         try (Stage stage = new Stage(dir(c, "streaming"), Stage.SimTiming.PACED, null)) {
-            Deployment d = ready(c, stage);
-            Spec warm = new Spec(d.baseUrl(), d.headers(), streamRate(), warmup(), 1, Duration.ofSeconds(15), null, null);
+            Deployment d = ready(c, stage, warmup());
+            Spec warm = new Spec(d.baseUrl(), d.headers(), streamRate(), quick ? warmup() : Duration.ofSeconds(15), 1,
+                    Duration.ofSeconds(15), null, null);
             load.run(warm);
             row.streaming = load.run(new Spec(d.baseUrl(), d.headers(), streamRate(), measure(), 1, Duration.ofSeconds(15), null, null));
         } catch (Exception e) {
@@ -228,7 +238,7 @@ public final class BenchMain {
     private Result failover(Row row, boolean blackhole) {
         Contender c = row.contender;
         try (Stage stage = new Stage(dir(c, blackhole ? "blackhole" : "kill"), Stage.SimTiming.PACED, blackhole ? toxiproxy : null)) {
-            Deployment d = ready(c, stage);
+            Deployment d = ready(c, stage, warmup());
             load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, warmup(), 2, FAILOVER_DEADLINE, null, null));
             ProcessHandle primary = d.primary().orElseThrow();
             Runnable fault = blackhole ? stage::blackholePrimary : primary::destroyForcibly;
@@ -247,12 +257,12 @@ public final class BenchMain {
      * Deploys, waits until a request succeeds (on the steady-state upstream, where the system names it),
      * then warms it with a closed-loop burst: the JVM parts would otherwise be measured before their JIT.
      */
-    private Deployment ready(Contender c, Stage stage) throws Exception {
+    private Deployment ready(Contender c, Stage stage, Duration warmup) throws Exception {
         Deployment d = awaitServing(c, stage);
         if (wrk.isPresent()) {
-            wrk.get().run(stage.dir(), d.baseUrl(), d.headers(), warmup());
+            wrk.get().run(stage.dir(), d.baseUrl(), d.headers(), warmup);
         } else {
-            load.run(Spec.plain(d.baseUrl(), d.headers(), rates()[0], warmup()));
+            load.run(Spec.plain(d.baseUrl(), d.headers(), rates()[0], warmup));
         }
         return d;
     }
@@ -322,9 +332,10 @@ public final class BenchMain {
         line("");
         line("Load: open loop at fixed rates (request i is due at start + i/rate whatever earlier ones do), latency from each");
         line("request's due time (coordinated-omission corrected), percentiles by HdrHistogram; every answer is checked against");
-        line("provider-sim's deterministic text. Every deployment is warmed with " + warmup().toSeconds() + " s of wrk (JIT), each");
-        line("open-loop row with " + (quick ? 1 : 2) + " s at its own rate, then " + measure().toSeconds()
-                + " s measured. Maximum throughput: " + wrk.map(w -> "`" + w.command("URL", Duration.ofSeconds(quick ? 2 : 8))
+        line("provider-sim's deterministic text. Warm-up (JIT) with wrk: " + longWarmup().toSeconds() + " s before sections 1 and 2, "
+                + warmup().toSeconds() + " s before 3 and 4 (then");
+        line((quick ? warmup().toSeconds() : 15) + " s of streams before 3, " + warmup().toSeconds() + " s of the failover load before 4); each open-loop row "
+                + (quick ? 1 : 2) + " s at its own rate, then " + measure().toSeconds() + " s measured. Maximum throughput: " + wrk.map(w -> "`" + w.command("URL", Duration.ofSeconds(quick ? 2 : 8))
                 + "` (" + w.version() + ")").orElse("wrk is not installed: " + peers.whyMissing("wrk")) + ".");
         line("");
 

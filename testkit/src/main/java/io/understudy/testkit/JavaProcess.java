@@ -32,7 +32,9 @@ public final class JavaProcess implements AutoCloseable {
         this.name = name;
         this.process = process;
         this.log = log;
-        Thread.ofVirtual().name("out-" + name).start(this::pump);
+        // a platform thread: reading a pipe blocks its carrier, and a few such virtual threads can
+        // occupy every carrier and starve all other virtual threads of the caller (seen in bin/bench)
+        Thread.ofPlatform().daemon().name("out-" + name).start(this::pump);
     }
 
     /** Starts {@code mainClass} with this JVM's classpath and waits until it listens. */
