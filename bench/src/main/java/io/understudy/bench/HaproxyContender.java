@@ -1,6 +1,5 @@
 package io.understudy.bench;
 
-import io.understudy.testkit.JavaProcess;
 import io.understudy.testkit.Ports;
 
 import java.nio.file.Path;
@@ -33,8 +32,7 @@ record HaproxyContender(Peers peers) implements Contender {
 
     @Override
     public Deployment deploy(Stage stage) {
-        JavaProcess primary = stage.sim("sim-primary");
-        JavaProcess backup = stage.sim("sim-backup");
+        Stage.SimPair sims = stage.simPair();
         int port = Ports.free();
         String conf = """
                 # bin/bench: HAProxy as primary + backup in front of provider-sim
@@ -58,11 +56,11 @@ record HaproxyContender(Peers peers) implements Contender {
                     option httpchk GET /health
                     server primary 127.0.0.1:%d check inter 2s fall 3 rise 2
                     server backup 127.0.0.1:%d check inter 2s fall 3 rise 2 backup
-                """.formatted(port, stage.reachPrimary(primary.port()), backup.port());
+                """.formatted(port, sims.primaryPort(), sims.backupPort());
         Path file = stage.write("haproxy.cfg", conf);
         ExternalProcess haproxy = stage.external("haproxy", List.of(peers.executable("haproxy").orElseThrow().toString(),
                 "-db", "-f", file.toString()), Map.of(), port, Duration.ofSeconds(20));
-        return new Deployment("http://127.0.0.1:" + port, Map.of(), Optional.of(primary.handle()), List.of(haproxy.handle()),
+        return new Deployment("http://127.0.0.1:" + port, Map.of(), Optional.of(sims.primary()), List.of(haproxy.handle()),
                 Map.of("haproxy.cfg", conf));
     }
 }

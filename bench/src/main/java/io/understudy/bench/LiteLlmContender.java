@@ -1,6 +1,5 @@
 package io.understudy.bench;
 
-import io.understudy.testkit.JavaProcess;
 import io.understudy.testkit.Ports;
 
 import java.nio.file.Files;
@@ -38,8 +37,7 @@ record LiteLlmContender(Peers peers) implements Contender {
 
     @Override
     public Deployment deploy(Stage stage) {
-        JavaProcess primary = stage.sim("sim-primary");
-        JavaProcess backup = stage.sim("sim-backup");
+        Stage.SimPair sims = stage.simPair();
         int port = Ports.free();
         String conf = """
                 # bin/bench: LiteLLM proxy, primary model group with a fallback group, in front of provider-sim
@@ -56,14 +54,14 @@ record LiteLlmContender(Peers peers) implements Contender {
                 router_settings:
                   allowed_fails: 3
                   cooldown_time: 30
-                """.formatted(stage.reachPrimary(primary.port()), backup.port());
+                """.formatted(sims.primaryPort(), sims.backupPort());
         Path file = stage.write("litellm.yaml", conf);
         ExternalProcess litellm = stage.external("litellm", List.of(binary().toString(), "--config", file.toString(),
                         "--host", "127.0.0.1", "--port", String.valueOf(port), "--num_workers", String.valueOf(Runtime.getRuntime().availableProcessors())),
                 Map.of("LITELLM_LOCAL_MODEL_COST_MAP", "True", "LITELLM_TELEMETRY", "False", "LITELLM_LOG", "ERROR",
                         "NO_DOCS", "True"),
                 port, Duration.ofSeconds(120));
-        return new Deployment("http://127.0.0.1:" + port, Map.of(), Optional.of(primary.handle()), List.of(litellm.handle()),
+        return new Deployment("http://127.0.0.1:" + port, Map.of(), Optional.of(sims.primary()), List.of(litellm.handle()),
                 Map.of("litellm.yaml", conf));
     }
 }

@@ -1,6 +1,5 @@
 package io.understudy.bench;
 
-import io.understudy.testkit.JavaProcess;
 import io.understudy.testkit.Ports;
 
 import java.nio.file.Path;
@@ -32,8 +31,7 @@ record NginxContender(Peers peers) implements Contender {
 
     @Override
     public Deployment deploy(Stage stage) {
-        JavaProcess primary = stage.sim("sim-primary");
-        JavaProcess backup = stage.sim("sim-backup");
+        Stage.SimPair sims = stage.simPair();
         int port = Ports.free();
         Path dir = stage.dir();
         String conf = """
@@ -66,11 +64,11 @@ record NginxContender(Peers peers) implements Contender {
                     }
                 }
                 """.formatted("root".equals(System.getProperty("user.name")) ? "user root;" : "", dir, dir, dir, dir,
-                stage.reachPrimary(primary.port()), backup.port(), port);
+                sims.primaryPort(), sims.backupPort(), port);
         Path file = stage.write("nginx.conf", conf);
         ExternalProcess nginx = stage.external("nginx", List.of(peers.executable("nginx").orElseThrow().toString(),
                 "-p", dir.toString(), "-c", file.toString()), Map.of(), port, Duration.ofSeconds(20));
-        return new Deployment("http://127.0.0.1:" + port, Map.of(), Optional.of(primary.handle()), List.of(nginx.handle()),
+        return new Deployment("http://127.0.0.1:" + port, Map.of(), Optional.of(sims.primary()), List.of(nginx.handle()),
                 Map.of("nginx.conf", conf));
     }
 }

@@ -1,6 +1,5 @@
 package io.understudy.bench;
 
-import io.understudy.testkit.JavaProcess;
 import io.understudy.testkit.Ports;
 
 import java.nio.file.Files;
@@ -43,19 +42,18 @@ record PortkeyContender(Peers peers) implements Contender {
 
     @Override
     public Deployment deploy(Stage stage) {
-        JavaProcess primary = stage.sim("sim-primary");
-        JavaProcess backup = stage.sim("sim-backup");
+        Stage.SimPair sims = stage.simPair();
         int port = Ports.free();
         String config = """
                 {"strategy":{"mode":"fallback"},"request_timeout":10000,"targets":[\
                 {"provider":"openai","api_key":"sk-bench","custom_host":"http://127.0.0.1:%d/v1"},\
                 {"provider":"openai","api_key":"sk-bench","custom_host":"http://127.0.0.1:%d/v1"}]}""".formatted(
-                stage.reachPrimary(primary.port()), backup.port());
+                sims.primaryPort(), sims.backupPort());
         stage.write("x-portkey-config.json", config);
         ExternalProcess gateway = stage.external("portkey", List.of(peers.executable("node").orElseThrow().toString(),
                         packageDir().resolve("build/start-server.js").toString(), "--port=" + port, "--headless"),
                 Map.of("NODE_ENV", "production", "TRUSTED_CUSTOM_HOSTS", "127.0.0.1"), port, Duration.ofSeconds(60));
-        return new Deployment("http://127.0.0.1:" + port, Map.of("x-portkey-config", config), Optional.of(primary.handle()),
+        return new Deployment("http://127.0.0.1:" + port, Map.of("x-portkey-config", config), Optional.of(sims.primary()),
                 List.of(gateway.handle()), Map.of("x-portkey-config.json", config));
     }
 }

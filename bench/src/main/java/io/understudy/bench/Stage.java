@@ -42,6 +42,19 @@ final class Stage implements AutoCloseable {
         return dir;
     }
 
+    /**
+     * The two provider-sims a system fails over between: the primary (its process, for SIGKILL, and
+     * the port to reach it by, through Toxiproxy on a blackhole stage) and the backup's port.
+     */
+    record SimPair(ProcessHandle primary, int primaryPort, int backupPort) {
+    }
+
+    SimPair simPair() {
+        JavaProcess primary = sim("sim-primary");
+        JavaProcess backup = sim("sim-backup");
+        return new SimPair(primary.handle(), reachPrimary(primary.port()), backup.port());
+    }
+
     JavaProcess sim(String name) {
         return java(name, "io.understudy.sim.SimMain", List.of("0", String.valueOf(timing.firstTokenMillis()),
                 String.valueOf(timing.tokenGapMillis()), String.valueOf(timing.tokens())), "-Xmx256m");

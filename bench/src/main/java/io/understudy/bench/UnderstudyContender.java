@@ -58,14 +58,13 @@ record UnderstudyContender(boolean fullPath) implements Contender {
                     """.formatted(stage.reachPrimary(primaryRelay.port()), standbyRelay.port()),
                     "http://127.0.0.1:" + sim.port() + "/v1", null);
         } else {
-            JavaProcess simPrimary = stage.sim("sim-primary");
-            JavaProcess simBackup = stage.sim("sim-backup");
-            primary = simPrimary.handle();
+            Stage.SimPair sims = stage.simPair();
+            primary = sims.primary();
             agentYaml = agentYaml("""
                       - name: direct
                         kind: direct
-                    """, "http://127.0.0.1:" + stage.reachPrimary(simPrimary.port()) + "/v1",
-                    "http://127.0.0.1:" + simBackup.port() + "/v1");
+                    """, "http://127.0.0.1:" + sims.primaryPort() + "/v1",
+                    "http://127.0.0.1:" + sims.backupPort() + "/v1");
         }
         configs.put("agent.yaml", agentYaml);
         JavaProcess agent = stage.java("agent", "io.understudy.agent.AgentMain",
