@@ -5,6 +5,7 @@ import io.understudy.bench.OpenLoopLoad.Outcome;
 import io.understudy.bench.OpenLoopLoad.Result;
 import io.understudy.bench.OpenLoopLoad.Sample;
 import io.understudy.bench.OpenLoopLoad.Spec;
+import io.understudy.testkit.Await;
 import io.understudy.testkit.ToxiproxyServer;
 import org.HdrHistogram.Histogram;
 
@@ -281,22 +282,26 @@ public final class BenchMain {
                 .POST(HttpRequest.BodyPublishers.ofString(OpenLoopLoad.body(false)));
         d.headers().forEach(b::header);
         HttpRequest request = b.build();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            try {
-                HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-                String upstream = r.headers().firstValue("x-understudy-upstream").orElse("");
-                if (r.statusCode() == 200 && d.steadyUpstream().map(upstream::equals).orElse(true)) {
-                    return d;
+        String[] last = {"no answer"};
+        try {
+            Await.until(c.name() + " serving", Duration.ofSeconds(60), () -> {
+                try {
+                    HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+                    String upstream = r.headers().firstValue("x-understudy-upstream").orElse("");
+                    last[0] = "HTTP " + r.statusCode() + " " + r.body().substring(0, Math.min(200, r.body().length()));
+                    return r.statusCode() == 200 && d.steadyUpstream().map(upstream::equals).orElse(true);
+                } catch (IOException notYet) {
+                    last[0] = oneLine(notYet);
+                    return false;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
                 }
-                last = "HTTP " + r.statusCode() + " " + r.body().substring(0, Math.min(200, r.body().length()));
-            } catch (IOException notYet) {
-                last = oneLine(notYet);
-            }
-            Thread.sleep(50);
+            });
+            return d;
+        } catch (AssertionError timedOut) {
+            throw new IllegalStateException(c.name() + " did not serve within 60 s: " + last[0]);
         }
-        throw new IllegalStateException(c.name() + " did not serve within 60 s: " + last);
     }
 
     // --- the results file --------------------------------------------------------------------

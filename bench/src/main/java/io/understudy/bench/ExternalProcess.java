@@ -1,5 +1,7 @@
 package io.understudy.bench;
 
+import io.understudy.testkit.Await;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -44,20 +46,24 @@ final class ExternalProcess implements AutoCloseable {
     }
 
     private void awaitListening(int port, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException(name + " exited with " + process.exitValue() + " before it listened; log:\n" + tail());
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (IOException notYet) {
-                sleep(Duration.ofMillis(50));
-            }
+        try {
+            Await.until(name + " listening on " + port, timeout, () -> !process.isAlive() || accepts(port));
+        } catch (AssertionError timedOut) {
+            close();
+            throw new IllegalStateException(name + " did not listen on " + port + " within " + timeout.toSeconds() + " s; log:\n" + tail());
         }
-        close();
-        throw new IllegalStateException(name + " did not listen on " + port + " within " + timeout.toSeconds() + " s; log:\n" + tail());
+        if (!process.isAlive()) {
+            throw new IllegalStateException(name + " exited with " + process.exitValue() + " before it listened; log:\n" + tail());
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+        } catch (IOException notYet) {
+            return false;
+        }
     }
 
     ProcessHandle handle() {
@@ -81,15 +87,6 @@ final class ExternalProcess implements AutoCloseable {
             process.waitFor(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(Duration d) {
-        try {
-            Thread.sleep(d);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
         }
     }
 }

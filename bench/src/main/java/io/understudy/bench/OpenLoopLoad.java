@@ -98,17 +98,8 @@ final class OpenLoopLoad {
         HttpRequest plain = request(spec, false);
         HttpRequest streamed = request(spec, true);
         long start = System.nanoTime();
-        Thread faultThread = null;
-        if (spec.fault() != null) {
-            faultThread = Thread.ofVirtual().start(() -> {
-                try {
-                    Thread.sleep(spec.faultAfter());
-                    spec.fault().run();
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-        }
+        ScheduledFuture<?> fault = spec.fault() == null ? null
+                : watchdog.schedule(spec.fault(), spec.faultAfter().toNanos(), TimeUnit.NANOSECONDS);
         try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
             for (long i = 0; i < total; i++) {
                 long due = start + i * intervalNanos;
@@ -133,8 +124,12 @@ final class OpenLoopLoad {
                 });
             }
         }
-        if (faultThread != null) {
-            faultThread.join();
+        if (fault != null) {
+            try {
+                fault.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException("the fault failed: " + e.getCause().getMessage(), e.getCause());
+            }
         }
         List<Sample> all = List.copyOf(samples);
         long ok = all.stream().filter(s -> s.outcome() == Outcome.OK).count();
