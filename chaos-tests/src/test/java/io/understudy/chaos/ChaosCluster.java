@@ -44,6 +44,16 @@ final class ChaosCluster implements AutoCloseable {
     static final Duration FAST_LEASE_TTL = Duration.ofSeconds(2);
     /** The product's default lease TTL (config/primary.yaml). */
     static final Duration DEFAULT_LEASE_TTL = Duration.ofSeconds(5);
+    /** provider-sim's pace: first token after {@code ttftMs}, then {@code tokens} tokens {@code tokenDelayMs} apart. */
+    record SimTiming(int ttftMs, int tokenDelayMs, int tokens) {
+        /** Most scenarios: an answer in about 110 ms. */
+        static final SimTiming QUICK = new SimTiming(0, 10, 12);
+
+        List<String> args() {
+            return List.of("0", String.valueOf(ttftMs), String.valueOf(tokenDelayMs), String.valueOf(tokens));
+        }
+    }
+
     /** Prompts the load driver cycles through; their deterministic answers are read from provider-sim at start. */
     private static final List<String> PROMPTS = List.of("why is the sky blue", "a haiku about failover", "explain etcd leases",
             "name three rivers", "what is a relay", "count to five", "describe toxiproxy", "sum two numbers");
@@ -79,8 +89,9 @@ final class ChaosCluster implements AutoCloseable {
     /**
      * @param etcdMembers 1 (behind Toxiproxy) or 3 (a real cluster the parts reach directly)
      * @param leaseTtl    the relays' leader lease; they renew it every quarter of it
+     * @param simTiming   how fast provider-sim answers
      */
-    ChaosCluster(Path dir, int etcdMembers, Duration leaseTtl) {
+    ChaosCluster(Path dir, int etcdMembers, Duration leaseTtl, SimTiming simTiming) {
         this.dir = dir;
         this.leaseTtl = leaseTtl;
         try {
@@ -102,7 +113,7 @@ final class ChaosCluster implements AutoCloseable {
                 etcdPrimary = etcdStandby = etcdAgent = null;
                 etcdEndpoints = etcdCluster.endpoints();
             }
-            sim = track(JavaProcess.start("sim", dir, "io.understudy.sim.SimMain", List.of("0", "0", "10", "12")));
+            sim = track(JavaProcess.start("sim", dir, "io.understudy.sim.SimMain", simTiming.args()));
             direct = toxiproxy.proxy("direct", sim.port());
             providerForPrimary = toxiproxy.proxy("provider-primary", sim.port());
             providerForStandby = toxiproxy.proxy("provider-standby", sim.port());
@@ -190,7 +201,6 @@ final class ChaosCluster implements AutoCloseable {
                 server: { host: 127.0.0.1, port: 0 }
                 agent:
                   request-timeout: PT20S
-                  retry-budget: { ratio: 0.2, min-retries: 20, window: PT10S }
                 tiers:
                   - name: primary
                     kind: relay

@@ -68,6 +68,7 @@ final class LoadDriver implements AutoCloseable {
         this.modelPrefix = modelPrefix;
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
                 .executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+        watchdog.scheduleAtFixedRate(this::endOverdueStreams, 100, 100, TimeUnit.MILLISECONDS);
     }
 
     /** Milliseconds since this driver was created: the time axis of every record. */
@@ -78,7 +79,6 @@ final class LoadDriver implements AutoCloseable {
     synchronized void start() {
         running = true;
         pacer = Thread.ofPlatform().daemon(true).name("load-pacer").start(this::pace);
-        watchdog.scheduleAtFixedRate(this::endOverdueStreams, 100, 100, TimeUnit.MILLISECONDS);
     }
 
     /** Open loop: request n is due at n / rate, whatever happened to the earlier ones. */
@@ -98,6 +98,14 @@ final class LoadDriver implements AutoCloseable {
             if (!running) {
                 return;
             }
+            long id = seq.incrementAndGet();
+            requests.submit(() -> done.add(send(id)));
+        }
+    }
+
+    /** Sends {@code n} requests at once, beside any paced load: a burst. */
+    void burst(int n) {
+        for (int i = 0; i < n; i++) {
             long id = seq.incrementAndGet();
             requests.submit(() -> done.add(send(id)));
         }

@@ -232,4 +232,43 @@ class RelayOutageTest {
             s.verdict(r);
         }
     }
+
+    /**
+     * The retry budget must not starve failover (regression of scenario 17's lost requests): a relay that
+     * dies resets everything in flight at once, and moving those requests elsewhere is a redirect, not a
+     * retry. Run on an agent that has served nothing yet, so its budget window is empty.
+     */
+    @Test
+    void s19ColdAgentPrimaryKilledWith200InFlight() throws Exception {
+        int inFlight = 200;
+        try (Scenario s = Scenario.cold("19-cold-agent-200-in-flight-sigkill", "Primary SIGKILLed with 200 requests in flight on a cold agent",
+                "An agent that has served nothing yet sends a burst of 200 requests (answers take about 3.3 s); the primary "
+                        + "is SIGKILLed once all 200 are in flight. Every request completes on the standby: none is refused by "
+                        + "the retry budget, since moving requests off a dead relay redirects load rather than multiplying it.",
+                new ChaosCluster.SimTiming(0, 300, 12))) {
+            s.load.burst(inFlight);
+            io.understudy.testkit.Await.until(inFlight + " requests in flight at the provider via the primary", Duration.ofSeconds(20),
+                    () -> countAttempts(s.cluster.simAttempts()) >= inFlight);
+            s.inject("SIGKILL the primary relay process", s.cluster.primary::kill);
+            io.understudy.testkit.Await.until("the whole burst ended", Duration.ofSeconds(40), () -> s.load.finished().size() >= inFlight);
+            ScenarioResult r = s.finish("primary", "standby");
+            long refused = s.cluster.agentStatus().path("retry_budget").path("exhausted_total").asLong();
+            r.check(r.allComplete(), "every request completes, streams included");
+            // a resumed stream keeps the headers of its first byte (the primary's); a whole answer names its server
+            r.check(r.records().stream().filter(q -> !q.stream()).allMatch(q -> q.tier().equals("standby")),
+                    "every non-streamed request was answered by the standby");
+            r.check(refused == 0, "the retry budget refused nothing, refused " + refused);
+            s.verdict(r);
+        }
+    }
+
+    private static long countAttempts(com.fasterxml.jackson.databind.JsonNode attemptLog) {
+        long n = 0;
+        for (com.fasterxml.jackson.databind.JsonNode a : attemptLog.path("attempts")) {
+            if (a.path("model").asText().startsWith("chaos-")) {
+                n++;
+            }
+        }
+        return n;
+    }
 }

@@ -22,9 +22,9 @@ import java.util.function.Predicate;
  * written before anything is asserted, so a failing run still shows what happened.
  */
 final class Scenario implements AutoCloseable {
-    /** The agent's retry budget in {@link ChaosCluster}: ratio, minimum per window, window. */
+    /** The agent's retry budget in {@link ChaosCluster}: the product's default (config/agent.yaml). */
     private static final double RETRY_RATIO = 0.2;
-    private static final int MIN_RETRIES = 20;
+    private static final int RESERVE_PER_WINDOW = 10 * 10;
     private static final long BUDGET_WINDOW_MS = 10_000;
 
     @FunctionalInterface
@@ -50,12 +50,13 @@ final class Scenario implements AutoCloseable {
     private long faultEnd = -1;
     private String faultName = "";
 
-    private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl) {
+    private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
+                     ChaosCluster.SimTiming simTiming) {
         this.id = id;
         this.title = title;
         this.invariant = invariant;
         this.rate = rate;
-        this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl);
+        this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl, simTiming);
         this.load = cluster.load(rate);
     }
 
@@ -65,7 +66,7 @@ final class Scenario implements AutoCloseable {
     }
 
     static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl) {
-        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl);
+        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.SimTiming.QUICK);
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
@@ -75,6 +76,16 @@ final class Scenario implements AutoCloseable {
             s.close();
             throw e;
         }
+    }
+
+    /**
+     * A fresh appliance whose agent has served nothing yet: no warm-up and no steady load; the
+     * scenario sends its own requests with {@link LoadDriver#burst}.
+     */
+    static Scenario cold(String id, String title, String invariant, ChaosCluster.SimTiming simTiming) {
+        Scenario s = new Scenario(id, title, invariant, 1, 1, ChaosCluster.FAST_LEASE_TTL, simTiming);
+        s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
+        return s;
     }
 
     private void sample() {
@@ -218,9 +229,13 @@ final class Scenario implements AutoCloseable {
     ScenarioResult finish(String steadyTier, String recoveredTier) {
         stopSampling();
         List<RequestRecord> records = LoadDriver.withAttempts(load.stop(), cluster.simAttempts());
+        JsonNode budget = cluster.agentStatus().path("retry_budget");
+        long redirects = budget.path("redirects_total").asLong();
         ScenarioResult result = ScenarioResult.of(id, title, invariant, records, faultStart < 0 ? Long.MAX_VALUE : faultStart,
-                faultEnd, steadyTier, recoveredTier, now(), RETRY_RATIO, MIN_RETRIES, BUDGET_WINDOW_MS);
+                faultEnd, steadyTier, recoveredTier, now(), RETRY_RATIO, RESERVE_PER_WINDOW, BUDGET_WINDOW_MS, redirects);
         result.note("fault: " + faultName);
+        result.note("agent retry budget: " + budget.path("retries_total").asLong() + " retries, " + redirects
+                + " redirects off upstreams out of rotation, " + budget.path("exhausted_total").asLong() + " refused");
         return result;
     }
 

@@ -54,7 +54,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration response) {
     }
 
-    public record Budget(double ratio, int minRetries, Duration window) {
+    /** Retries allowed: {@code ratio} of the requests in {@code window}, plus {@code reservePerSecond} per second of it. */
+    public record Budget(double ratio, int reservePerSecond, Duration window) {
     }
 
     public record Breaker(int consecutiveFailures, int failureRatePercent, int minimumCalls, Duration period,
@@ -119,10 +120,17 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
         List<Secret> keys = ConfigReader.secrets(agent, "client-keys", "client-keys-env", env);
         Config budget = agent.get("retry-budget");
         Budget retryBudget = new Budget(ConfigReader.decimal(budget, "ratio", new java.math.BigDecimal("0.2")).doubleValue(),
-                ConfigReader.integer(budget, "min-retries", 10, 0, 1_000_000),
+                ConfigReader.integer(budget, "reserve-per-second", 10, 0, 100_000),
                 ConfigReader.duration(budget, "window", Duration.ofSeconds(10)));
+        if (budget.get("min-retries").exists()) {
+            throw new ConfigError("agent.retry-budget.min-retries",
+                    "replaced by reserve-per-second (retries per second always allowed on top of the ratio; default 10)");
+        }
         if (retryBudget.ratio() < 0 || retryBudget.ratio() > 10) {
             throw new ConfigError("agent.retry-budget.ratio", "must be between 0 and 10");
+        }
+        if (retryBudget.window().toMillis() < 1000) {
+            throw new ConfigError("agent.retry-budget.window", "must be at least PT1S");
         }
         Config cb = agent.get("circuit-breaker");
         Breaker breaker = new Breaker(ConfigReader.integer(cb, "consecutive-failures", 3, 1, 1000),

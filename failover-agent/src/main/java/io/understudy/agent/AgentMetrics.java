@@ -1,6 +1,7 @@
 package io.understudy.agent;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -23,6 +24,9 @@ final class AgentMetrics {
     static final String FAILOVERS = "understudy.agent.failovers";
     static final String RETRY_BUDGET_EXHAUSTED = "understudy.agent.retry.budget.exhausted";
     static final String RETRY_BUDGET_RETRIES = "understudy.agent.retry.budget.retries";
+    static final String RETRY_BUDGET_REDIRECTS = "understudy.agent.retry.budget.redirects";
+    static final String RETRY_BUDGET_WINDOW_RETRIES = "understudy.agent.retry.budget.window.retries";
+    static final String RETRY_BUDGET_WINDOW_ALLOWED = "understudy.agent.retry.budget.window.allowed";
     static final String CIRCUIT_STATE = "understudy.agent.circuit.state";
     static final String HEALTH_STATE = "understudy.agent.health.state";
     static final String HEALTH_TRANSITIONS = "understudy.agent.health.transitions";
@@ -45,8 +49,10 @@ final class AgentMetrics {
         Counter.builder(ATTEMPTS).tag("upstream", upstream).tag("outcome", outcome).register(registry).increment();
     }
 
-    void failover(String from, String to, String reason) {
-        Counter.builder(FAILOVERS).tag("from", from).tag("to", to).tag("reason", reason).register(registry).increment();
+    /** {@code move}: retry (spent budget) or redirect (off an upstream out of rotation: free). */
+    void failover(String from, String to, String reason, FailoverPolicy.Move move) {
+        Counter.builder(FAILOVERS).tag("from", from).tag("to", to).tag("reason", reason)
+                .tag("move", move.name().toLowerCase(java.util.Locale.ROOT)).register(registry).increment();
     }
 
     void streamRecovery(String mode, String outcome) {
@@ -84,9 +90,13 @@ final class AgentMetrics {
         }).tag("upstream", u.name()).register(registry);
     }
 
+    /** Totals since start, as Prometheus counters; the window's retries and allowance as gauges. */
     void watchBudget(Supplier<RetryBudget.Snapshot> budget) {
-        Gauge.builder(RETRY_BUDGET_RETRIES, budget, b -> b.get().retries()).register(registry);
-        Gauge.builder(RETRY_BUDGET_EXHAUSTED, budget, b -> b.get().exhaustedTotal()).register(registry);
+        FunctionCounter.builder(RETRY_BUDGET_RETRIES, budget, b -> b.get().retriesTotal()).register(registry);
+        FunctionCounter.builder(RETRY_BUDGET_REDIRECTS, budget, b -> b.get().redirectsTotal()).register(registry);
+        FunctionCounter.builder(RETRY_BUDGET_EXHAUSTED, budget, b -> b.get().exhaustedTotal()).register(registry);
+        Gauge.builder(RETRY_BUDGET_WINDOW_RETRIES, budget, b -> b.get().retries()).register(registry);
+        Gauge.builder(RETRY_BUDGET_WINDOW_ALLOWED, budget, b -> b.get().allowed()).register(registry);
     }
 
     String scrape() {

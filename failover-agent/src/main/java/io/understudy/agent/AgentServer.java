@@ -54,7 +54,7 @@ public final class AgentServer implements AutoCloseable {
         this.config = config;
         this.clock = clock;
         this.startedMillis = clock.millis();
-        this.budget = new RetryBudget(config.retryBudget().ratio(), config.retryBudget().minRetries(),
+        this.budget = new RetryBudget(config.retryBudget().ratio(), config.retryBudget().reservePerSecond(),
                 config.retryBudget().window(), clock::millis);
         this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);

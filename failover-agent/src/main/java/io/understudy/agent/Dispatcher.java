@@ -264,7 +264,10 @@ final class Dispatcher {
             FailoverPolicy.FailedAttempt last = call.failures.get(call.failures.size() - 1);
             String fromTier = upstreams.get(last.upstream()).tier();
             failovers.increment();
-            metrics.failover(fromTier, u.tier(), outcome(last.failure()));
+            if (a.move() == FailoverPolicy.Move.REDIRECT) {
+                budget.recordRedirect();
+            }
+            metrics.failover(fromTier, u.tier(), outcome(last.failure()), a.move());
             failoverLog.add(new FailoverLog.Entry(clock.millis(), call.id, last.upstream(), u.name(), a.reason()));
             LOG.info(() -> call.id + " " + a.reason());
             if (call.attempts >= 2) {

@@ -33,15 +33,6 @@ public final class FailoverPolicy {
 
     /** A failed attempt of this request. */
     public record FailedAttempt(String upstream, String model, Failure failure) {
-        /**
-         * The upstream provably did no work for it: the connection was refused, or the attempt was
-         * abandoned because probes marked the upstream down. Moving such a request elsewhere
-         * redirects load rather than multiplying it, so it does not spend the retry budget.
-         */
-        public boolean undelivered() {
-            return failure instanceof Failure.Unavailable u && (u.kind() == Failure.UnavailableKind.CONNECT_REFUSED
-                    || u.kind() == Failure.UnavailableKind.MARKED_DOWN);
-        }
     }
 
     /**
@@ -68,7 +59,14 @@ public final class FailoverPolicy {
         String reason();
     }
 
-    public record Attempt(Candidate candidate, String reason) implements Decision {
+    /**
+     * What an attempt is to the retry budget: the request's first; a retry, which may multiply load on a
+     * live upstream and so spends budget; or a redirect off an upstream that is out of rotation, which
+     * does not (see {@link RetryBudget}).
+     */
+    public enum Move { FIRST, RETRY, REDIRECT }
+
+    public record Attempt(Candidate candidate, Move move, String reason) implements Decision {
     }
 
     public record Wait(long millis, String reason) implements Decision {
@@ -87,7 +85,7 @@ public final class FailoverPolicy {
             if ("context_length_exceeded".equals(c.code())) {
                 Optional<Candidate> bigger = best(s, s.contextFallbacks());
                 if (bigger.isPresent() && s.retryAllowed().getAsBoolean()) {
-                    return new Attempt(bigger.get(), "context length exceeded on " + last.get().model()
+                    return new Attempt(bigger.get(), Move.RETRY, "context length exceeded on " + last.get().model()
                             + "; trying configured larger-context model " + bigger.get().model() + " via " + bigger.get().upstream());
                 }
             }
@@ -108,17 +106,23 @@ public final class FailoverPolicy {
             Candidate c = next.get();
             if (last.isEmpty()) {
                 String lead = s.leaderTier().filter(t -> t.equals(c.tier())).map(t -> " (leader's tier)").orElse("");
-                return new Attempt(c, c.tier() + " " + c.upstream() + " is " + describe(c) + lead + "; serving " + c.model());
+                return new Attempt(c, Move.FIRST, c.tier() + " " + c.upstream() + " is " + describe(c) + lead
+                        + "; serving " + c.model());
             }
-            // 4. A retry or failover spends budget, so an outage does not multiply load; moving a request
-            //    its upstream never worked on (refused, or marked down) only redirects it.
-            if (!last.get().undelivered() && !s.retryAllowed().getAsBoolean()) {
-                return new GiveUp(last.get().failure(), "retry budget exhausted after " + last.get().upstream()
-                        + " failed (" + FailoverPolicy.outcome(last.get().failure()) + ")");
+            // 4. Moving a request off an upstream that is out of rotation (refused the connection, marked
+            //    down, circuit open) redirects load: that upstream gets nothing more, and the request is sent
+            //    once more in all, as if it had gone elsewhere first. Any other try could multiply load on a
+            //    live upstream, so it spends retry budget.
+            FailedAttempt failed = last.get();
+            Optional<String> gone = outOfRotation(s, failed);
+            if (gone.isEmpty() && !s.retryAllowed().getAsBoolean()) {
+                return new GiveUp(failed.failure(), "retry budget exhausted after " + failed.upstream()
+                        + " failed (" + FailoverPolicy.outcome(failed.failure()) + ")");
             }
             String fallback = c.model().equals(s.models().get(0)) ? "" : " (fallback model " + c.model() + ")";
-            return new Attempt(c, last.get().upstream() + " failed (" + outcome(last.get().failure()) + "); failing over to "
-                    + c.tier() + " " + c.upstream() + fallback);
+            String why = failed.upstream() + " failed (" + outcome(failed.failure()) + ")" + gone.map(g -> " and is " + g).orElse("");
+            return new Attempt(c, gone.isPresent() ? Move.REDIRECT : Move.RETRY, why + "; "
+                    + (gone.isPresent() ? "redirecting to " : "failing over to ") + c.tier() + " " + c.upstream() + fallback);
         }
 
         // 5. Nothing usable now. If something only asked us to wait (Retry-After) and the wait is short
@@ -155,6 +159,30 @@ public final class FailoverPolicy {
                             .thenComparingDouble(Candidate::score));
             if (c.isPresent()) {
                 return c;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Why the upstream of a failed attempt now gets no traffic at all, if it does not: it refused the
+     * connection, probes marked it down, or its circuit is open.
+     */
+    private static Optional<String> outOfRotation(Situation s, FailedAttempt f) {
+        if (f.failure() instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.CONNECT_REFUSED) {
+            return Optional.of("refusing connections");
+        }
+        if (f.failure() instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.MARKED_DOWN) {
+            return Optional.of("marked down");
+        }
+        for (Candidate c : s.candidates()) {
+            if (c.upstream().equals(f.upstream())) {
+                if (c.health() == InstanceHealth.State.DOWN) {
+                    return Optional.of("marked down");
+                }
+                if (c.circuitOpen()) {
+                    return Optional.of("out of rotation (circuit open)");
+                }
             }
         }
         return Optional.empty();

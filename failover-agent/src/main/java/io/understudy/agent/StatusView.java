@@ -99,6 +99,9 @@ final class StatusView {
         rb.put("window_requests", b.requests());
         rb.put("window_retries", b.retries());
         rb.put("window_allowed", b.allowed());
+        rb.put("window_redirects", b.redirects());
+        rb.put("retries_total", b.retriesTotal());
+        rb.put("redirects_total", b.redirectsTotal());
         rb.put("exhausted_total", b.exhaustedTotal());
         ArrayNode recent = root.putArray("recent_events");
         for (FailoverLog.Entry e : failoverLog.recent()) {

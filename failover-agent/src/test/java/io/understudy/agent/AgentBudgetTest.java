@@ -12,16 +12,17 @@ class AgentBudgetTest {
     @Test
     void budgetBoundsAttemptsUnderAFailureStorm() throws Exception {
         try (AgentHarness h = new AgentHarness(io.understudy.sim.SimConfig.defaults().withPort(0)
-                .withTiming(java.time.Duration.ZERO, java.time.Duration.ZERO, 4), "", 10)) {
+                .withTiming(java.time.Duration.ZERO, java.time.Duration.ZERO, 4), "", 1)) {
             h.reset();
             int requests = 100;
             for (int i = 0; i < requests; i++) {
                 assertEquals(503, h.post("/v1/chat/completions", chat("sim-503", false, "storm " + i)).statusCode());
             }
             int attempts = h.simAttempts();
-            // Without a budget every request would try all three tiers: 300 attempts. With it: the
-            // first attempts plus 20% (at least 10) in the window.
-            assertTrue(attempts <= requests + Math.max(10, requests / 5) + 2, "attempts under the storm: " + attempts);
+            // Without a budget every request would try all three tiers: 300 attempts. With it: the first
+            // attempts, plus 20% of them and a reserve of 1 per second over the 10 s window. The relays stay
+            // in rotation (their provider fails, not they), so no failover here is a free redirect.
+            assertTrue(attempts <= requests + requests / 5 + 10 + 2, "attempts under the storm: " + attempts);
             assertTrue(attempts > requests, "some retries were allowed: " + attempts);
             assertTrue(h.status().path("retry_budget").path("exhausted_total").asLong() > 0);
         }

@@ -48,15 +48,18 @@ final class AgentHarness implements AutoCloseable {
     final AgentServer agent;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    private final int minRetries;
+    private final int reservePerSecond;
 
     AgentHarness(SimConfig simConfig, String agentExtra) throws IOException {
-        this(simConfig, agentExtra, 10_000);
+        this(simConfig, agentExtra, 1_000);
     }
 
-    /** {@code minRetries}: the budget's floor; functional tests keep it high so they do not starve each other. */
-    AgentHarness(SimConfig simConfig, String agentExtra, int minRetries) throws IOException {
-        this.minRetries = minRetries;
+    /**
+     * {@code reservePerSecond}: the budget's reserve. The functional tests share one agent and fail on
+     * purpose again and again, so they keep it high and do not starve each other.
+     */
+    AgentHarness(SimConfig simConfig, String agentExtra, int reservePerSecond) throws IOException {
+        this.reservePerSecond = reservePerSecond;
         sim = ProviderSim.start(simConfig);
         primary = RelayServer.start(relayConfig(PRIMARY_ROUTES));
         standby = RelayServer.start(relayConfig(STANDBY_ROUTES));
@@ -89,7 +92,7 @@ final class AgentHarness implements AutoCloseable {
                 agent:
                   request-timeout: PT20S
                   max-retry-after-wait: PT2S
-                  retry-budget: { ratio: 0.2, min-retries: %d, window: PT10S }
+                  retry-budget: { ratio: 0.2, reserve-per-second: %d, window: PT10S }
                   circuit-breaker: { consecutive-failures: 3, open-for: PT1S, successes-to-close: 1 }
                 tiers:
                   - name: primary
@@ -126,7 +129,7 @@ final class AgentHarness implements AutoCloseable {
                   - model: "sim-context-length"
                     on-context-length: [ "bigger-context" ]
                 %s
-                """.formatted(minRetries, primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra);
+                """.formatted(reservePerSecond, primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra);
     }
 
     /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */

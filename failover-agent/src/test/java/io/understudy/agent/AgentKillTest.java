@@ -57,8 +57,6 @@ class AgentKillTest {
                          List.of(relayConfig.toString(), "standby"))) {
                 String agentYaml = """
                         server: { host: 127.0.0.1, port: 0 }
-                        agent:
-                          retry-budget: { ratio: 0.2, min-retries: 1000, window: PT10S }
                         tiers:
                           - name: primary
                             kind: relay

@@ -137,15 +137,47 @@ class FailoverPolicyTest {
         Failure refused = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.CONNECT_REFUSED, "refused");
         Failure markedDown = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.MARKED_DOWN, "down");
         for (Failure f : List.of(refused, markedDown)) {
-            var d = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", f)), false));
-            assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream(), f.message());
+            var d = (FailoverPolicy.Attempt) policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", f)), false));
+            assertEquals("standby-1", d.candidate().upstream(), f.message());
+            assertEquals(FailoverPolicy.Move.REDIRECT, d.move(), f.message());
         }
+    }
+
+    /**
+     * Regression, chaos scenario 17: a SIGKILLed relay resets every request in flight at once. Once its
+     * circuit is open (or probes mark it down) it gets no traffic, so moving the rest of its requests
+     * redirects load and must not be refused by an empty budget.
+     */
+    @Test
+    void resetsFromARelayOutOfRotationAreRedirectsNotRetries() {
+        Candidate circuitOpen = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0, false);
+        for (Candidate gone : List.of(circuitOpen, primary(DOWN))) {
+            boolean[] asked = {false};
+            var s = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(gone, standby(UP)),
+                    List.of(failed("primary-1", RESET)), () -> asked[0] = true, NOW, NOW + 60_000, List.of());
+            var d = (FailoverPolicy.Attempt) policy.decide(s);
+            assertEquals("standby-1", d.candidate().upstream());
+            assertEquals(FailoverPolicy.Move.REDIRECT, d.move());
+            assertTrue(!asked[0], "a redirect does not take a token from the budget");
+            assertTrue(d.reason().startsWith("primary-1 failed (connection_reset) and is "), d.reason());
+        }
+    }
+
+    @Test
+    void aResetFromARelayStillInRotationIsARetryThatSpendsBudget() {
+        boolean[] asked = {false};
+        var s = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", RESET)), () -> asked[0] = true, NOW, NOW + 60_000, List.of());
+        var d = (FailoverPolicy.Attempt) policy.decide(s);
+        assertEquals(FailoverPolicy.Move.RETRY, d.move());
+        assertTrue(asked[0], "a retry takes a token");
+        assertEquals("primary-1 failed (connection_reset); failing over to standby standby-1", d.reason());
     }
 
     @Test
     void firstAttemptNeedsNoBudget() {
         var d = policy.decide(situation(List.of(primary(UP)), List.of(), false));
-        assertInstanceOf(FailoverPolicy.Attempt.class, d);
+        assertEquals(FailoverPolicy.Move.FIRST, ((FailoverPolicy.Attempt) d).move());
     }
 
     @Test

@@ -72,8 +72,6 @@ class LeadershipTest {
         Await.until("both relays registered", Duration.ofSeconds(15), () -> cluster.registered("members").size() == 2);
         agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml("""
                 server: { host: 127.0.0.1, port: 0 }
-                agent:
-                  retry-budget: { ratio: 0.2, min-retries: 1000, window: PT10S }
                 tiers:
                   - name: primary
                     kind: relay

@@ -9,39 +9,52 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** The budget's arithmetic on a fake clock: 20% of requests plus a reserve of 1 retry per second of a 10 s window. */
 class RetryBudgetTest {
     private final AtomicLong now = new AtomicLong(100_000);
-    private final RetryBudget budget = new RetryBudget(0.2, 3, Duration.ofSeconds(10), now::get);
+    private final RetryBudget budget = new RetryBudget(0.2, 1, Duration.ofSeconds(10), now::get);
+
+    private int drain() {
+        int granted = 0;
+        for (int i = 0; i < 10_000 && budget.tryAcquireRetry(); i++) {
+            granted++;
+        }
+        return granted;
+    }
 
     @Test
-    void allowsTheFloorEvenWithoutTraffic() {
-        assertTrue(budget.tryAcquireRetry());
-        assertTrue(budget.tryAcquireRetry());
-        assertTrue(budget.tryAcquireRetry());
-        assertFalse(budget.tryAcquireRetry());
+    void aColdAgentHasTheWholeReserveAtOnce() {
+        assertEquals(10, drain(), "1 per second over 10 s, before any request was seen");
         assertEquals(1, budget.snapshot().exhaustedTotal());
     }
 
     @Test
-    void retriesStayUnderTwentyPercentOfRequests() {
+    void theShareOfRequestsComesOnTopOfTheReserve() {
         for (int i = 0; i < 100; i++) {
             budget.recordRequest();
         }
-        int granted = 0;
-        for (int i = 0; i < 100; i++) {
-            if (budget.tryAcquireRetry()) {
-                granted++;
-            }
+        assertEquals(10 + 20, drain());
+    }
+
+    @Test
+    void redirectsAreCountedButNeverRefusedNorSpent() {
+        assertEquals(10, drain());
+        for (int i = 0; i < 500; i++) {
+            budget.recordRedirect();
         }
-        assertEquals(20, granted);
+        RetryBudget.Snapshot s = budget.snapshot();
+        assertEquals(500, s.redirects());
+        assertEquals(500, s.redirectsTotal());
+        assertEquals(10, s.retries());
+        now.addAndGet(10_001);
+        assertTrue(budget.tryAcquireRetry(), "redirects did not eat into the next window");
+        assertEquals(0, budget.snapshot().redirects(), "the window forgets them");
+        assertEquals(500, budget.snapshot().redirectsTotal(), "the total does not");
     }
 
     @Test
     void theWindowSlides() {
-        for (int i = 0; i < 3; i++) {
-            assertTrue(budget.tryAcquireRetry());
-        }
-        assertFalse(budget.tryAcquireRetry());
+        assertEquals(10, drain());
         now.addAndGet(5_000);
         assertFalse(budget.tryAcquireRetry(), "still inside the 10 s window");
         now.addAndGet(5_001);

@@ -1,0 +1,33 @@
+package io.understudy.agent;
+
+import io.understudy.core.config.ConfigError;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The agent's configuration as shipped, and the clear errors for keys that changed meaning. */
+class AgentConfigTest {
+
+    @Test
+    void theShippedConfigHasTheDefaultRetryBudget() {
+        AgentConfig config = AgentConfig.load("builtin:agent.yaml", Map.<String, String>of()::get);
+        assertEquals(new AgentConfig.Budget(0.2, 10, Duration.ofSeconds(10)), config.retryBudget());
+    }
+
+    @Test
+    void theReplacedMinRetriesKeyIsRefusedWithItsReplacementNamed() {
+        ConfigError e = assertThrows(ConfigError.class, () -> AgentConfig.from(AgentHarness.yaml("""
+                agent:
+                  retry-budget: { ratio: 0.2, min-retries: 20 }
+                tiers:
+                  - name: primary
+                    instances: [ { name: p, base-url: "http://127.0.0.1:9/v1" } ]
+                """), Map.<String, String>of()::get));
+        assertEquals("agent.retry-budget.min-retries: replaced by reserve-per-second (retries per second always "
+                + "allowed on top of the ratio; default 10)", e.getMessage());
+    }
+}
