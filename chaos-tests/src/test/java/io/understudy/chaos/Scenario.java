@@ -1,6 +1,7 @@
 package io.understudy.chaos;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.understudy.agent.AgentConfig;
 import io.understudy.chaos.RequestRecord.Outcome;
 import io.understudy.testkit.Await;
 
@@ -22,10 +23,9 @@ import java.util.function.Predicate;
  * written before anything is asserted, so a failing run still shows what happened.
  */
 final class Scenario implements AutoCloseable {
-    /** The agent's retry budget in {@link ChaosCluster}: the product's default (config/agent.yaml). */
-    private static final double RETRY_RATIO = 0.2;
-    private static final int RESERVE_PER_WINDOW = 10 * 10;
-    private static final long BUDGET_WINDOW_MS = 10_000;
+    /** The agent's retry budget in {@link ChaosCluster}: the one config/agent.yaml ships, read from it. */
+    private static final AgentConfig.Budget BUDGET =
+            AgentConfig.load("builtin:agent.yaml", java.util.Map.<String, String>of()::get).retryBudget();
 
     @FunctionalInterface
     interface Action {
@@ -232,7 +232,8 @@ final class Scenario implements AutoCloseable {
         JsonNode budget = cluster.agentStatus().path("retry_budget");
         long redirects = budget.path("redirects_total").asLong();
         ScenarioResult result = ScenarioResult.of(id, title, invariant, records, faultStart < 0 ? Long.MAX_VALUE : faultStart,
-                faultEnd, steadyTier, recoveredTier, now(), RETRY_RATIO, RESERVE_PER_WINDOW, BUDGET_WINDOW_MS, redirects);
+                faultEnd, steadyTier, recoveredTier, now(), BUDGET.ratio(),
+                (int) (BUDGET.reservePerSecond() * BUDGET.window().toSeconds()), BUDGET.window().toMillis(), redirects);
         result.note("fault: " + faultName);
         result.note("agent retry budget: " + budget.path("retries_total").asLong() + " retries, " + redirects
                 + " redirects off upstreams out of rotation, " + budget.path("exhausted_total").asLong() + " refused");
