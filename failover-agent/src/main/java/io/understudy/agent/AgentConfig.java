@@ -34,7 +34,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     /** One tier: relay instances, or the providers called directly. */
     /** {@code discover}: also take instances from the relays registered in etcd under a role named like this tier. */
     public record Tier(String name, TierKind kind, List<Instance> instances, Optional<Secret> apiKey, Probe probe,
-                       Timeouts timeouts, boolean discover) {
+                       Timeouts timeouts, boolean discover, Retries retries) {
         public Tier {
             instances = List.copyOf(instances);
         }
@@ -52,6 +52,14 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
      * legitimately arrives only when complete, so it cannot detect a dead relay: probes do that).
      */
     public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration response) {
+    }
+
+    /**
+     * Tries of the same upstream after a transient 500/502/503 before failing over ({@code sameUpstream}
+     * more, each after a jittered pause of half to one and a half times {@code backoff}).
+     */
+    public record Retries(int sameUpstream, Duration backoff) {
+        public static final Retries NONE = new Retries(0, Duration.ZERO);
     }
 
     /** Retries allowed: {@code ratio} of the requests in {@code window}, plus {@code reservePerSecond} per second of it. */
@@ -86,6 +94,13 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
                 prices, models, etcd, name);
+    }
+
+    /** Each tier's same-upstream retries, by tier name. */
+    public Map<String, Retries> retriesByTier() {
+        Map<String, Retries> out = new java.util.HashMap<>();
+        tiers.forEach(t -> out.put(t.name(), t.retries()));
+        return Map.copyOf(out);
     }
 
     /** host name and process id: unique per agent on a fleet, stable while it runs. */
@@ -187,7 +202,13 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     ConfigReader.duration(to, "first-token", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "idle", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "response", Duration.ofSeconds(300)));
-            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover));
+            Config r = t.get("retries");
+            Retries retries = new Retries(ConfigReader.integer(r, "same-upstream", 1, 0, 3),
+                    ConfigReader.duration(r, "backoff", Duration.ofMillis(100)));
+            if (retries.backoff().toMillis() > 10_000) {
+                throw new ConfigError(ConfigReader.path(r, "backoff"), "must be at most PT10S");
+            }
+            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover, retries));
         }
         List<ModelRule> models = new ArrayList<>();
         for (Config m : ConfigReader.list(root, "models")) {

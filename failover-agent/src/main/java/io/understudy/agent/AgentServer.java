@@ -59,7 +59,7 @@ public final class AgentServer implements AutoCloseable {
         this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
         this.leaderView = etcd == null ? null : new LeaderView(etcd, config.name(), clock, this::onLeaderChange);
-        this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis()),
+        this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis(), config.retriesByTier()),
                 budget, metrics, failoverLog, clock, this::leaderTier,
                 (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch));
         this.auth = new ClientAuth(config.clientKeys());

@@ -164,7 +164,8 @@ final class Dispatcher {
                 return;
             }
             var embedded = ((AttemptWorker.Embedded) answer.event()).embeddings();
-            answer.upstream().succeeded(answer.worker().elapsedMillis());
+            upstreams.served(answer.upstream(), answer.candidate().askModel(), embedded.upstreamHeaders());
+            answer.upstream().succeeded(answer.candidate().askModel(), answer.worker().elapsedMillis());
             headers(res, call, answer.upstream(), embedded.upstreamHeaders(), embedded.model(), embedded.usage());
             res.header(HeaderNames.CONTENT_TYPE, "application/json");
             res.send(embedded.bytes());
@@ -183,7 +184,8 @@ final class Dispatcher {
             return;
         }
         var completion = ((AttemptWorker.Completed) answer.event()).completion();
-        answer.upstream().succeeded(answer.worker().elapsedMillis());
+        upstreams.served(answer.upstream(), answer.candidate().askModel(), completion.upstreamHeaders());
+        answer.upstream().succeeded(answer.candidate().askModel(), answer.worker().elapsedMillis());
         headers(res, call, answer.upstream(), completion.upstreamHeaders(), completion.model(), completion.usage());
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(call.api == Api.OPENAI ? completion.bytes()
@@ -256,7 +258,7 @@ final class Dispatcher {
         };
         return new FailoverPolicy.Situation(call.models, call.contextFallbacks,
                 upstreams.candidates(List.copyOf(all), call.excluded, now), List.copyOf(call.failures), retryAllowed,
-                now, call.deadlineMillis, call.notes, leaderTier.get());
+                now, call.deadlineMillis, call.notes, leaderTier.get(), ThreadLocalRandom.current().nextDouble());
     }
 
     private void beforeAttempt(Call call, Upstream u, FailoverPolicy.Attempt a) {
@@ -270,12 +272,8 @@ final class Dispatcher {
             metrics.failover(fromTier, u.tier(), outcome(last.failure()), a.move());
             failoverLog.add(new FailoverLog.Entry(clock.millis(), call.id, last.upstream(), u.name(), a.reason()));
             LOG.info(() -> call.id + " " + a.reason());
-            if (call.attempts >= 2) {
-                // third attempt onwards: exponential backoff with full jitter, so no tight loops
-                long cap = Math.min(500, 25L << Math.min(5, call.attempts - 2));
-                pause(ThreadLocalRandom.current().nextLong(cap + 1));
-            }
         }
+        pause(a.delayMillis());
         call.attempts++;
         call.lastTier = u.tier();
     }
@@ -310,7 +308,7 @@ final class Dispatcher {
     }
 
     private void recordFailure(Call call, Upstream u, FailoverPolicy.Candidate c, Failure failure) {
-        u.failed(failure, c.askModel(), clock.millis());
+        upstreams.failed(u, failure, c.askModel(), clock.millis());
         call.failures.add(new FailoverPolicy.FailedAttempt(u.name(), c.askModel(), failure));
         metrics.attempt(u.name(), outcome(failure));
         LOG.info(() -> call.id + " attempt on " + u.name() + " failed: " + FailoverPolicy.outcome(failure) + " ("
@@ -351,6 +349,7 @@ final class Dispatcher {
             return;
         }
         AttemptWorker.First first = (AttemptWorker.First) answer.event();
+        upstreams.served(answer.upstream(), answer.candidate().askModel(), first.upstreamHeaders());
         metrics.timeToFirstToken(answer.upstream().tier(), call.elapsed());
         headers(res, call, answer.upstream(), first.upstreamHeaders(), first.chunk().json().path("model").asText(chat.model()), null);
         ClientStream client = new ClientStream(res, call.api, chat.model(), clientWantsUsage);
@@ -388,7 +387,7 @@ final class Dispatcher {
                         }
                     }
                     case AttemptWorker.End ignored -> {
-                        upstream.succeeded(worker.elapsedMillis());
+                        upstream.succeeded(candidate.askModel(), worker.elapsedMillis());
                         client.complete("understudy-tier=" + upstream.tier() + " upstream=" + upstream.name()
                                 + " request-id=" + call.id);
                         accountStream(upstream, first.upstreamHeaders(), sent.model, usage);
@@ -491,7 +490,7 @@ final class Dispatcher {
                 }
                 // A prefill rejection is not the real error: note it, and replay on the same target.
                 call.prefillRejected.add(u.name() + "|" + model);
-                u.succeeded(worker.elapsedMillis());
+                u.succeeded(model, worker.elapsedMillis());
                 metrics.streamRecovery("continuation", "rejected");
                 LOG.info(() -> call.id + " " + u.name() + " rejected the prefill (" + f.message() + "); replaying instead");
                 if (!u.breaker().tryAcquirePermit()) {
@@ -685,7 +684,7 @@ final class Dispatcher {
         return switch (f) {
             case Failure.ClientError c -> c;
             case Failure.Retryable r -> new Failure.Retryable(r.origin(), r.upstream(), r.status(), r.code(), message);
-            case Failure.RateLimited r -> new Failure.RateLimited(r.origin(), r.upstream(), r.retryAfter(), message);
+            case Failure.RateLimited r -> new Failure.RateLimited(r.origin(), r.upstream(), r.retryAfter(), message, r.model());
             case Failure.Unavailable u -> new Failure.Unavailable(u.origin(), u.upstream(), u.kind(), message);
         };
     }

@@ -6,6 +6,7 @@ import io.understudy.core.error.Origin;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -15,11 +16,21 @@ import java.util.Optional;
  * Pure: no I/O, no clock of its own.
  */
 public final class FailoverPolicy {
+    /** Longest pause before a retry from the third attempt on (exponential, full jitter). */
+    private static final long MAX_BACKOFF_MILLIS = 500;
+
     /** Never wait longer than this for a Retry-After when nothing else can serve. */
     private final long maxRetryAfterWaitMillis;
+    /** Same-upstream retries for transient errors, per tier name; tiers not named get none. */
+    private final Map<String, AgentConfig.Retries> retriesByTier;
+
+    public FailoverPolicy(long maxRetryAfterWaitMillis, Map<String, AgentConfig.Retries> retriesByTier) {
+        this.maxRetryAfterWaitMillis = maxRetryAfterWaitMillis;
+        this.retriesByTier = Map.copyOf(retriesByTier);
+    }
 
     public FailoverPolicy(long maxRetryAfterWaitMillis) {
-        this.maxRetryAfterWaitMillis = maxRetryAfterWaitMillis;
+        this(maxRetryAfterWaitMillis, Map.of());
     }
 
     /**
@@ -44,10 +55,18 @@ public final class FailoverPolicy {
      * @param failures          this request's failed attempts, oldest first
      * @param retryAllowed      whether the retry budget allows one more attempt (asked only when needed)
      * @param notes             things the caller wants in a give-up message (cost guard skips)
+     * @param jitter            a random number in [0, 1), drawn by the caller, that spreads pauses
      */
     public record Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
                             List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
-                            long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier) {
+                            long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier,
+                            double jitter) {
+        public Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
+                         List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
+                         long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier) {
+            this(models, contextFallbacks, candidates, failures, retryAllowed, nowMillis, deadlineMillis, notes, leaderTier, 0.5);
+        }
+
         public Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
                          List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
                          long nowMillis, long deadlineMillis, List<String> notes) {
@@ -66,7 +85,8 @@ public final class FailoverPolicy {
      */
     public enum Move { FIRST, RETRY, REDIRECT }
 
-    public record Attempt(Candidate candidate, Move move, String reason) implements Decision {
+    /** Call {@code candidate} after pausing {@code delayMillis} (a jittered backoff; 0 for none). */
+    public record Attempt(Candidate candidate, Move move, long delayMillis, String reason) implements Decision {
     }
 
     public record Wait(long millis, String reason) implements Decision {
@@ -85,7 +105,7 @@ public final class FailoverPolicy {
             if ("context_length_exceeded".equals(c.code())) {
                 Optional<Candidate> bigger = best(s, s.contextFallbacks());
                 if (bigger.isPresent() && s.retryAllowed().getAsBoolean()) {
-                    return new Attempt(bigger.get(), Move.RETRY, "context length exceeded on " + last.get().model()
+                    return new Attempt(bigger.get(), Move.RETRY, 0, "context length exceeded on " + last.get().model()
                             + "; trying configured larger-context model " + bigger.get().model() + " via " + bigger.get().upstream());
                 }
             }
@@ -98,7 +118,17 @@ public final class FailoverPolicy {
             return new GiveUp(last.map(FailedAttempt::failure).orElse(timeout()), "request deadline reached");
         }
 
-        // 3. Pick the best usable upstream: models in order; relays before direct providers; healthy
+        // 3. A transient 500/502/503 from an upstream still in rotation: the same upstream and model
+        //    once more (as its tier allows) after a short jittered pause, budget allowing. A blip that
+        //    clears in 100 ms should not move the request to another tier or model.
+        if (last.isPresent()) {
+            Optional<Attempt> again = sameUpstreamRetry(s, last.get());
+            if (again.isPresent()) {
+                return again.get();
+            }
+        }
+
+        // 4. Pick the best usable upstream: models in order; relays before direct providers; healthy
         //    relays before suspect ones (detected, not yet enforced); the leader's tier first (our own
         //    health checks still override it); then tier order, then load.
         Optional<Candidate> next = best(s, s.models());
@@ -106,10 +136,10 @@ public final class FailoverPolicy {
             Candidate c = next.get();
             if (last.isEmpty()) {
                 String lead = s.leaderTier().filter(t -> t.equals(c.tier())).map(t -> " (leader's tier)").orElse("");
-                return new Attempt(c, Move.FIRST, c.tier() + " " + c.upstream() + " is " + describe(c) + lead
+                return new Attempt(c, Move.FIRST, 0, c.tier() + " " + c.upstream() + " is " + describe(c) + lead
                         + "; serving " + c.model());
             }
-            // 4. Moving a request off an upstream that is out of rotation (refused the connection, marked
+            // 5. Moving a request off an upstream that is out of rotation (refused the connection, marked
             //    down, circuit open) redirects load: that upstream gets nothing more, and the request is sent
             //    once more in all, as if it had gone elsewhere first. Any other try could multiply load on a
             //    live upstream, so it spends retry budget.
@@ -121,20 +151,24 @@ public final class FailoverPolicy {
             }
             String fallback = c.model().equals(s.models().get(0)) ? "" : " (fallback model " + c.model() + ")";
             String why = failed.upstream() + " failed (" + outcome(failed.failure()) + ")" + gone.map(g -> " and is " + g).orElse("");
-            return new Attempt(c, gone.isPresent() ? Move.REDIRECT : Move.RETRY, why + "; "
-                    + (gone.isPresent() ? "redirecting to " : "failing over to ") + c.tier() + " " + c.upstream() + fallback);
+            if (gone.isPresent()) {
+                return new Attempt(c, Move.REDIRECT, 0, why + "; redirecting to " + c.tier() + " " + c.upstream() + fallback);
+            }
+            return new Attempt(c, Move.RETRY, backoff(s), why + "; failing over to " + c.tier() + " " + c.upstream() + fallback);
         }
 
-        // 5. Nothing usable now. If something only asked us to wait (Retry-After) and the wait is short
+        // 6. Nothing usable now. If something only asked us to wait (Retry-After) and the wait is short
         //    and fits the deadline, wait; otherwise give up with the reason.
         Optional<Candidate> cooling = s.candidates().stream()
                 .filter(c -> c.coolingUntilMillis() > s.nowMillis() && c.health().usable() && !c.circuitOpen())
                 .filter(c -> !excluded(s, c))
                 .min(Comparator.comparingLong(Candidate::coolingUntilMillis));
+        long rateLimited = s.failures().stream().filter(f -> f.failure() instanceof Failure.RateLimited).count();
         if (cooling.isPresent()) {
             long wait = cooling.get().coolingUntilMillis() - s.nowMillis();
-            // waiting adds no load; the attempt after the wait spends budget like any retry
-            if (wait <= maxRetryAfterWaitMillis && cooling.get().coolingUntilMillis() < s.deadlineMillis()) {
+            // waiting adds no load; the attempt after the wait spends budget like any retry. Limited again
+            // after waiting once: the client hears the Retry-After rather than wait here again.
+            if (wait <= maxRetryAfterWaitMillis && cooling.get().coolingUntilMillis() < s.deadlineMillis() && rateLimited < 2) {
                 return new Wait(wait, "every usable upstream is rate limited; " + cooling.get().upstream()
                         + " allows another call in " + wait + " ms");
             }
@@ -144,6 +178,45 @@ public final class FailoverPolicy {
             return new GiveUp(failure, "rate limited everywhere; Retry-After passed on to the client");
         }
         return new GiveUp(failure, "no upstream left to try: " + summary(s));
+    }
+
+    private Optional<Attempt> sameUpstreamRetry(Situation s, FailedAttempt failed) {
+        if (!(failed.failure() instanceof Failure.Retryable r) || (r.status() != 500 && r.status() != 502 && r.status() != 503)) {
+            return Optional.empty();
+        }
+        Optional<Candidate> same = s.candidates().stream()
+                .filter(c -> c.upstream().equals(failed.upstream()) && c.askModel().equals(failed.model()))
+                .filter(c -> c.health().usable() && !c.circuitOpen() && c.coolingUntilMillis() <= s.nowMillis())
+                .findFirst();
+        if (same.isEmpty()) {
+            return Optional.empty();
+        }
+        AgentConfig.Retries retries = retriesByTier.getOrDefault(same.get().tier(), AgentConfig.Retries.NONE);
+        long triedHere = s.failures().stream()
+                .filter(f -> f.upstream().equals(failed.upstream()) && f.model().equals(failed.model())).count();
+        // transient means this request met it on one upstream only; once it followed the request
+        // elsewhere, a retry in place would only add load
+        boolean seenElsewhere = s.failures().stream().anyMatch(f -> !f.upstream().equals(failed.upstream())
+                && f.failure() instanceof Failure.Retryable);
+        if (triedHere > retries.sameUpstream() || seenElsewhere || !s.retryAllowed().getAsBoolean()) {
+            return Optional.empty();
+        }
+        long delay = Math.round(retries.backoff().toMillis() * (0.5 + s.jitter()));
+        if (s.nowMillis() + delay >= s.deadlineMillis()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Attempt(same.get(), Move.RETRY, delay, failed.upstream() + " failed ("
+                + outcome(failed.failure()) + "), a transient error; retrying it once after " + delay + " ms"));
+    }
+
+    /** From the third attempt on, an exponential pause with full jitter: no tight loops on live upstreams. */
+    private static long backoff(Situation s) {
+        int attempts = s.failures().size();
+        if (attempts < 2) {
+            return 0;
+        }
+        long cap = Math.min(MAX_BACKOFF_MILLIS, 25L << Math.min(5, attempts - 2));
+        return (long) (s.jitter() * (cap + 1));
     }
 
     private Optional<Candidate> best(Situation s, List<String> models) {
@@ -176,7 +249,7 @@ public final class FailoverPolicy {
             return Optional.of("marked down");
         }
         for (Candidate c : s.candidates()) {
-            if (c.upstream().equals(f.upstream())) {
+            if (c.upstream().equals(f.upstream()) && c.askModel().equals(f.model())) {
                 if (c.health() == InstanceHealth.State.DOWN) {
                     return Optional.of("marked down");
                 }
@@ -221,8 +294,9 @@ public final class FailoverPolicy {
         return parts.isEmpty() ? "no upstream serves this model" : String.join(", ", parts);
     }
 
+    /** 503, as Envoy's "no healthy upstream": nothing was tried because nothing is in rotation. */
     private static Failure noUpstream(Situation s) {
-        return new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.CONNECT_REFUSED,
+        return new Failure.Retryable(Origin.LOCAL, "agent", 503, "no_upstream_available",
                 "No upstream can serve this request now: " + summary(s));
     }
 

@@ -80,6 +80,8 @@ final class StatusView {
                 m.put("circuit", u.circuitState());
                 m.put("in_flight", u.inflight());
                 m.put("latency_ms", Math.round(u.latencyMillis()));
+                ObjectNode openModels = m.putObject("model_circuit_open_for_ms");
+                u.openModels(now).forEach(openModels::put);
                 ObjectNode cooling = m.putObject("rate_limited_for_ms");
                 for (Map.Entry<String, Long> e : u.cooldowns().entrySet()) {
                     if (e.getValue() > now) {
@@ -88,6 +90,8 @@ final class StatusView {
                 }
             }
         }
+        ObjectNode limits = root.putObject("provider_rate_limited_for_ms");
+        upstreams.providerLimits().active(now).forEach(limits::put);
         ObjectNode counters = root.putObject("counters");
         counters.put("requests", dispatcher.requests.sum());
         counters.put("answered", dispatcher.answered.sum());

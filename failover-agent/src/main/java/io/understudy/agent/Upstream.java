@@ -15,11 +15,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One place the agent can send a request: a relay instance or a provider called directly.
  * Holds what the failover decision reads about it: active health (relays), the passive circuit
- * breaker, Retry-After cooldowns, and a load score for spreading within a tier.
+ * breakers (one for the upstream, one per failing model), Retry-After cooldowns (the upstream's
+ * own, or per model), and a load score for spreading within a tier.
  */
 final class Upstream {
     enum Kind { RELAY, DIRECT }
 
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(Upstream.class.getName());
     private static final String WHOLE_UPSTREAM = "";
     private static final Duration DEFAULT_RATE_LIMIT_COOLDOWN = Duration.ofSeconds(1);
     private static final Duration DRAINING_COOLDOWN = Duration.ofSeconds(1);
@@ -33,6 +35,7 @@ final class Upstream {
     private final InstanceHealth health;
     private final CircuitBreaker<Object> breaker;
     private final int consecutiveFailuresToOpen;
+    private final ModelCircuits modelCircuits;
     private final Map<String, Long> coolingUntil = new ConcurrentHashMap<>();
     private final AtomicInteger inflight = new AtomicInteger();
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
@@ -40,7 +43,8 @@ final class Upstream {
     private volatile double latencyEwmaMillis;
 
     Upstream(String name, String tier, int tierIndex, Kind kind, int weight, Provider provider, InstanceHealth health,
-             CircuitBreaker<Object> breaker, int consecutiveFailuresToOpen) {
+             CircuitBreaker<Object> breaker, int consecutiveFailuresToOpen, ModelCircuits modelCircuits) {
+        this.modelCircuits = modelCircuits;
         this.name = name;
         this.tier = tier;
         this.tierIndex = tierIndex;
@@ -93,6 +97,16 @@ final class Upstream {
         return breaker.isOpen() && breaker.getRemainingDelay().toMillis() > 0;
     }
 
+    /** Shut out for {@code model}: the whole upstream's circuit, or that model's. */
+    boolean circuitOpen(String model, long nowMillis) {
+        return circuitOpen() || modelCircuits.open(model, nowMillis);
+    }
+
+    /** Models whose own circuit is open, and for how long yet (ms). */
+    Map<String, Long> openModels(long nowMillis) {
+        return modelCircuits.openFor(nowMillis);
+    }
+
     /** closed, open, half_open, or open_ready (delay over: the next call is a trial). */
     String circuitState() {
         return switch (breaker.getState()) {
@@ -139,50 +153,89 @@ final class Upstream {
         }
     }
 
-    void succeeded(long latencyMillis) {
-        consecutiveFailures.set(0);
-        breaker.recordSuccess();
+    void succeeded(String model, long latencyMillis) {
+        answered();
+        if (modelCircuits.succeeded(model)) {
+            LOG.info(() -> "circuit of " + name + " for model " + model + " is now CLOSED");
+        }
         double previous = latencyEwmaMillis;
         latencyEwmaMillis = previous == 0 ? latencyMillis : previous * 0.8 + latencyMillis * 0.2;
     }
 
     /**
-     * Records a failed attempt. Only failures that are this upstream's fault count against it: an
-     * error the relay marks as coming from its provider leaves the relay's health alone.
+     * What a failure says about this upstream. A rate limit only says "later" (a cooldown, see
+     * {@link #coolingScope}); errors the provider answered for one model count against that model;
+     * transport failures (refused, reset, silent) and a relay's own errors count against the upstream.
      */
+    enum Blame { NONE, MODEL, WHOLE }
+
+    static Blame blame(Kind kind, Failure failure) {
+        return switch (failure) {
+            case Failure.ClientError ignored -> Blame.NONE;
+            case Failure.RateLimited ignored -> Blame.NONE;
+            // a provider that answers with an error is up: the error is that model's
+            case Failure.Retryable r -> kind == Kind.DIRECT || r.origin() == Origin.PROVIDER ? Blame.MODEL : Blame.WHOLE;
+            case Failure.Unavailable u -> u.kind() == Failure.UnavailableKind.MARKED_DOWN ? Blame.NONE
+                    : kind == Kind.RELAY && u.origin() == Origin.PROVIDER ? Blame.MODEL : Blame.WHOLE;
+        };
+    }
+
+    /**
+     * What a rate limit cools: the whole upstream when it is a relay limiting us itself (or draining),
+     * else only the model it was for. A provider's 429 for one model never blocks its other models.
+     */
+    static Blame coolingScope(Kind kind, Failure failure) {
+        return switch (failure) {
+            case Failure.RateLimited r -> kind == Kind.RELAY && r.origin() != Origin.PROVIDER ? Blame.WHOLE : Blame.MODEL;
+            case Failure.Unavailable u when u.kind() == Failure.UnavailableKind.MARKED_DOWN -> Blame.WHOLE;
+            default -> Blame.NONE;
+        };
+    }
+
+    /** Records a failed attempt for {@code model} (the model asked of this upstream). */
     void failed(Failure failure, String model, long nowMillis) {
-        if (failure instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.MARKED_DOWN) {
-            // draining for a handover (or already marked down by probes): steer new requests elsewhere
-            // for a moment, and do not count it as a fault: it is a deliberate, healthy state
-            coolingUntil.merge(WHOLE_UPSTREAM, nowMillis + DRAINING_COOLDOWN.toMillis(), Math::max);
-            return;
+        switch (coolingScope(kind, failure)) {
+            case WHOLE -> coolFor(WHOLE_UPSTREAM, failure, nowMillis);
+            case MODEL -> coolFor(model, failure, nowMillis);
+            case NONE -> { }
         }
-        if (failure instanceof Failure.RateLimited limited) {
-            // Honour Retry-After: this upstream (for this model, when it is the provider behind a relay
-            // that said so) is not called again before it allows.
-            long until = nowMillis + limited.retryAfter().orElse(DEFAULT_RATE_LIMIT_COOLDOWN).toMillis();
-            String key = kind == Kind.RELAY && limited.origin() == Origin.PROVIDER ? model : WHOLE_UPSTREAM;
-            coolingUntil.merge(key, until, Math::max);
-        }
-        if (blames(failure)) {
-            breaker.recordFailure();
-            if (consecutiveFailures.incrementAndGet() >= consecutiveFailuresToOpen && breaker.isClosed()) {
-                breaker.open();
+        switch (blame(kind, failure)) {
+            case WHOLE -> {
+                breaker.recordFailure();
+                if (consecutiveFailures.incrementAndGet() >= consecutiveFailuresToOpen && breaker.isClosed()) {
+                    breaker.open();
+                }
             }
-        } else {
-            // it answered properly (with someone else's error): the upstream itself works
-            consecutiveFailures.set(0);
-            breaker.recordSuccess();
+            case MODEL -> {
+                answered();
+                if (modelCircuits.failed(model, nowMillis)) {
+                    LOG.info(() -> "circuit of " + name + " for model " + model + " is now OPEN");
+                }
+            }
+            case NONE -> {
+                if (!(failure instanceof Failure.Unavailable)) {
+                    answered(); // it answered properly (with the client's or a limiter's error): it works
+                }
+            }
         }
     }
 
-    /** Whether a failure is this upstream's own fault. */
-    boolean blames(Failure failure) {
-        return switch (failure) {
-            case Failure.ClientError ignored -> false;
-            case Failure.RateLimited ignored -> false;
-            case Failure.Retryable r -> kind == Kind.DIRECT || r.origin() != Origin.PROVIDER;
-            case Failure.Unavailable u -> kind == Kind.DIRECT || u.origin() != Origin.PROVIDER;
-        };
+    /** How long a rate limit or a drain keeps calls away: its Retry-After, else a second. */
+    static Duration cooldown(Failure failure) {
+        return failure instanceof Failure.RateLimited r ? r.retryAfter().orElse(DEFAULT_RATE_LIMIT_COOLDOWN)
+                : DRAINING_COOLDOWN;
+    }
+
+    private void coolFor(String key, Failure failure, long nowMillis) {
+        Duration pause = cooldown(failure);
+        if (coolingUntil.size() > 64) {
+            coolingUntil.values().removeIf(until -> until <= nowMillis);
+        }
+        coolingUntil.merge(key, nowMillis + pause.toMillis(), Math::max);
+    }
+
+    private void answered() {
+        consecutiveFailures.set(0);
+        breaker.recordSuccess();
     }
 }

@@ -1,6 +1,7 @@
 package io.understudy.agent;
 
 import dev.failsafe.CircuitBreaker;
+import io.understudy.core.error.Failure;
 import io.understudy.core.error.Origin;
 import io.understudy.core.provider.HttpTransport;
 import io.understudy.core.provider.Provider;
@@ -30,6 +31,7 @@ final class Upstreams implements AutoCloseable {
     private final BreakerListener onBreaker;
     private volatile Consumer<Upstream> onAdded = u -> { };
     private final Optional<Router> directRouter;
+    private final ProviderLimits providerLimits = new ProviderLimits();
     private final int directTierIndex;
     private final String directTierName;
 
@@ -61,7 +63,7 @@ final class Upstreams implements AutoCloseable {
                     Provider p = Provider.create(pc, HttpTransport.forProvider(pc));
                     Upstream u = new Upstream("direct:" + pc.name(), directTier.name(), tierIndex, Upstream.Kind.DIRECT, 1,
                             p, null, breaker(config.breaker(), "direct:" + pc.name(), onBreaker),
-                            config.breaker().consecutiveFailures());
+                            config.breaker().consecutiveFailures(), modelCircuits(config.breaker()));
                     byName.put(u.name(), u);
                     return p;
                 });
@@ -79,7 +81,7 @@ final class Upstreams implements AutoCloseable {
         InstanceHealth health = new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(), clockMillis);
         Upstream u = new Upstream(instance.name(), tier.name(), tierIndex, Upstream.Kind.RELAY, instance.weight(),
                 Provider.create(pc, transport), health, breaker(config.breaker(), instance.name(), onBreaker),
-                config.breaker().consecutiveFailures());
+                config.breaker().consecutiveFailures(), modelCircuits(config.breaker()));
         health.onTransition(onHealth);
         byName.put(u.name(), u);
         relays.add(u);
@@ -157,6 +159,40 @@ final class Upstreams implements AutoCloseable {
                 .build();
     }
 
+    private static ModelCircuits modelCircuits(AgentConfig.Breaker b) {
+        return new ModelCircuits(b.consecutiveFailures(), b.openFor().toMillis());
+    }
+
+    /**
+     * Records a failed attempt on {@code u} for {@code model}. A provider's Retry-After binds that
+     * provider and model on every path to them, not only the one it came by (see {@link ProviderLimits}).
+     */
+    void failed(Upstream u, Failure failure, String model, long nowMillis) {
+        u.failed(failure, model, nowMillis);
+        if (failure instanceof Failure.RateLimited limited && limited.origin() == Origin.PROVIDER) {
+            long until = nowMillis + Upstream.cooldown(failure).toMillis();
+            if (u.kind() == Upstream.Kind.DIRECT) {
+                providerLimits.limit(u.provider().name(), model, nowMillis, until);
+            } else if (limited.model().isPresent() && !limited.upstream().equals(u.name())) {
+                providerLimits.learn(u.name(), model, limited.upstream(), limited.model().get());
+                providerLimits.limit(limited.upstream(), limited.model().get(), nowMillis, until);
+            }
+        }
+    }
+
+    /** Records which provider and provider model a relay served {@code model} from (its answer's headers). */
+    void served(Upstream u, String model, Map<String, String> upstreamHeaders) {
+        String provider = upstreamHeaders.get("x-understudy-provider");
+        String providerModel = upstreamHeaders.get("x-understudy-model");
+        if (u.kind() == Upstream.Kind.RELAY && provider != null && providerModel != null) {
+            providerLimits.learn(u.name(), model, provider, providerModel);
+        }
+    }
+
+    ProviderLimits providerLimits() {
+        return providerLimits;
+    }
+
     Upstream get(String name) {
         return byName.get(name);
     }
@@ -182,8 +218,9 @@ final class Upstreams implements AutoCloseable {
         List<FailoverPolicy.Candidate> out = new ArrayList<>();
         for (String model : models) {
             for (Upstream u : relays) {
+                long cooling = Math.max(u.coolingUntil(model), providerLimits.relayUntil(u.name(), model));
                 out.add(new FailoverPolicy.Candidate(u.name(), u.tier(), u.tierIndex(), model, model, u.healthState(),
-                        u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(model), u.score(), false));
+                        u.circuitOpen(model, nowMillis) || excluded.contains(u.name()), cooling, u.score(), false));
             }
             if (directRouter.isPresent()) {
                 List<Router.Attempt> plan = directRouter.get().plan(model).attempts();
@@ -192,7 +229,8 @@ final class Upstreams implements AutoCloseable {
                     Upstream u = byName.get("direct:" + a.provider().name());
                     // within the direct tier the route's order is the preference
                     out.add(new FailoverPolicy.Candidate(u.name(), directTierName, directTierIndex, model, a.model(),
-                            u.healthState(), u.circuitOpen() || excluded.contains(u.name()), u.coolingUntil(a.model()), i, true));
+                            u.healthState(), u.circuitOpen(a.model(), nowMillis) || excluded.contains(u.name()),
+                            Math.max(u.coolingUntil(a.model()), providerLimits.until(a.provider().name(), a.model())), i, true));
                 }
             }
         }

@@ -48,18 +48,36 @@ final class AgentHarness implements AutoCloseable {
     final AgentServer agent;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    private final int reservePerSecond;
-
-    AgentHarness(SimConfig simConfig, String agentExtra) throws IOException {
-        this(simConfig, agentExtra, 1_000);
-    }
+    private final Tuning tuning;
 
     /**
-     * {@code reservePerSecond}: the budget's reserve. The functional tests share one agent and fail on
-     * purpose again and again, so they keep it high and do not starve each other.
+     * The agent's knobs that tests change. {@code reservePerSecond}: the budget's reserve (the functional
+     * tests share one agent and fail on purpose again and again, so they keep it high and do not starve
+     * each other). {@code breakerFailures}: failures in a row that open a circuit (the upstream's, or one
+     * model's). {@code openFor}: how long a circuit stays open.
      */
-    AgentHarness(SimConfig simConfig, String agentExtra, int reservePerSecond) throws IOException {
-        this.reservePerSecond = reservePerSecond;
+    record Tuning(int reservePerSecond, int breakerFailures, Duration openFor) {
+        static final Tuning FUNCTIONAL = new Tuning(1_000, 3, Duration.ofSeconds(1));
+
+        Tuning withReservePerSecond(int n) {
+            return new Tuning(n, breakerFailures, openFor);
+        }
+
+        Tuning withBreakerFailures(int n) {
+            return new Tuning(reservePerSecond, n, openFor);
+        }
+
+        Tuning withOpenFor(Duration d) {
+            return new Tuning(reservePerSecond, breakerFailures, d);
+        }
+    }
+
+    AgentHarness(SimConfig simConfig, String agentExtra) throws IOException {
+        this(simConfig, agentExtra, Tuning.FUNCTIONAL);
+    }
+
+    AgentHarness(SimConfig simConfig, String agentExtra, Tuning tuning) throws IOException {
+        this.tuning = tuning;
         sim = ProviderSim.start(simConfig);
         primary = RelayServer.start(relayConfig(PRIMARY_ROUTES));
         standby = RelayServer.start(relayConfig(STANDBY_ROUTES));
@@ -93,7 +111,7 @@ final class AgentHarness implements AutoCloseable {
                   request-timeout: PT20S
                   max-retry-after-wait: PT2S
                   retry-budget: { ratio: 0.2, reserve-per-second: %d, window: PT10S }
-                  circuit-breaker: { consecutive-failures: 3, open-for: PT1S, successes-to-close: 1 }
+                  circuit-breaker: { consecutive-failures: %d, open-for: %s, successes-to-close: 1 }
                 tiers:
                   - name: primary
                     kind: relay
@@ -129,7 +147,29 @@ final class AgentHarness implements AutoCloseable {
                   - model: "sim-context-length"
                     on-context-length: [ "bigger-context" ]
                 %s
-                """.formatted(reservePerSecond, primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra);
+                """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra);
+    }
+
+    /**
+     * An agent alone: one direct tier in front of provider-sim, on the shipped defaults for everything
+     * else; {@code models} is the models section's entries.
+     */
+    static String agentAloneYaml(String simBaseUrl, String models) {
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                tiers:
+                  - name: direct
+                    kind: direct
+                providers:
+                  - { name: sim, kind: openai, base-url: "%s/v1" }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim } ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }
+                models:
+                %s
+                """.formatted(simBaseUrl, models);
     }
 
     /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */
@@ -210,8 +250,17 @@ final class AgentHarness implements AutoCloseable {
             }
             return true;
         });
-        Await.until("no cooldowns", Duration.ofSeconds(10), () -> upstream("primary-1").path("rate_limited_for_ms").isEmpty()
-                && upstream("standby-1").path("rate_limited_for_ms").isEmpty());
+        Await.until("no cooldowns, no model circuit open", Duration.ofSeconds(10), () -> {
+            JsonNode status = status();
+            for (JsonNode tier : status.path("tiers")) {
+                for (JsonNode u : tier.path("upstreams")) {
+                    if (!u.path("rate_limited_for_ms").isEmpty() || !u.path("model_circuit_open_for_ms").isEmpty()) {
+                        return false;
+                    }
+                }
+            }
+            return status.path("provider_rate_limited_for_ms").isEmpty();
+        });
         sim.attempts().clear();
     }
 

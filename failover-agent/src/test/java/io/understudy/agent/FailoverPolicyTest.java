@@ -213,7 +213,7 @@ class FailoverPolicyTest {
         var d = policy.decide(situation(List.of(primary(DOWN), standby(DOWN)), List.of(), true));
         assertInstanceOf(FailoverPolicy.GiveUp.class, d);
         assertEquals("no upstream left to try: primary-1 down, standby-1 down", d.reason());
-        assertEquals(502, ((FailoverPolicy.GiveUp) d).failure().httpStatus());
+        assertEquals(503, ((FailoverPolicy.GiveUp) d).failure().httpStatus(), "nothing in rotation: 503, as Envoy's");
     }
 
     @Test
@@ -221,5 +221,112 @@ class FailoverPolicyTest {
         var s = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(primary(UP)), List.of(failed("standby-1", RESET)),
                 () -> true, NOW, NOW, List.of());
         assertEquals("request deadline reached", policy.decide(s).reason());
+    }
+
+    private static final FailoverPolicy RETRYING = new FailoverPolicy(2_000, java.util.Map.of(
+            "primary", new AgentConfig.Retries(1, Duration.ofMillis(100)),
+            "direct", new AgentConfig.Retries(1, Duration.ofMillis(100))));
+
+    private static FailoverPolicy.Situation withJitter(List<Candidate> candidates, List<FailedAttempt> failures, double jitter) {
+        return new FailoverPolicy.Situation(List.of("m"), List.of(), candidates, failures, () -> true, NOW, NOW + 60_000,
+                List.of(), Optional.empty(), jitter);
+    }
+
+    private static final Failure HTTP_503 = new Failure.Retryable(Origin.PROVIDER, "sim", 503, "upstream_http_503", "overloaded");
+
+    /** Regression, outside benchmark "500 once, then healthy": the agent moved to the fallback model at once. */
+    @Test
+    void aTransient5xxIsRetriedOnceOnTheSameUpstreamAfterAJitteredPause() {
+        var d = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", HTTP_503)), 0.0));
+        assertEquals("primary-1", d.candidate().upstream());
+        assertEquals(FailoverPolicy.Move.RETRY, d.move());
+        assertEquals(50, d.delayMillis(), "half the backoff at the lowest jitter");
+        assertEquals("primary-1 failed (HTTP 503 from provider), a transient error; retrying it once after 50 ms", d.reason());
+        var high = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", HTTP_503)), 0.999));
+        assertEquals(150, high.delayMillis(), "one and a half times the backoff at the highest");
+    }
+
+    @Test
+    void aSecond5xxFromTheSameUpstreamFailsOver() {
+        var d = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", HTTP_503), failed("primary-1", HTTP_503)), 0.5));
+        assertEquals("standby-1", d.candidate().upstream());
+    }
+
+    @Test
+    void aFiveHundredThatFollowedTheRequestFromAnotherUpstreamIsNotTransient() {
+        Candidate direct = new Candidate("direct:sim", "direct", 2, "m", "m", UP, false, 0, 1.0, true);
+        Candidate fallback = new Candidate("direct:sim", "direct", 2, "m-small", "m-small", UP, false, 0, 1.0, true);
+        var s = new FailoverPolicy.Situation(List.of("m", "m-small"), List.of(), List.of(standby(UP), direct, fallback),
+                List.of(failed("standby-1", HTTP_503), new FailedAttempt("direct:sim", "m", HTTP_503)), () -> true, NOW,
+                NOW + 60_000, List.of(), Optional.empty(), 0.5);
+        var d = (FailoverPolicy.Attempt) RETRYING.decide(s);
+        assertEquals("m-small", d.candidate().model(), "on to the fallback model, no retry of m in place: " + d.reason());
+    }
+
+    @Test
+    void transportFailuresAndGatewayTimeoutsAreNotRetriedOnTheSameUpstream() {
+        Failure http504 = new Failure.Retryable(Origin.PROVIDER, "sim", 504, "upstream_http_504", "gateway timeout");
+        for (Failure f : List.of(RESET, http504)) {
+            var d = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(primary(UP), standby(UP)),
+                    List.of(failed("primary-1", f)), 0.5));
+            assertEquals("standby-1", d.candidate().upstream(), f.message());
+        }
+    }
+
+    @Test
+    void noSameUpstreamRetryWhenItsTierHasNoneOrItLeftRotation() {
+        var standbyTier = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(standby(UP), direct("m")),
+                List.of(failed("standby-1", HTTP_503)), 0.5));
+        assertEquals("direct:sim", standbyTier.candidate().upstream(), "the standby tier is configured without");
+        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0, false);
+        var circuitOpen = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(open, standby(UP)),
+                List.of(failed("primary-1", HTTP_503)), 0.5));
+        assertEquals("standby-1", circuitOpen.candidate().upstream());
+    }
+
+    @Test
+    void aSameUpstreamRetrySpendsBudget() {
+        var s = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", HTTP_503)), () -> false, NOW, NOW + 60_000, List.of());
+        var d = RETRYING.decide(s);
+        assertInstanceOf(FailoverPolicy.GiveUp.class, d);
+        assertTrue(d.reason().startsWith("retry budget exhausted"), d.reason());
+    }
+
+    @Test
+    void retriesFromTheThirdAttemptOnPauseWithJitterButRedirectsDoNot() {
+        Candidate third = new Candidate("third-1", "primary", 0, "m", "m", UP, false, 0, 1.0, false);
+        var second = (FailoverPolicy.Attempt) policy.decide(withJitter(List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", RESET)), 0.999));
+        assertEquals(0, second.delayMillis(), "the first failover goes at once");
+        var retry = (FailoverPolicy.Attempt) policy.decide(withJitter(List.of(primary(UP), standby(UP), third),
+                List.of(failed("primary-1", RESET), failed("standby-1", RESET)), 0.999));
+        assertEquals(25, retry.delayMillis());
+        Failure refused = new Failure.Unavailable(Origin.RELAY, "standby-1", Failure.UnavailableKind.CONNECT_REFUSED, "refused");
+        var redirect = (FailoverPolicy.Attempt) policy.decide(withJitter(List.of(primary(UP), standby(UP), third),
+                List.of(failed("primary-1", RESET), failed("standby-1", refused)), 0.999));
+        assertEquals(FailoverPolicy.Move.REDIRECT, redirect.move());
+        assertEquals(0, redirect.delayMillis(), "a redirect adds no load to wait for");
+    }
+
+    /**
+     * Regression, outside benchmark "persistent 429" and "primary flaps": a 429 or an open circuit for
+     * one model on a provider must leave its other models, and so the configured fallback, usable.
+     */
+    @Test
+    void aModelShutOutOnAProviderLeavesItsFallbackModelOnTheSameProvider() {
+        Candidate limited = new Candidate("direct:wall", "direct", 2, "m", "m", UP, false, NOW + 60_000, 0, true);
+        Candidate open = new Candidate("direct:wall", "direct", 2, "m", "m", UP, true, 0, 0, true);
+        Candidate fallback = new Candidate("direct:wall", "direct", 2, "m-small", "m-small", UP, false, 0, 0, true);
+        Failure tooMany = new Failure.RateLimited(Origin.PROVIDER, "wall", Optional.empty(), "slow down");
+        for (Candidate shut : List.of(limited, open)) {
+            var s = new FailoverPolicy.Situation(List.of("m", "m-small"), List.of(), List.of(shut, fallback),
+                    List.of(new FailedAttempt("direct:wall", "m", tooMany)), () -> true, NOW, NOW + 60_000, List.of());
+            var d = (FailoverPolicy.Attempt) policy.decide(s);
+            assertEquals("m-small", d.candidate().model(), "second attempt is the fallback model");
+        }
     }
 }

@@ -9,6 +9,7 @@ import io.understudy.core.anthropic.AnthropicTranslation;
 import io.understudy.core.anthropic.MessagesRequest;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
+import io.understudy.core.provider.HttpTransport;
 import io.understudy.core.error.Origin;
 import io.understudy.core.pricing.Price;
 import io.understudy.core.provider.ChatCompletion;
@@ -302,6 +303,12 @@ final class Completions {
         metrics.request(call.endpoint, outcomeOf(failure), call.elapsed());
         LOG.info(() -> call.id + " " + call.endpoint + " failed status=" + failure.httpStatus() + " code="
                 + failure.errorCode() + " origin=" + failure.origin().wireName());
+        if (failure.origin() == Origin.PROVIDER && !call.attempts.isEmpty() && !res.isSent()) {
+            // which provider and model failed, so a caller binds a Retry-After to them on every path it has
+            Receipt.AttemptRecord last = call.attempts.get(call.attempts.size() - 1);
+            res.header(HttpTransport.ERROR_PROVIDER, last.provider());
+            res.header(HttpTransport.ERROR_MODEL, last.model());
+        }
         ApiErrors.send(res, call.api, failure, call.id);
     }
 

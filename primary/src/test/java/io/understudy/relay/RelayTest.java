@@ -188,6 +188,9 @@ class RelayTest {
         HttpResponse<String> r = h.post("/v1/chat/completions", chat("sim-429-retry-after", false, "x"));
         assertEquals(429, r.statusCode());
         assertEquals("1", r.headers().firstValue("retry-after").orElseThrow());
+        assertEquals("sim", r.headers().firstValue("x-understudy-error-provider").orElseThrow(),
+                "names the provider that said wait, so callers bind Retry-After to it on every path");
+        assertEquals("sim-429-retry-after", r.headers().firstValue("x-understudy-error-model").orElseThrow());
     }
 
     @Test

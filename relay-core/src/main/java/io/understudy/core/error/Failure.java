@@ -72,7 +72,15 @@ public sealed interface Failure {
     record Retryable(Origin origin, String upstream, int status, String code, String message) implements Failure {
     }
 
-    record RateLimited(Origin origin, String upstream, Optional<Duration> retryAfter, String message) implements Failure {
+    /**
+     * {@code model}: the provider's own name of the model it limited, when a relay passing the limit on
+     * says so; a Retry-After binds that provider and model on every path to them.
+     */
+    record RateLimited(Origin origin, String upstream, Optional<Duration> retryAfter, String message,
+                       Optional<String> model) implements Failure {
+        public RateLimited(Origin origin, String upstream, Optional<Duration> retryAfter, String message) {
+            this(origin, upstream, retryAfter, message, Optional.empty());
+        }
     }
 
     record Unavailable(Origin origin, String upstream, UnavailableKind kind, String message) implements Failure {

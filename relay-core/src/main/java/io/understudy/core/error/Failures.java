@@ -44,6 +44,15 @@ public final class Failures {
             String code = detail.code().isBlank() ? type : detail.code();
             return new Failure.ClientError(origin, upstream, status, type, code, detail.param(), message);
         }
+        if (status >= 500 && "upstream_unavailable".equals(detail.type())) {
+            // an Understudy relay passing on a transport failure (reset, timeout...): keep what it was,
+            // so the caller does not take it for a transient 5xx the upstream answered
+            for (Failure.UnavailableKind kind : Failure.UnavailableKind.values()) {
+                if (kind.code().equals(detail.code())) {
+                    return new Failure.Unavailable(origin, upstream, kind, message);
+                }
+            }
+        }
         return new Failure.Retryable(origin, upstream, status, "upstream_http_" + status, message);
     }
 

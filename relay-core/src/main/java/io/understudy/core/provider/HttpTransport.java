@@ -31,6 +31,9 @@ public final class HttpTransport {
 
     /** Marks an error that a relay passes on from the provider behind it, so the relay is not blamed. */
     public static final HeaderName ERROR_ORIGIN = HeaderNames.create("x-understudy-error-origin");
+    /** With {@link #ERROR_ORIGIN}: the provider that failed, as the relay names it, and the model it was asked for. */
+    public static final HeaderName ERROR_PROVIDER = HeaderNames.create("x-understudy-error-provider");
+    public static final HeaderName ERROR_MODEL = HeaderNames.create("x-understudy-error-model");
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
     private final String upstream;
@@ -103,7 +106,15 @@ public final class HttpTransport {
             Optional<String> retryAfter = response.headers().first(HeaderNames.RETRY_AFTER);
             Origin blamed = response.headers().first(ERROR_ORIGIN)
                     .filter("provider"::equalsIgnoreCase).map(v -> Origin.PROVIDER).orElse(origin);
-            throw new FailureException(Failures.fromHttp(blamed, upstream, status, retryAfter, errorBody, clock));
+            // a provider's error passed on by a relay names that provider, when the relay says which
+            String failed = blamed == origin ? upstream
+                    : response.headers().first(ERROR_PROVIDER).filter(p -> !p.isBlank()).orElse(upstream);
+            Failure failure = Failures.fromHttp(blamed, failed, status, retryAfter, errorBody, clock);
+            Optional<String> model = response.headers().first(ERROR_MODEL).filter(m -> !m.isBlank());
+            if (failure instanceof Failure.RateLimited r && blamed != origin && model.isPresent()) {
+                failure = new Failure.RateLimited(r.origin(), r.upstream(), r.retryAfter(), r.message(), model);
+            }
+            throw new FailureException(failure);
         } catch (RuntimeException e) {
             if (e instanceof FailureException) {
                 throw e;

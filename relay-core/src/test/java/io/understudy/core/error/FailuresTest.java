@@ -57,6 +57,15 @@ class FailuresTest {
     }
 
     @Test
+    void aTransportFailurePassedOnByARelayKeepsItsKind() {
+        Failure f = http(502, "{\"error\":{\"message\":\"connection to sim failed\",\"type\":\"upstream_unavailable\",\"code\":\"connection_reset\"}}");
+        assertEquals(new Failure.Unavailable(Origin.PROVIDER, "p", Failure.UnavailableKind.RESET, "connection to sim failed"), f,
+                "not a transient 502 the upstream answered: no retry in place");
+        Failure other = http(502, "{\"error\":{\"message\":\"bad gateway\",\"type\":\"server_error\",\"code\":\"connection_reset\"}}");
+        assertEquals(502, ((Failure.Retryable) other).status(), "only our relays' shape is read that way");
+    }
+
+    @Test
     void readsAnthropicErrorShape() {
         Failure f = http(400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"prompt is too long\"}}");
         assertEquals("prompt is too long", f.message());

@@ -1,0 +1,98 @@
+package io.understudy.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.understudy.core.Json;
+import io.understudy.sim.ProviderSim;
+import io.understudy.sim.SimConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+import static io.understudy.agent.AgentHarness.chat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An agent alone in front of one provider with a fallback model configured, on the shipped defaults:
+ * the outside fault-injection benchmark's setting. Errors that belong to one model stay with it.
+ */
+class AgentAloneTest {
+    private static ProviderSim sim;
+    private static AgentServer agent;
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        sim = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(2), 4));
+        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(AgentHarness.agentAloneYaml(sim.baseUrl(), """
+                  - model: "sim-429"
+                    fallbacks: [ "backup" ]
+                  - model: "sim-503"
+                    fallbacks: [ "backup" ]
+                """)), Map.<String, String>of()::get));
+    }
+
+    @AfterAll
+    static void stop() {
+        agent.close();
+        sim.close();
+    }
+
+    @BeforeEach
+    void clear() {
+        sim.attempts().clear();
+    }
+
+    private static HttpResponse<String> post(String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode directSim() throws Exception {
+        JsonNode status = Json.parse(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/status"))
+                .GET().build(), HttpResponse.BodyHandlers.ofString()).body());
+        return status.path("tiers").path(0).path("upstreams").path(0);
+    }
+
+    /** Regression: a 429 cooled the whole provider, so 6 attempts went to the limited model and none to the fallback. */
+    @Test
+    void aPersistent429WithoutRetryAfterReachesTheFallbackModelOnTheSameProviderWithin2Attempts() throws Exception {
+        HttpResponse<String> r = post(chat("sim-429", false, "limited"));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("backup", r.headers().firstValue("x-understudy-model").orElseThrow());
+        assertEquals("2", r.headers().firstValue("x-understudy-attempts").orElseThrow());
+        JsonNode attempts = sim.attempts().toJson().path("attempts");
+        assertEquals("sim-429", attempts.get(0).path("model").asText());
+        assertEquals("backup", attempts.get(1).path("model").asText());
+    }
+
+    /**
+     * Regression, "primary flaps": while one model answered 503, the provider's one circuit opened and
+     * 3 of 15 requests got "502 ... direct:wall circuit open" although the fallback model was healthy.
+     */
+    @Test
+    void oneModelsFiveHundredsNeverShutTheProviderForItsFallbackModel() throws Exception {
+        for (int i = 0; i < 15; i++) {
+            HttpResponse<String> r = post(chat("sim-503", false, "flap " + i));
+            assertEquals(200, r.statusCode(), "request " + i + ": " + r.body());
+            assertEquals("backup", r.headers().firstValue("x-understudy-model").orElseThrow());
+        }
+        JsonNode u = directSim();
+        assertEquals("closed", u.path("circuit").asText(), "the provider answers: its circuit stays closed");
+        assertTrue(u.path("model_circuit_open_for_ms").has("sim-503"), "the failing model's own circuit opened: " + u);
+        long calls = 0;
+        for (JsonNode a : sim.attempts().toJson().path("attempts")) {
+            calls += a.path("model").asText().equals("sim-503") ? 1 : 0;
+        }
+        assertTrue(calls <= 4, "once open, the failing model is not called: " + calls + " calls");
+    }
+}
