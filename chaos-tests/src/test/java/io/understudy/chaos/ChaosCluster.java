@@ -54,6 +54,14 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
+    /** The agent's configuration: tuned for a quick suite, or {@code config/agent.yaml} as shipped (ports aside). */
+    enum AgentProfile {
+        /** Probes every 0.25 s with a 0.3 s timeout, first token 3 s, idle 2 s: faults show within a second or two. */
+        CHAOS,
+        /** What a user runs: the builtin config/agent.yaml with only its addresses pointed at this appliance. */
+        SHIPPED
+    }
+
     /** Prompts the load driver cycles through; their deterministic answers are read from provider-sim at start. */
     private static final List<String> PROMPTS = List.of("why is the sky blue", "a haiku about failover", "explain etcd leases",
             "name three rivers", "what is a relay", "count to five", "describe toxiproxy", "sum two numbers");
@@ -90,8 +98,9 @@ final class ChaosCluster implements AutoCloseable {
      * @param etcdMembers 1 (behind Toxiproxy) or 3 (a real cluster the parts reach directly)
      * @param leaseTtl    the relays' leader lease; they renew it every quarter of it
      * @param simTiming   how fast provider-sim answers
+     * @param profile     the agent's configuration
      */
-    ChaosCluster(Path dir, int etcdMembers, Duration leaseTtl, SimTiming simTiming) {
+    ChaosCluster(Path dir, int etcdMembers, Duration leaseTtl, SimTiming simTiming, AgentProfile profile) {
         this.dir = dir;
         this.leaseTtl = leaseTtl;
         try {
@@ -135,7 +144,11 @@ final class ChaosCluster implements AutoCloseable {
             Await.until("primary-1 leads", Duration.ofSeconds(20),
                     () -> state.leader().map(l -> l.instance().equals("primary-1")).orElse(false));
             Path agentYaml = dir.resolve("agent.yaml");
-            Files.writeString(agentYaml, agentYaml(etcdAgent != null ? List.of(url(etcdAgent)) : etcdEndpoints));
+            List<String> agentEtcd = etcdAgent != null ? List.of(url(etcdAgent)) : etcdEndpoints;
+            Files.writeString(agentYaml, switch (profile) {
+                case CHAOS -> agentYaml(agentEtcd);
+                case SHIPPED -> shippedAgentYaml(agentEtcd);
+            });
             agent = track(JavaProcess.start("agent", dir, "io.understudy.agent.AgentMain", List.of(agentYaml.toString())));
             for (String prompt : PROMPTS) {
                 expected.put(prompt, directAnswer(prompt));
@@ -226,6 +239,34 @@ final class ChaosCluster implements AutoCloseable {
                 providerYaml(direct), quoted(etcdEndpoints), CLUSTER);
     }
 
+    /**
+     * config/agent.yaml as shipped (the copy built into the agent), with its four addresses pointed at this
+     * appliance: its own port, the two relays, the direct tier's provider and etcd. Nothing else changes.
+     */
+    private String shippedAgentYaml(List<String> etcdEndpoints) throws IOException {
+        String shipped;
+        try (var in = ChaosCluster.class.getClassLoader().getResourceAsStream("understudy-config/agent.yaml")) {
+            if (in == null) {
+                throw new IllegalStateException("the agent's builtin config/agent.yaml is not on the classpath");
+            }
+            shipped = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        String yaml = shipped;
+        for (String[] swap : List.of(
+                new String[] {"port: 4000", "port: 0"},
+                new String[] {"http://127.0.0.1:8081/v1", "http://127.0.0.1:" + ToxiproxyServer.port(primaryProxy) + "/v1"},
+                new String[] {"http://127.0.0.1:8082/v1", "http://127.0.0.1:" + ToxiproxyServer.port(standbyProxy) + "/v1"},
+                new String[] {"http://127.0.0.1:8090/v1", "http://127.0.0.1:" + ToxiproxyServer.port(direct) + "/v1"},
+                new String[] {"endpoints: [ \"http://127.0.0.1:2379\" ]", "endpoints: [ " + quoted(etcdEndpoints) + " ]"},
+                new String[] {"cluster: default", "cluster: " + CLUSTER})) {
+            if (!yaml.contains(swap[0])) {
+                throw new IllegalStateException("config/agent.yaml no longer contains '" + swap[0] + "': update ChaosCluster");
+            }
+            yaml = yaml.replace(swap[0], swap[1]);
+        }
+        return yaml;
+    }
+
     /** provider-sim reached through {@code link}: the providers, routes and prices of a relay or of the direct tier. */
     private static String providerYaml(Proxy link) {
         return """
@@ -279,6 +320,26 @@ final class ChaosCluster implements AutoCloseable {
 
     JsonNode agentStatus() {
         return get(agentBase() + "/status");
+    }
+
+    /** How many times the agent's probes marked a relay down since it started (its health transitions metric). */
+    long relaysMarkedDown() {
+        try {
+            String text = http.send(HttpRequest.newBuilder(URI.create(agentBase() + "/metrics")).timeout(Duration.ofSeconds(3)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            double sum = 0;
+            for (String line : text.split("\n")) {
+                if (line.startsWith("understudy_agent_health_transitions_total{") && line.contains("to=\"DOWN\"")) {
+                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return (long) sum;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The agent's health verdict for an upstream: up, suspect, down or unknown. */

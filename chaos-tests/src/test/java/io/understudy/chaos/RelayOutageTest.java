@@ -262,6 +262,32 @@ class RelayOutageTest {
         }
     }
 
+    /**
+     * Regression: 500 concurrent streams on 2 cores timed both relays' probes out while they answered; both were
+     * marked down and 1,180 requests in flight were re-issued, some to the direct tier.
+     */
+    @Test
+    void s20BurstWithEveryRelayHealthyEjectsNone() throws Exception {
+        int burst = 800;
+        try (Scenario s = Scenario.cold("20-burst-every-relay-healthy", "A burst of 800 requests at once, every relay healthy",
+                "800 requests at once on a cold appliance, agent on config/agent.yaml as shipped, saturate both cores, "
+                        + "and the relays' probes time out while they answer. That is busy, not dead: no relay is marked "
+                        + "down, no request is re-issued, every request completes, and every answer comes from the primary tier.",
+                new ChaosCluster.SimTiming(0, 20, 40), ChaosCluster.AgentProfile.SHIPPED)) {
+            s.load.burst(burst);
+            io.understudy.testkit.Await.until("the whole burst ended", Duration.ofSeconds(60), () -> s.load.finished().size() >= burst);
+            long markedDown = s.cluster.relaysMarkedDown();
+            long failovers = s.cluster.agentStatus().path("counters").path("failovers").asLong();
+            ScenarioResult r = s.finish("primary", "primary");
+            r.note("probe verdicts: " + markedDown + " relay(s) marked down; " + failovers + " failovers");
+            r.check(markedDown == 0, "no relay marked down, " + markedDown + " were");
+            r.check(r.allComplete(), "every request completes, streams included");
+            r.check(r.records().stream().allMatch(q -> q.tier().equals("primary")), "every answer from the primary tier");
+            r.check(r.records().stream().allMatch(q -> q.attempts() <= 1), "no request re-issued: one provider call each");
+            s.verdict(r);
+        }
+    }
+
     private static long countAttempts(com.fasterxml.jackson.databind.JsonNode attemptLog) {
         long n = 0;
         for (com.fasterxml.jackson.databind.JsonNode a : attemptLog.path("attempts")) {

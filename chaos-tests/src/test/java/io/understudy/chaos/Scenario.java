@@ -51,12 +51,12 @@ final class Scenario implements AutoCloseable {
     private String faultName = "";
 
     private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
-                     ChaosCluster.SimTiming simTiming) {
+                     ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile) {
         this.id = id;
         this.title = title;
         this.invariant = invariant;
         this.rate = rate;
-        this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl, simTiming);
+        this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl, simTiming, profile);
         this.load = cluster.load(rate);
     }
 
@@ -66,7 +66,8 @@ final class Scenario implements AutoCloseable {
     }
 
     static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl) {
-        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.SimTiming.QUICK);
+        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.SimTiming.QUICK,
+                ChaosCluster.AgentProfile.CHAOS);
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
@@ -83,7 +84,12 @@ final class Scenario implements AutoCloseable {
      * scenario sends its own requests with {@link LoadDriver#burst}.
      */
     static Scenario cold(String id, String title, String invariant, ChaosCluster.SimTiming simTiming) {
-        Scenario s = new Scenario(id, title, invariant, 1, 1, ChaosCluster.FAST_LEASE_TTL, simTiming);
+        return cold(id, title, invariant, simTiming, ChaosCluster.AgentProfile.CHAOS);
+    }
+
+    static Scenario cold(String id, String title, String invariant, ChaosCluster.SimTiming simTiming,
+                         ChaosCluster.AgentProfile profile) {
+        Scenario s = new Scenario(id, title, invariant, 1, 1, ChaosCluster.FAST_LEASE_TTL, simTiming, profile);
         s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
         return s;
     }

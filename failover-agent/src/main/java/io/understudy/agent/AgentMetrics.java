@@ -30,6 +30,7 @@ final class AgentMetrics {
     static final String CIRCUIT_STATE = "understudy.agent.circuit.state";
     static final String HEALTH_STATE = "understudy.agent.health.state";
     static final String HEALTH_TRANSITIONS = "understudy.agent.health.transitions";
+    static final String BUSY_PROBES = "understudy.agent.health.busy.probes";
     static final String STREAM_RECOVERIES = "understudy.agent.stream.recoveries";
     static final String TOKENS = "understudy.agent.tokens";
     static final String COST = "understudy.agent.cost.usd";
@@ -82,6 +83,9 @@ final class AgentMetrics {
             case HALF_OPEN -> 1;
             case OPEN -> 2;
         }).tag("upstream", u.name()).register(registry);
+        u.health().ifPresent(h -> FunctionCounter.builder(BUSY_PROBES, h, InstanceHealth::busyProbes)
+                .description("probe timeouts excused because the relay was answering requests (busy, not dead)")
+                .tag("upstream", u.name()).register(registry));
         Gauge.builder(HEALTH_STATE, u, x -> switch (x.healthState()) {
             case UP -> 0;
             case UNKNOWN -> 1;

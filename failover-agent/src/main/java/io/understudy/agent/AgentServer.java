@@ -231,10 +231,19 @@ public final class AgentServer implements AutoCloseable {
         failoverLog.add(new FailoverLog.Entry(t.atMillis(), "-", t.instance(), t.to().name().toLowerCase(java.util.Locale.ROOT),
                 "health " + t.from() + " -> " + t.to() + ": " + t.reason()));
         LOG.info(() -> "health of " + t.instance() + ": " + t.from() + " -> " + t.to() + " (" + t.reason() + ")");
+        Upstream u = upstreams.get(t.instance());
+        if (u == null) {
+            return;
+        }
+        if (t.to() == InstanceHealth.State.UP && u.breaker().isOpen()) {
+            // fast failback: probes see it healthy again, so the next call is a trial now rather than
+            // after the breaker's fixed open period
+            u.breaker().halfOpen();
+            LOG.info(() -> t.instance() + " passes its probes again: circuit half-open, the next call is a trial");
+        }
         if (t.to() != InstanceHealth.State.DOWN) {
             return;
         }
-        Upstream u = upstreams.get(t.instance());
         Failure down = new Failure.Unavailable(Origin.RELAY, u.name(), Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
         int reissued = 0;

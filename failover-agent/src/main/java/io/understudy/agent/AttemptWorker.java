@@ -133,6 +133,9 @@ final class AttemptWorker {
         if (state.get() == ABORTED) {
             return;
         }
+        if (!(event instanceof Failed f && f.failure() instanceof Failure.Unavailable)) {
+            upstream.answered(); // it speaks: what its health needs to tell busy from dead
+        }
         try {
             events.put(event);
         } catch (InterruptedException e) {

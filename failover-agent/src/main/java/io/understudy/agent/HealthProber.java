@@ -50,8 +50,14 @@ final class HealthProber implements AutoCloseable {
             long started = System.nanoTime();
             probeOnce();
             InstanceHealth.State state = health.state();
-            Duration pause = state == InstanceHealth.State.SUSPECT ? Duration.ZERO
-                    : state == InstanceHealth.State.UNKNOWN ? probe.interval().dividedBy(4) : probe.interval();
+            // suspect: confirm at once; down: twice as often, so a recovery is seen (rise x interval/2) within
+            // about a second on the defaults
+            Duration pause = switch (state) {
+                case SUSPECT -> Duration.ZERO;
+                case UNKNOWN -> probe.interval().dividedBy(4);
+                case DOWN -> probe.interval().dividedBy(2);
+                case UP -> probe.interval();
+            };
             long sleepNanos = pause.toNanos() - (System.nanoTime() - started);
             if (sleepNanos > 0) {
                 try {
@@ -64,18 +70,27 @@ final class HealthProber implements AutoCloseable {
     }
 
     private void probeOnce() {
+        long started = health.nowMillis();
         ProbeResult result = callWithDeadline();
         if (!running) {
             return;
         }
         if (result.ok()) {
             health.probeSucceeded();
+        } else if (result.timedOut()) {
+            health.probeTimedOut(result.error(), started);
         } else {
             health.probeFailed(result.error());
         }
     }
 
-    private record ProbeResult(boolean ok, String error) {
+    /** {@code timedOut}: no answer within the probe timeout (as opposed to refused, or a bad status). */
+    private record ProbeResult(boolean ok, boolean timedOut, String error) {
+        static final ProbeResult OK = new ProbeResult(true, false, "");
+
+        static ProbeResult failed(String error) {
+            return new ProbeResult(false, false, error);
+        }
     }
 
     /**
@@ -89,14 +104,18 @@ final class HealthProber implements AutoCloseable {
             return result.get(probe.timeout().toMillis() + 50, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             call.interrupt();
-            return new ProbeResult(false, "timeout after " + probe.timeout().toMillis() + " ms");
+            return timedOut();
         } catch (InterruptedException e) {
             call.interrupt();
             Thread.currentThread().interrupt();
-            return new ProbeResult(false, "interrupted");
+            return ProbeResult.failed("interrupted");
         } catch (java.util.concurrent.ExecutionException e) {
-            return new ProbeResult(false, String.valueOf(e.getCause()));
+            return ProbeResult.failed(String.valueOf(e.getCause()));
         }
+    }
+
+    private ProbeResult timedOut() {
+        return new ProbeResult(false, true, "timeout after " + probe.timeout().toMillis() + " ms");
     }
 
     private ProbeResult call() {
@@ -107,16 +126,17 @@ final class HealthProber implements AutoCloseable {
         try (HttpClientResponse response = request.request()) {
             int status = response.status().code();
             response.inputStream().readNBytes(16 * 1024);
-            return status >= 200 && status < 300 ? new ProbeResult(true, "") : new ProbeResult(false, "HTTP " + status);
+            return status >= 200 && status < 300 ? ProbeResult.OK : ProbeResult.failed("HTTP " + status);
         } catch (Exception e) {
             Throwable root = e;
             while (root.getCause() != null) {
                 root = root.getCause();
             }
-            String text = root instanceof java.net.SocketTimeoutException ? "timeout after " + probe.timeout().toMillis() + " ms"
-                    : root instanceof java.net.ConnectException ? "connection refused"
-                    : root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
-            return new ProbeResult(false, text);
+            if (root instanceof java.net.SocketTimeoutException) {
+                return timedOut();
+            }
+            return ProbeResult.failed(root instanceof java.net.ConnectException ? "connection refused"
+                    : root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage()));
         }
     }
 

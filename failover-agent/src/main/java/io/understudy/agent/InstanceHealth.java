@@ -5,14 +5,23 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
 /**
- * The health state machine of one relay instance, driven by active probes.
+ * The health state machine of one relay instance, driven by active probes and by what its
+ * requests show (the passive signal).
  *
  * <pre>
  *   UNKNOWN --ok--> UP           UNKNOWN/UP --fail--> SUSPECT
  *   SUSPECT --ok--> UP           (a blip: it never reached DOWN)
  *   any --fail x fall--> DOWN
  *   DOWN --ok x rise--> UP       (hysteresis: one good probe is not a recovery)
+ *   UNKNOWN/UP --busy--> SUSPECT (a busy probe never counts toward DOWN)
  * </pre>
+ * The rule that tells dead from busy: a probe that <em>timed out</em> while the instance answered
+ * requests (any byte of an answer, or an HTTP error, arrived since the probe began) is "busy", not
+ * a failure. It makes the instance SUSPECT, so new requests prefer an idle one, but it does not
+ * count toward {@code fall}: a burst that saturates the machine never ejects a relay that is
+ * answering, and never re-issues its requests. A refused connection or a bad status always counts,
+ * and so does a timeout while nothing came back at all (a dead, frozen or blackholed relay).
+ * <p>
  * SUSPECT is "detected": new requests prefer other instances, but nothing in flight is cut.
  * DOWN is "enforced": the instance gets no traffic and attempts to it that have sent nothing
  * to their client are re-issued elsewhere. All transitions go through {@link #transitionTo};
@@ -42,6 +51,9 @@ public final class InstanceHealth {
     private int consecutiveSuccesses;
     private String lastError = "";
     private long sinceMillis;
+    private long busyProbes;
+    /** When a request last got anything back from the instance (written on every chunk: no lock). */
+    private volatile long lastAnsweredMillis = Long.MIN_VALUE;
 
     public InstanceHealth(String instance, int fall, int rise, LongSupplier clockMillis) {
         if (fall < 1 || rise < 1) {
@@ -68,6 +80,40 @@ public final class InstanceHealth {
 
     public synchronized long sinceMillis() {
         return sinceMillis;
+    }
+
+    public long nowMillis() {
+        return clockMillis.getAsLong();
+    }
+
+    /** A request to the instance got something back: an answer, a chunk of one, or an HTTP error. */
+    public void answered() {
+        lastAnsweredMillis = clockMillis.getAsLong();
+    }
+
+    /** Probe timeouts excused since start because the instance was answering requests. */
+    public synchronized long busyProbes() {
+        return busyProbes;
+    }
+
+    /**
+     * A probe started at {@code startedMillis} timed out. Busy (see the class comment) when a request
+     * got an answer since then; otherwise a failure like any other.
+     */
+    public void probeTimedOut(String error, long startedMillis) {
+        if (lastAnsweredMillis < startedMillis) {
+            probeFailed(error);
+            return;
+        }
+        Transition t;
+        synchronized (this) {
+            busyProbes++;
+            consecutiveSuccesses = 0;
+            lastError = error + " while answering requests: busy, not dead";
+            t = state == State.UP || state == State.UNKNOWN
+                    ? transitionTo(State.SUSPECT, "probe " + lastError + "; kept in rotation") : null;
+        }
+        notifyListeners(t);
     }
 
     /** A probe answered healthy. */

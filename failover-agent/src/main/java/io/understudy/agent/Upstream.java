@@ -142,6 +142,13 @@ final class Upstream {
         return active;
     }
 
+    /** A request got something back from this upstream: the passive half of its health. */
+    void answered() {
+        if (health != null) {
+            health.answered();
+        }
+    }
+
     void started(AttemptWorker worker) {
         inflight.incrementAndGet();
         active.add(worker);
@@ -154,7 +161,7 @@ final class Upstream {
     }
 
     void succeeded(String model, long latencyMillis) {
-        answered();
+        countAsWorking();
         if (modelCircuits.succeeded(model)) {
             LOG.info(() -> "circuit of " + name + " for model " + model + " is now CLOSED");
         }
@@ -207,14 +214,14 @@ final class Upstream {
                 }
             }
             case MODEL -> {
-                answered();
+                countAsWorking();
                 if (modelCircuits.failed(model, nowMillis)) {
                     LOG.info(() -> "circuit of " + name + " for model " + model + " is now OPEN");
                 }
             }
             case NONE -> {
                 if (!(failure instanceof Failure.Unavailable)) {
-                    answered(); // it answered properly (with the client's or a limiter's error): it works
+                    countAsWorking(); // it answered properly (with the client's or a limiter's error): it works
                 }
             }
         }
@@ -234,7 +241,7 @@ final class Upstream {
         coolingUntil.merge(key, nowMillis + pause.toMillis(), Math::max);
     }
 
-    private void answered() {
+    private void countAsWorking() {
         consecutiveFailures.set(0);
         breaker.recordSuccess();
     }

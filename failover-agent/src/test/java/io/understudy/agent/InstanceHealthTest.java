@@ -73,4 +73,52 @@ class InstanceHealthTest {
         assertEquals(SUSPECT, health.state());
         assertEquals(List.of(UP, SUSPECT), seen.stream().map(InstanceHealth.Transition::to).toList());
     }
+
+    /**
+     * Regression: 500 concurrent streams on 2 cores timed both relays' probes out while their requests
+     * were completing; both were marked DOWN and 1,180 requests in flight were re-issued.
+     */
+    @Test
+    void aProbeTimeoutWhileRequestsAreAnsweredIsBusyNeverDown() {
+        health.probeSucceeded();
+        for (int i = 0; i < 10; i++) {
+            long probeStarted = now.get();
+            now.addAndGet(200);
+            health.answered(); // a chunk of some answer arrived during the probe
+            now.addAndGet(300);
+            health.probeTimedOut("timeout after 500 ms", probeStarted);
+            assertEquals(SUSPECT, health.state(), "busy: new requests prefer an idle relay, nothing is ejected");
+        }
+        assertEquals(10, health.busyProbes());
+        assertEquals("timeout after 500 ms while answering requests: busy, not dead", health.lastError());
+        health.probeSucceeded();
+        assertEquals(UP, health.state());
+    }
+
+    @Test
+    void aProbeTimeoutWithNothingAnsweredCountsTowardDown() {
+        health.probeSucceeded();
+        health.answered(); // before the probes began: says nothing about now
+        now.addAndGet(100);
+        long first = now.get();
+        now.addAndGet(500);
+        health.probeTimedOut("timeout after 500 ms", first);
+        long second = now.get();
+        now.addAndGet(500);
+        health.probeTimedOut("timeout after 500 ms", second);
+        assertEquals(DOWN, health.state(), "silent: dead, frozen or blackholed");
+        assertEquals(0, health.busyProbes());
+    }
+
+    @Test
+    void refusedProbesCountEvenWhileOldRequestsStillAnswer() {
+        health.probeSucceeded();
+        long started = now.get();
+        health.answered();
+        health.probeFailed("connection refused");
+        health.probeFailed("connection refused");
+        assertEquals(DOWN, health.state(), "only a timeout can be busy: a refusal or a bad status is an answer");
+        health.probeTimedOut("timeout after 500 ms", started);
+        assertEquals(DOWN, health.state(), "busy never brings a down relay back either");
+    }
 }
