@@ -288,6 +288,30 @@ class RelayOutageTest {
         }
     }
 
+    /**
+     * Regression: on config/agent.yaml as shipped (first token 30 s, idle 30 s) a stream in flight on a primary
+     * that went silent was rescued by its idle timeout, 30 s later, not by the probes' verdict.
+     */
+    @Test
+    void s21SilentPrimaryWithStreamsInFlightOnTheShippedConfig() throws Exception {
+        try (Scenario s = Scenario.start("21-silent-primary-shipped-config", "Primary silent with streams in flight, agent as shipped",
+                "The agent runs on config/agent.yaml as shipped (probes every 0.5 s, 0.5 s timeout, 2 to fall: a silent "
+                        + "relay is down 1 to 1.5 s after it fell silent; first token and idle 30 s). Once probes mark the silent "
+                        + "primary down, every request waiting on it is re-issued and every stream flowing from it is resumed on "
+                        + "the standby: every request completes, none more than 2 s later than normal (the verdict, plus a "
+                        + "fresh request on the standby).", ChaosCluster.AgentProfile.SHIPPED)) {
+            s.inject("timeout toxic (0 = hold forever) on the primary's answers",
+                    () -> s.cluster.primaryProxy.toxics().timeout("silent", ToxicDirection.DOWNSTREAM, 0));
+            s.awaitCompleted("standby serving", "standby", 2 * s.rate, SERVE);
+            s.lift("remove the toxic", () -> Scenario.removeToxic(s.cluster.primaryProxy, "silent"));
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            r.check(r.worstAddedMs() <= 2000, "no request more than 2 s later than normal: worst added " + r.worstAddedMs() + " ms");
+            r.check(r.allComplete(), "every request completes, streams included");
+            s.verdict(r);
+        }
+    }
+
     private static long countAttempts(com.fasterxml.jackson.databind.JsonNode attemptLog) {
         long n = 0;
         for (com.fasterxml.jackson.databind.JsonNode a : attemptLog.path("attempts")) {

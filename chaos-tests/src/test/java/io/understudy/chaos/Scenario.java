@@ -65,9 +65,18 @@ final class Scenario implements AutoCloseable {
         return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL);
     }
 
+    /** The same with the agent on {@code profile}: {@code SHIPPED} runs it on config/agent.yaml as shipped. */
+    static Scenario start(String id, String title, String invariant, ChaosCluster.AgentProfile profile) {
+        return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, profile);
+    }
+
     static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl) {
-        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.SimTiming.QUICK,
-                ChaosCluster.AgentProfile.CHAOS);
+        return start(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.AgentProfile.CHAOS);
+    }
+
+    private static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
+                                  ChaosCluster.AgentProfile profile) {
+        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.SimTiming.QUICK, profile);
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);

@@ -193,7 +193,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     .filter(v -> !v.isBlank()).map(v -> new Secret(v.trim()));
             Config p = t.get("probe");
             Probe probe = new Probe(ConfigReader.string(p, "path", "/health/ready"),
-                    ConfigReader.duration(p, "interval", Duration.ofSeconds(1)),
+                    ConfigReader.duration(p, "interval", Duration.ofMillis(500)),
                     ConfigReader.duration(p, "timeout", Duration.ofMillis(500)),
                     ConfigReader.integer(p, "fall", 2, 1, 100), ConfigReader.integer(p, "rise", 2, 1, 100),
                     ConfigReader.bool(p, "with-auth", false));

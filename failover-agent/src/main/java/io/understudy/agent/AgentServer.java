@@ -223,8 +223,8 @@ public final class AgentServer implements AutoCloseable {
 
     /**
      * A relay marked down: attempts to it that have sent nothing to their client are re-issued
-     * elsewhere at once (HAProxy's on-marked-down shutdown-sessions), and streams already flowing
-     * but silent for a second are resumed rather than left to their idle timeout.
+     * elsewhere at once (HAProxy's on-marked-down shutdown-sessions). Streams already flowing are
+     * resumed by their dispatcher once silent on it (see {@code Dispatcher.nextStreamEvent}).
      */
     private void onHealthChange(InstanceHealth.Transition t) {
         metrics.healthTransition(t.instance(), t.from().name(), t.to().name());
@@ -250,8 +250,6 @@ public final class AgentServer implements AutoCloseable {
         for (AttemptWorker worker : u.activeAttempts()) {
             if (worker.abortIfUncommitted(down)) {
                 reissued++;
-            } else if (worker.silentNanos() > TimeUnit.SECONDS.toNanos(1)) {
-                worker.abort(down);
             }
         }
         int n = reissued;

@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
@@ -47,6 +48,10 @@ import java.util.logging.Logger;
  */
 final class Dispatcher {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
+    /** A flowing stream silent this long on an upstream marked down is resumed elsewhere. */
+    private static final Duration SILENT_ON_DOWN = Duration.ofSeconds(1);
+    /** How often a waiting stream looks at its upstream's health. */
+    private static final Duration STREAM_CHECK = Duration.ofMillis(100);
 
     private final AgentConfig config;
     private final Upstreams upstreams;
@@ -366,15 +371,7 @@ final class Dispatcher {
             client.write(first.chunk());
             sent.add(first.chunk());
             while (true) {
-                long idle = Math.min(idleTimeout(upstream, candidate.askModel()).toMillis(),
-                        Math.max(0, call.deadlineMillis - clock.millis()));
-                AttemptWorker.Event event = worker.poll(Duration.ofMillis(idle).toNanos());
-                if (event == null) {
-                    Failure stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
-                            "stream from " + upstream.name() + " stalled for " + idle + " ms");
-                    worker.abort(stalled);
-                    event = new AttemptWorker.Failed(stalled);
-                }
+                AttemptWorker.Event event = nextStreamEvent(call, worker, upstream, candidate.askModel());
                 switch (event) {
                     case AttemptWorker.Chunk c -> {
                         StreamChunk out = rewrite ? rewrite(c.chunk(), sent) : c.chunk();
@@ -429,6 +426,38 @@ final class Dispatcher {
             }
             worker.abort(new Failure.Unavailable(Origin.LOCAL, "client", Failure.UnavailableKind.RESET, "client went away"));
             metrics.request(upstream.tier(), "client_closed", call.elapsed());
+        }
+    }
+
+    /**
+     * The next event of a stream already flowing to its client, or a failure when it stalled: silent past
+     * its idle timeout, or silent for {@link #SILENT_ON_DOWN} on an upstream that probes marked down. The
+     * second is what rescues a stream from a dead relay about a second after the verdict, not at the idle
+     * timeout (30 s as shipped): the wait is sliced so the verdict is seen within {@link #STREAM_CHECK}.
+     */
+    private AttemptWorker.Event nextStreamEvent(Call call, AttemptWorker worker, Upstream upstream, String model)
+            throws InterruptedException {
+        long idleMillis = Math.min(idleTimeout(upstream, model).toMillis(), Math.max(0, call.deadlineMillis - clock.millis()));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(idleMillis);
+        while (true) {
+            long left = deadline - System.nanoTime();
+            AttemptWorker.Event event = worker.poll(Math.min(Math.max(0, left), STREAM_CHECK.toNanos()));
+            if (event != null) {
+                return event;
+            }
+            Failure stalled = null;
+            if (upstream.healthState() == InstanceHealth.State.DOWN && worker.silentNanos() > SILENT_ON_DOWN.toNanos()) {
+                stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.MARKED_DOWN,
+                        "stream from " + upstream.name() + " silent for " + TimeUnit.NANOSECONDS.toMillis(worker.silentNanos())
+                                + " ms on an upstream marked down");
+            } else if (System.nanoTime() >= deadline) {
+                stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
+                        "stream from " + upstream.name() + " stalled for " + idleMillis + " ms");
+            }
+            if (stalled != null) {
+                worker.abort(stalled);
+                return new AttemptWorker.Failed(stalled);
+            }
         }
     }
 

@@ -54,21 +54,26 @@ final class AgentHarness implements AutoCloseable {
      * The agent's knobs that tests change. {@code reservePerSecond}: the budget's reserve (the functional
      * tests share one agent and fail on purpose again and again, so they keep it high and do not starve
      * each other). {@code breakerFailures}: failures in a row that open a circuit (the upstream's, or one
-     * model's). {@code openFor}: how long a circuit stays open.
+     * model's). {@code openFor}: how long a circuit stays open. {@code streamIdle}: the longest gap between
+     * a stream's chunks, on every tier.
      */
-    record Tuning(int reservePerSecond, int breakerFailures, Duration openFor) {
-        static final Tuning FUNCTIONAL = new Tuning(1_000, 3, Duration.ofSeconds(1));
+    record Tuning(int reservePerSecond, int breakerFailures, Duration openFor, Duration streamIdle) {
+        static final Tuning FUNCTIONAL = new Tuning(1_000, 3, Duration.ofSeconds(1), Duration.ofSeconds(1));
 
         Tuning withReservePerSecond(int n) {
-            return new Tuning(n, breakerFailures, openFor);
+            return new Tuning(n, breakerFailures, openFor, streamIdle);
         }
 
         Tuning withBreakerFailures(int n) {
-            return new Tuning(reservePerSecond, n, openFor);
+            return new Tuning(reservePerSecond, n, openFor, streamIdle);
         }
 
         Tuning withOpenFor(Duration d) {
-            return new Tuning(reservePerSecond, breakerFailures, d);
+            return new Tuning(reservePerSecond, breakerFailures, d, streamIdle);
+        }
+
+        Tuning withStreamIdle(Duration d) {
+            return new Tuning(reservePerSecond, breakerFailures, openFor, d);
         }
     }
 
@@ -116,16 +121,16 @@ final class AgentHarness implements AutoCloseable {
                   - name: primary
                     kind: relay
                     probe: { interval: PT0.2S, timeout: PT0.3S, fall: 2, rise: 2 }
-                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: PT1S, response: PT4S }
+                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: %8$s, response: PT4S }
                     instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
                   - name: standby
                     kind: relay
                     probe: { interval: PT0.2S, timeout: PT0.3S, fall: 2, rise: 2 }
-                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: PT1S, response: PT4S }
+                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: %8$s, response: PT4S }
                     instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
                   - name: direct
                     kind: direct
-                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: PT1S, response: PT4S }
+                    timeouts: { connect: PT0.5S, first-token: PT2S, idle: %8$s, response: PT4S }
                 providers:
                   - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
                 routes:
@@ -147,7 +152,7 @@ final class AgentHarness implements AutoCloseable {
                   - model: "sim-context-length"
                     on-context-length: [ "bigger-context" ]
                 %s
-                """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra);
+                """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra, tuning.streamIdle());
     }
 
     /**

@@ -1,0 +1,50 @@
+package io.understudy.agent;
+
+import io.understudy.sim.SimConfig;
+import io.understudy.testkit.TcpProxy;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static io.understudy.agent.AgentHarness.chat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A stream flowing from a relay that goes silent is resumed once probes mark the relay down, not at its idle timeout. */
+class AgentStrandedStreamTest {
+
+    /**
+     * Regression: a stream silent for less than a second when the probes' DOWN verdict came was left to its idle
+     * timeout (30 s as shipped); the outside benchmark saw a stalled stream take 61 s.
+     */
+    @Test
+    void aStreamOnARelayMarkedDownIsResumedAboutASecondAfterItFellSilent() throws Exception {
+        // 40 tokens 100 ms apart: a 4 s stream; idle timeout 30 s, as shipped
+        try (AgentHarness h = new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(100), 40),
+                "", AgentHarness.Tuning.FUNCTIONAL.withStreamIdle(Duration.ofSeconds(30)))) {
+            h.reset();
+            HttpResponse<InputStream> r = h.http.send(HttpRequest.newBuilder(URI.create(h.base() + "/v1/chat/completions"))
+                    .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(chat("m", true, "stranded"))).build(), HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals("primary-1", r.headers().firstValue("x-understudy-upstream").orElse("none"));
+            // the primary goes silent mid-stream: probes (0.2 s apart, 0.3 s timeout) mark it down within about 0.6 s,
+            // while the stream has been silent for less than a second
+            h.primaryProxy.mode(TcpProxy.Mode.BLACKHOLE);
+            long silentAt = System.nanoTime();
+            String body;
+            try (InputStream in = r.body()) {
+                body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - silentAt);
+            assertTrue(body.endsWith("data: [DONE]\n\n"), "completed, resumed elsewhere: " + body.substring(Math.max(0, body.length() - 200)));
+            assertTrue(tookMillis < 8_000, "the rest of a 4 s stream took " + tookMillis + " ms after the primary fell silent");
+            h.primaryProxy.mode(TcpProxy.Mode.PASS);
+        }
+    }
+}
