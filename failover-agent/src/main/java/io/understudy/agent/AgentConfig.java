@@ -43,8 +43,12 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public record Instance(String name, URI baseUrl, int weight) {
     }
 
-    /** Active health probe of a relay instance; {@code path} is relative to the instance's origin. */
-    public record Probe(String path, Duration interval, Duration timeout, int fall, int rise, boolean withAuth) {
+    /**
+     * Active health probe of each upstream of a tier. A relay: GET of {@code path}, relative to the
+     * instance's origin. A provider of the direct tier: its model list ({@code path} unused).
+     */
+    public record Probe(boolean enabled, String path, Duration interval, Duration timeout, int fall, int rise,
+                        boolean withAuth) {
     }
 
     /**
@@ -192,7 +196,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
             Optional<Secret> apiKey = ConfigReader.string(t, "api-key-env").map(env)
                     .filter(v -> !v.isBlank()).map(v -> new Secret(v.trim()));
             Config p = t.get("probe");
-            Probe probe = new Probe(ConfigReader.string(p, "path", "/health/ready"),
+            Probe probe = new Probe(ConfigReader.bool(p, "enabled", true), ConfigReader.string(p, "path", "/health/ready"),
                     ConfigReader.duration(p, "interval", Duration.ofMillis(500)),
                     ConfigReader.duration(p, "timeout", Duration.ofMillis(500)),
                     ConfigReader.integer(p, "fall", 2, 1, 100), ConfigReader.integer(p, "rise", 2, 1, 100),

@@ -84,7 +84,7 @@ final class AgentMetrics {
             case OPEN -> 2;
         }).tag("upstream", u.name()).register(registry);
         u.health().ifPresent(h -> FunctionCounter.builder(BUSY_PROBES, h, InstanceHealth::busyProbes)
-                .description("probe timeouts excused because the relay was answering requests (busy, not dead)")
+                .description("probe timeouts that were no verdict: the upstream was answering requests, or this host was starved")
                 .tag("upstream", u.name()).register(registry));
         Gauge.builder(HEALTH_STATE, u, x -> switch (x.healthState()) {
             case UP -> 0;

@@ -244,7 +244,8 @@ public final class AgentServer implements AutoCloseable {
         if (t.to() != InstanceHealth.State.DOWN) {
             return;
         }
-        Failure down = new Failure.Unavailable(Origin.RELAY, u.name(), Failure.UnavailableKind.MARKED_DOWN,
+        Failure down = new Failure.Unavailable(u.kind() == Upstream.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER, u.name(),
+                Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
         int reissued = 0;
         for (AttemptWorker worker : u.activeAttempts()) {

@@ -3,70 +3,154 @@ package io.understudy.agent;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;
 import io.helidon.webclient.api.WebClient;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.provider.Provider;
 import io.understudy.core.provider.Secret;
 
 import java.net.URI;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 
 /**
- * Probes one relay instance on its own virtual thread and feeds the results to its
- * {@link InstanceHealth}. After a failure it probes again at once, so a blackholed relay is marked
- * down one probe timeout after it was first suspected.
+ * Probes one upstream on its own thread and feeds the results to its {@link InstanceHealth}: a
+ * relay by a GET of its probe path, a provider of the direct tier by listing its models (cheap,
+ * and it proves the key and the API work). After a failure it probes again at once, so a
+ * blackholed upstream is marked down one probe timeout after it was first suspected.
  */
 final class HealthProber implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(HealthProber.class.getName());
+    /** A quiet upstream (no request for a minute) is probed this many times less often. */
+    private static final int QUIET_SLOWDOWN = 10;
 
-    private final String instance;
-    private final URI probeUri;
+    /** One probe call; it must give up by itself within the probe timeout (its socket timeouts). */
+    @FunctionalInterface
+    interface Check {
+        ProbeResult call();
+    }
+
+    /** Whether this host was too starved since {@code startedMillis} for a probe timeout to be a verdict. */
+    @FunctionalInterface
+    interface Starved {
+        boolean since(long startedMillis, Duration interval);
+    }
+
+    /** {@code timedOut}: no answer within the probe timeout (as opposed to refused, or a bad status). */
+    record ProbeResult(boolean ok, boolean timedOut, String error) {
+        static final ProbeResult OK = new ProbeResult(true, false, "");
+
+        static ProbeResult failed(String error) {
+            return new ProbeResult(false, false, error);
+        }
+    }
+
+    private final String name;
     private final AgentConfig.Probe probe;
-    private final Optional<Secret> apiKey;
     private final InstanceHealth health;
-    private final WebClient client;
+    private final Check check;
+    private final BooleanSupplier quiet;
+    private final Starved starved;
     private final Thread thread;
     private volatile boolean running = true;
 
-    HealthProber(String instance, URI baseUrl, AgentConfig.Probe probe, Optional<Secret> apiKey, InstanceHealth health) {
-        this.instance = instance;
-        String origin = baseUrl.getScheme() + "://" + baseUrl.getRawAuthority();
-        this.probeUri = URI.create(origin + (probe.path().startsWith("/") ? probe.path() : "/" + probe.path()));
+    private HealthProber(String name, AgentConfig.Probe probe, InstanceHealth health, Check check, BooleanSupplier quiet,
+                         Starved starved) {
+        this.name = name;
+        this.starved = starved;
         this.probe = probe;
-        this.apiKey = apiKey;
         this.health = health;
-        this.client = WebClient.builder()
+        this.check = check;
+        this.quiet = quiet;
+        this.thread = Thread.ofPlatform().daemon(true).name("probe-" + name).start(this::loop);
+    }
+
+    /** Probes a relay: GET of the probe path on its origin, the relay key sent when {@code with-auth}. */
+    static HealthProber relay(String instance, URI baseUrl, AgentConfig.Probe probe, Optional<Secret> apiKey,
+                              InstanceHealth health, Starved starved) {
+        String origin = baseUrl.getScheme() + "://" + baseUrl.getRawAuthority();
+        URI uri = URI.create(origin + (probe.path().startsWith("/") ? probe.path() : "/" + probe.path()));
+        WebClient client = WebClient.builder()
                 .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(probe.timeout()).readTimeout(probe.timeout()))
                 .followRedirects(false)
                 .build();
-        this.thread = Thread.ofPlatform().daemon(true).name("probe-" + instance).start(this::loop);
+        Check get = () -> {
+            var request = client.get().uri(uri).readTimeout(probe.timeout());
+            if (probe.withAuth()) {
+                apiKey.ifPresent(k -> request.header(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
+            }
+            try (HttpClientResponse response = request.request()) {
+                int status = response.status().code();
+                response.inputStream().readNBytes(16 * 1024);
+                return status >= 200 && status < 300 ? ProbeResult.OK : ProbeResult.failed("HTTP " + status);
+            } catch (Exception e) {
+                Throwable root = e;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                if (root instanceof java.net.SocketTimeoutException) {
+                    return timedOut(probe);
+                }
+                return ProbeResult.failed(root instanceof java.net.ConnectException ? "connection refused"
+                        : root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage()));
+            }
+        };
+        return new HealthProber(instance, probe, health, get, () -> false, starved);
     }
 
-    URI probeUri() {
-        return probeUri;
+    /**
+     * Probes a provider of the direct tier by listing its models, through {@code prober}: the same
+     * provider with the probe timeout as its connect and read timeouts. Any answer shows it alive,
+     * a rate limit or a refused key included (requests will meet those too); a 5xx or no answer
+     * does not. Probed {@value #QUIET_SLOWDOWN}x less often while it carries no traffic.
+     */
+    static HealthProber provider(String name, Provider prober, AgentConfig.Probe probe, InstanceHealth health,
+                                 BooleanSupplier quiet, Starved starved) {
+        Check list = () -> {
+            try {
+                prober.models();
+                return ProbeResult.OK;
+            } catch (FailureException e) {
+                return switch (e.failure()) {
+                    case Failure.ClientError c -> ProbeResult.OK;
+                    case Failure.RateLimited r -> ProbeResult.OK;
+                    case Failure.Retryable r -> ProbeResult.failed("HTTP " + r.status());
+                    case Failure.Unavailable u -> u.kind() == Failure.UnavailableKind.TIMEOUT ? timedOut(probe)
+                            : ProbeResult.failed(u.kind().code());
+                };
+            }
+        };
+        return new HealthProber(name, probe, health, list, quiet, starved);
     }
 
     private void loop() {
         while (running) {
             long started = System.nanoTime();
             probeOnce();
-            InstanceHealth.State state = health.state();
-            // suspect: confirm at once; down: twice as often, so a recovery is seen (rise x interval/2) within
-            // about a second on the defaults
-            Duration pause = switch (state) {
-                case SUSPECT -> Duration.ZERO;
-                case UNKNOWN -> probe.interval().dividedBy(4);
-                case DOWN -> probe.interval().dividedBy(2);
-                case UP -> probe.interval();
-            };
-            long sleepNanos = pause.toNanos() - (System.nanoTime() - started);
-            if (sleepNanos > 0) {
-                try {
-                    Thread.sleep(Duration.ofNanos(sleepNanos));
-                } catch (InterruptedException e) {
-                    return;
+            try {
+                // sliced, so that traffic arriving at a quiet upstream brings back the normal pace at once
+                while (running && System.nanoTime() - started < pause().toNanos()) {
+                    long left = pause().toNanos() - (System.nanoTime() - started);
+                    Thread.sleep(Duration.ofNanos(Math.max(1, Math.min(left, probe.interval().dividedBy(4).toNanos()))));
                 }
+            } catch (InterruptedException e) {
+                return;
             }
         }
+    }
+
+    /**
+     * Suspect: confirm at once. Down: twice as often, so a recovery is seen (rise x interval / 2) within
+     * about a second on the defaults. Up and quiet: {@value #QUIET_SLOWDOWN} times less often.
+     */
+    private Duration pause() {
+        return switch (health.state()) {
+            case SUSPECT -> Duration.ZERO;
+            case UNKNOWN -> probe.interval().dividedBy(4);
+            case DOWN -> probe.interval().dividedBy(2);
+            case UP -> quiet.getAsBoolean() ? probe.interval().multipliedBy(QUIET_SLOWDOWN) : probe.interval();
+        };
     }
 
     private void probeOnce() {
@@ -78,33 +162,30 @@ final class HealthProber implements AutoCloseable {
         if (result.ok()) {
             health.probeSucceeded();
         } else if (result.timedOut()) {
-            health.probeTimedOut(result.error(), started);
+            health.probeTimedOut(result.error(), started, starved.since(started, probe.interval()));
         } else {
             health.probeFailed(result.error());
         }
     }
 
-    /** {@code timedOut}: no answer within the probe timeout (as opposed to refused, or a bad status). */
-    private record ProbeResult(boolean ok, boolean timedOut, String error) {
-        static final ProbeResult OK = new ProbeResult(true, false, "");
-
-        static ProbeResult failed(String error) {
-            return new ProbeResult(false, false, error);
-        }
-    }
-
     /**
      * The socket timeouts bound connect and each read; a peer that trickles bytes could still hold a
-     * probe longer, so the probe runs on its own virtual thread with a hard deadline.
+     * probe longer, so the probe runs on its own thread with a hard deadline.
      */
     private ProbeResult callWithDeadline() {
         java.util.concurrent.CompletableFuture<ProbeResult> result = new java.util.concurrent.CompletableFuture<>();
-        Thread call = Thread.ofPlatform().daemon(true).name("probe-call-" + instance).start(() -> result.complete(call()));
+        Thread call = Thread.ofVirtual().name("probe-call-" + name).start(() -> {
+            try {
+                result.complete(check.call());
+            } catch (RuntimeException e) {
+                result.complete(ProbeResult.failed(e.getClass().getSimpleName()));
+            }
+        });
         try {
             return result.get(probe.timeout().toMillis() + 50, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             call.interrupt();
-            return timedOut();
+            return timedOut(probe);
         } catch (InterruptedException e) {
             call.interrupt();
             Thread.currentThread().interrupt();
@@ -114,36 +195,14 @@ final class HealthProber implements AutoCloseable {
         }
     }
 
-    private ProbeResult timedOut() {
+    private static ProbeResult timedOut(AgentConfig.Probe probe) {
         return new ProbeResult(false, true, "timeout after " + probe.timeout().toMillis() + " ms");
-    }
-
-    private ProbeResult call() {
-        var request = client.get().uri(probeUri).readTimeout(probe.timeout());
-        if (probe.withAuth()) {
-            apiKey.ifPresent(k -> request.header(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
-        }
-        try (HttpClientResponse response = request.request()) {
-            int status = response.status().code();
-            response.inputStream().readNBytes(16 * 1024);
-            return status >= 200 && status < 300 ? ProbeResult.OK : ProbeResult.failed("HTTP " + status);
-        } catch (Exception e) {
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            if (root instanceof java.net.SocketTimeoutException) {
-                return timedOut();
-            }
-            return ProbeResult.failed(root instanceof java.net.ConnectException ? "connection refused"
-                    : root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage()));
-        }
     }
 
     @Override
     public void close() {
         running = false;
         thread.interrupt();
-        LOG.fine(() -> "probe of " + instance + " stopped");
+        LOG.fine(() -> "probe of " + name + " stopped");
     }
 }

@@ -13,14 +13,16 @@ import java.util.function.LongSupplier;
  *   SUSPECT --ok--> UP           (a blip: it never reached DOWN)
  *   any --fail x fall--> DOWN
  *   DOWN --ok x rise--> UP       (hysteresis: one good probe is not a recovery)
- *   UNKNOWN/UP --busy--> SUSPECT (a busy probe never counts toward DOWN)
+ *   busy or no verdict: no change (counted, and said in lastError)
  * </pre>
  * The rule that tells dead from busy: a probe that <em>timed out</em> while the instance answered
- * requests (any byte of an answer, or an HTTP error, arrived since the probe began) is "busy", not
- * a failure. It makes the instance SUSPECT, so new requests prefer an idle one, but it does not
- * count toward {@code fall}: a burst that saturates the machine never ejects a relay that is
- * answering, and never re-issues its requests. A refused connection or a bad status always counts,
- * and so does a timeout while nothing came back at all (a dead, frozen or blackholed relay).
+ * requests (any byte of an answer, or an HTTP error, arrived since the probe began) is "busy"; one
+ * that timed out while the host was starved ({@code hostCongested}, decided by the caller: see
+ * {@code Upstreams.hostStarved}) is "no verdict". Neither is a failure, nor changes the state: a
+ * burst that saturates the machine never ejects a relay that is answering, nor an idle standby
+ * whose probe could not run in time, never re-issues requests and never sends a traffic peak to
+ * the standby. A refused connection or a bad status always counts, and so does a timeout while
+ * nothing came back at all on a host that was not starved (a dead, frozen or blackholed relay).
  * <p>
  * SUSPECT is "detected": new requests prefer other instances, but nothing in flight is cut.
  * DOWN is "enforced": the instance gets no traffic and attempts to it that have sent nothing
@@ -54,6 +56,8 @@ public final class InstanceHealth {
     private long busyProbes;
     /** When a request last got anything back from the instance (written on every chunk: no lock). */
     private volatile long lastAnsweredMillis = Long.MIN_VALUE;
+    private volatile long lastProbeTimeoutMillis = Long.MIN_VALUE;
+    private volatile long lastProbeMillis = Long.MIN_VALUE;
 
     public InstanceHealth(String instance, int fall, int rise, LongSupplier clockMillis) {
         if (fall < 1 || rise < 1) {
@@ -98,26 +102,65 @@ public final class InstanceHealth {
 
     /**
      * A probe started at {@code startedMillis} timed out. Busy (see the class comment) when a request
-     * got an answer since then; otherwise a failure like any other.
+     * got an answer since then, or when {@code hostCongested} (this host fell behind meanwhile);
+     * otherwise a failure like any other.
      */
-    public void probeTimedOut(String error, long startedMillis) {
-        if (lastAnsweredMillis < startedMillis) {
+    public void probeTimedOut(String error, long startedMillis, boolean hostCongested) {
+        lastProbeTimeoutMillis = clockMillis.getAsLong();
+        lastProbeMillis = lastProbeTimeoutMillis;
+        boolean answering = lastAnsweredMillis >= startedMillis;
+        if (!answering && !hostCongested) {
             probeFailed(error);
             return;
         }
-        Transition t;
         synchronized (this) {
             busyProbes++;
-            consecutiveSuccesses = 0;
-            lastError = error + " while answering requests: busy, not dead";
-            t = state == State.UP || state == State.UNKNOWN
-                    ? transitionTo(State.SUSPECT, "probe " + lastError + "; kept in rotation") : null;
+            lastError = error + (answering ? " while answering requests: busy, not dead"
+                    : " while this host was too busy to run the probe on time: no verdict");
         }
-        notifyListeners(t);
+    }
+
+    /** When a request to the instance last got something back (epoch millis). */
+    public long lastAnsweredMillis() {
+        return lastAnsweredMillis;
+    }
+
+    /** When a probe of the instance last ended, whatever its result (epoch millis). */
+    public long lastProbeMillis() {
+        return lastProbeMillis;
+    }
+
+    /** When a probe of the instance last timed out, busy or not (epoch millis). */
+    public long lastProbeTimeoutMillis() {
+        return lastProbeTimeoutMillis;
+    }
+
+    /**
+     * The load half of "no verdict": every instance probed since {@code startedMillis} (less one
+     * interval of slack) timed out too, more than one was probed, and one of them answered requests
+     * since then. The path works and everything on it is slow: a saturated machine, not a death. When
+     * nothing answers anywhere, it is an outage, and timeouts stay verdicts.
+     */
+    static boolean allSlowWhileOneAnswers(java.util.Collection<InstanceHealth> all, long startedMillis, long intervalMillis) {
+        long window = startedMillis - intervalMillis;
+        boolean answering = false;
+        int probed = 0;
+        for (InstanceHealth h : all) {
+            if (h.lastProbeMillis < window) {
+                continue; // not probed lately (quiet): no evidence either way
+            }
+            probed++;
+            if (h.lastProbeTimeoutMillis < window) {
+                return false; // its probe was answered in time: this host can probe
+            }
+            answering |= h.lastAnsweredMillis >= startedMillis;
+        }
+        return probed > 1 && answering;
     }
 
     /** A probe answered healthy. */
     public void probeSucceeded() {
+        lastProbeMillis = clockMillis.getAsLong();
         Transition t;
         synchronized (this) {
             consecutiveFailures = 0;
@@ -135,6 +178,7 @@ public final class InstanceHealth {
 
     /** A probe failed (error, bad status or timeout). */
     public void probeFailed(String error) {
+        lastProbeMillis = clockMillis.getAsLong();
         Transition t;
         synchronized (this) {
             consecutiveSuccesses = 0;

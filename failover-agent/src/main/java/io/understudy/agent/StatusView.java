@@ -90,6 +90,7 @@ final class StatusView {
                 }
             }
         }
+        root.put("host_worst_lag_ms", upstreams.hostLag().worstLagMillis());
         ObjectNode limits = root.putObject("provider_rate_limited_for_ms");
         upstreams.providerLimits().active(now).forEach(limits::put);
         ObjectNode counters = root.putObject("counters");

@@ -41,6 +41,7 @@ final class Upstream {
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private final Set<AttemptWorker> active = ConcurrentHashMap.newKeySet();
     private volatile double latencyEwmaMillis;
+    private volatile long lastStartedMillis;
 
     Upstream(String name, String tier, int tierIndex, Kind kind, int weight, Provider provider, InstanceHealth health,
              CircuitBreaker<Object> breaker, int consecutiveFailuresToOpen, ModelCircuits modelCircuits) {
@@ -76,7 +77,7 @@ final class Upstream {
         return provider;
     }
 
-    /** Active health; providers called directly have no probe and count as UP (the breaker guards them). */
+    /** Active health; empty when the tier's probes are disabled (then it counts as UP: the breaker guards it). */
     Optional<InstanceHealth> health() {
         return Optional.ofNullable(health);
     }
@@ -149,7 +150,13 @@ final class Upstream {
         }
     }
 
+    /** When the last attempt on this upstream began (epoch millis; 0: never). */
+    long lastStartedMillis() {
+        return lastStartedMillis;
+    }
+
     void started(AttemptWorker worker) {
+        lastStartedMillis = System.currentTimeMillis();
         inflight.incrementAndGet();
         active.add(worker);
     }

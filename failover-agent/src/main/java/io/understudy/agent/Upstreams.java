@@ -20,6 +20,8 @@ import java.util.function.LongSupplier;
 
 /** Every upstream of the agent, built once from config, with its probes. */
 final class Upstreams implements AutoCloseable {
+    /** A direct provider with no request for this long is quiet: probed less often (see HealthProber). */
+    private static final java.time.Duration QUIET_AFTER = java.time.Duration.ofMinutes(1);
     private final Map<String, Upstream> byName = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<Upstream> relays = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, HealthProber> probers = new java.util.concurrent.ConcurrentHashMap<>();
@@ -32,6 +34,7 @@ final class Upstreams implements AutoCloseable {
     private volatile Consumer<Upstream> onAdded = u -> { };
     private final Optional<Router> directRouter;
     private final ProviderLimits providerLimits = new ProviderLimits();
+    private final HostLag hostLag;
     private final int directTierIndex;
     private final String directTierName;
 
@@ -42,6 +45,7 @@ final class Upstreams implements AutoCloseable {
         this.clockMillis = clockMillis;
         this.onHealth = onHealth;
         this.onBreaker = onBreaker;
+        this.hostLag = new HostLag(clockMillis);
         Router router = null;
         int directIndex = -1;
         String directName = null;
@@ -61,10 +65,23 @@ final class Upstreams implements AutoCloseable {
                 AgentConfig.Tier directTier = tier;
                 router = Router.create(config.routes(), config.providers(), pc -> {
                     Provider p = Provider.create(pc, HttpTransport.forProvider(pc));
-                    Upstream u = new Upstream("direct:" + pc.name(), directTier.name(), tierIndex, Upstream.Kind.DIRECT, 1,
-                            p, null, breaker(config.breaker(), "direct:" + pc.name(), onBreaker),
+                    String name = "direct:" + pc.name();
+                    AgentConfig.Probe probe = directTier.probe();
+                    InstanceHealth health = probe.enabled()
+                            ? new InstanceHealth(name, probe.fall(), probe.rise(), clockMillis) : null;
+                    Upstream u = new Upstream(name, directTier.name(), tierIndex, Upstream.Kind.DIRECT, 1,
+                            p, health, breaker(config.breaker(), name, onBreaker),
                             config.breaker().consecutiveFailures(), modelCircuits(config.breaker()));
                     byName.put(u.name(), u);
+                    if (health != null) {
+                        health.onTransition(onHealth);
+                        // the same provider with the probe timeout as its socket timeouts: a probe gives up by itself
+                        ProviderConfig quick = new ProviderConfig(pc.name(), pc.kind(), pc.baseUrl(), pc.apiKey(),
+                                probe.timeout(), probe.timeout());
+                        probers.put(name, HealthProber.provider(name, Provider.create(quick, HttpTransport.forProvider(quick)),
+                                probe, health, () -> clockMillis.getAsLong() - u.lastStartedMillis() > QUIET_AFTER.toMillis(),
+                                this::hostStarved));
+                    }
                     return p;
                 });
             }
@@ -78,14 +95,17 @@ final class Upstreams implements AutoCloseable {
         ProviderConfig pc = new ProviderConfig(instance.name(), ProviderKind.OPENAI, instance.baseUrl(),
                 tier.apiKey(), tier.timeouts().connect(), config.requestTimeout());
         HttpTransport transport = new HttpTransport(instance.name(), Origin.RELAY, pc.connectTimeout(), pc.readTimeout(), clock);
-        InstanceHealth health = new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(), clockMillis);
+        InstanceHealth health = tier.probe().enabled()
+                ? new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(), clockMillis) : null;
         Upstream u = new Upstream(instance.name(), tier.name(), tierIndex, Upstream.Kind.RELAY, instance.weight(),
                 Provider.create(pc, transport), health, breaker(config.breaker(), instance.name(), onBreaker),
                 config.breaker().consecutiveFailures(), modelCircuits(config.breaker()));
-        health.onTransition(onHealth);
         byName.put(u.name(), u);
         relays.add(u);
-        probers.put(u.name(), new HealthProber(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health));
+        if (health != null) {
+            health.onTransition(onHealth);
+            probers.put(u.name(), HealthProber.relay(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health, this::hostStarved));
+        }
         return u;
     }
 
@@ -237,8 +257,29 @@ final class Upstreams implements AutoCloseable {
         return out;
     }
 
+    /** Whether this host keeps time well enough for probe timeouts to mean anything. */
+    HostLag hostLag() {
+        return hostLag;
+    }
+
+    /**
+     * Whether a probe timeout that began at {@code startedMillis} says more about this host than about
+     * the upstream: the host fell behind on the agent's own threads, or every upstream probed since
+     * then (one interval of slack) timed out too while at least one of them was answering requests:
+     * the path works and everything on it is slow, a saturated machine. When nothing answers anywhere,
+     * timeouts stay verdicts: that is an outage, not load.
+     */
+    boolean hostStarved(long startedMillis, java.time.Duration interval) {
+        if (hostLag.congestedSince(startedMillis)) {
+            return true;
+        }
+        return InstanceHealth.allSlowWhileOneAnswers(byName.values().stream().flatMap(u -> u.health().stream()).toList(),
+                startedMillis, interval.toMillis());
+    }
+
     @Override
     public void close() {
         probers.values().forEach(HealthProber::close);
+        hostLag.close();
     }
 }

@@ -86,13 +86,11 @@ class InstanceHealthTest {
             now.addAndGet(200);
             health.answered(); // a chunk of some answer arrived during the probe
             now.addAndGet(300);
-            health.probeTimedOut("timeout after 500 ms", probeStarted);
-            assertEquals(SUSPECT, health.state(), "busy: new requests prefer an idle relay, nothing is ejected");
+            health.probeTimedOut("timeout after 500 ms", probeStarted, false);
+            assertEquals(UP, health.state(), "busy: nothing ejected, no traffic peak sent to the standby");
         }
         assertEquals(10, health.busyProbes());
         assertEquals("timeout after 500 ms while answering requests: busy, not dead", health.lastError());
-        health.probeSucceeded();
-        assertEquals(UP, health.state());
     }
 
     @Test
@@ -102,10 +100,10 @@ class InstanceHealthTest {
         now.addAndGet(100);
         long first = now.get();
         now.addAndGet(500);
-        health.probeTimedOut("timeout after 500 ms", first);
+        health.probeTimedOut("timeout after 500 ms", first, false);
         long second = now.get();
         now.addAndGet(500);
-        health.probeTimedOut("timeout after 500 ms", second);
+        health.probeTimedOut("timeout after 500 ms", second, false);
         assertEquals(DOWN, health.state(), "silent: dead, frozen or blackholed");
         assertEquals(0, health.busyProbes());
     }
@@ -118,7 +116,63 @@ class InstanceHealthTest {
         health.probeFailed("connection refused");
         health.probeFailed("connection refused");
         assertEquals(DOWN, health.state(), "only a timeout can be busy: a refusal or a bad status is an answer");
-        health.probeTimedOut("timeout after 500 ms", started);
+        health.probeTimedOut("timeout after 500 ms", started, false);
         assertEquals(DOWN, health.state(), "busy never brings a down relay back either");
+    }
+
+    /** Regression, chaos scenario 20: an idle standby's probes timed out during a burst that starved the host. */
+    @Test
+    void aProbeTimeoutWhileThisHostFellBehindIsNoVerdict() {
+        health.probeSucceeded();
+        for (int i = 0; i < 5; i++) {
+            long started = now.get();
+            now.addAndGet(500);
+            health.probeTimedOut("timeout after 500 ms", started, true);
+        }
+        assertEquals(UP, health.state(), "nothing answered, but the host could not run the probe on time");
+        assertEquals("timeout after 500 ms while this host was too busy to run the probe on time: no verdict", health.lastError());
+    }
+
+    /** Regression, chaos scenario 20: during a burst the idle standby's probes timed out like the busy primary's. */
+    @Test
+    void everyProbeSlowWhileOneRelayAnswersIsLoadNotDeath() {
+        InstanceHealth primary = new InstanceHealth("primary-1", 2, 2, now::get);
+        InstanceHealth standby = new InstanceHealth("standby-1", 2, 2, now::get);
+        long started = now.get();
+        now.addAndGet(300);
+        primary.answered();
+        now.addAndGet(200);
+        primary.probeTimedOut("timeout after 500 ms", started, false);
+        standby.probeTimedOut("timeout after 500 ms", started, false);
+        assertEquals(true, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, standby), started, 500),
+                "both slow, the primary answering: load");
+    }
+
+    @Test
+    void everyProbeSlowWithNothingAnsweredIsAnOutage() {
+        InstanceHealth primary = new InstanceHealth("primary-1", 2, 2, now::get);
+        InstanceHealth standby = new InstanceHealth("standby-1", 2, 2, now::get);
+        long started = now.get();
+        now.addAndGet(500);
+        primary.probeTimedOut("timeout after 500 ms", started, false);
+        standby.probeTimedOut("timeout after 500 ms", started, false);
+        assertEquals(false, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, standby), started, 500));
+    }
+
+    @Test
+    void oneProbeAnsweredInTimeMeansThisHostCanProbe() {
+        InstanceHealth primary = new InstanceHealth("primary-1", 2, 2, now::get);
+        InstanceHealth standby = new InstanceHealth("standby-1", 2, 2, now::get);
+        InstanceHealth quiet = new InstanceHealth("direct:sim", 2, 2, now::get);
+        long started = now.get();
+        now.addAndGet(300);
+        primary.answered();
+        standby.probeSucceeded();
+        now.addAndGet(200);
+        primary.probeTimedOut("timeout after 500 ms", started, false);
+        assertEquals(false, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, standby, quiet), started, 500),
+                "the standby's probe passed: the primary's timeout is about the primary");
+        assertEquals(false, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, quiet), started, 500),
+                "one probed instance alone is no correlation (the quiet one was not probed lately)");
     }
 }
