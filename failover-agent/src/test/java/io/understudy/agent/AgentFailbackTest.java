@@ -1,6 +1,5 @@
 package io.understudy.agent;
 
-import io.understudy.sim.SimConfig;
 import io.understudy.testkit.Await;
 import io.understudy.testkit.TcpProxy;
 import org.junit.jupiter.api.Test;
@@ -24,9 +23,7 @@ class AgentFailbackTest {
     /** Regression: back on the primary only when the breaker's fixed open period (PT5S) ran out. */
     @Test
     void probesSeeingThePrimaryAgainMakeTheNextCallATrial() throws Exception {
-        // streams of 40 tokens 100 ms apart: 4 s on the primary, long enough to be cut mid-way
-        try (AgentHarness h = new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(100), 40),
-                "", AgentHarness.Tuning.FUNCTIONAL.withOpenFor(Duration.ofSeconds(60)))) {
+        try (AgentHarness h = AgentHarness.withSlowStreams(AgentHarness.Tuning.FUNCTIONAL.withOpenFor(Duration.ofSeconds(60)))) {
             h.reset();
             List<CompletableFuture<HttpResponse<java.io.InputStream>>> streams = new ArrayList<>();
             for (int i = 0; i < 5; i++) {

@@ -91,6 +91,11 @@ final class AgentHarness implements AutoCloseable {
         agent = AgentServer.start(AgentConfig.from(yaml(agentYaml(agentExtra)), Map.<String, String>of()::get));
     }
 
+    /** Streams of 40 tokens 100 ms apart (4 s each): long enough to break one mid-way, on purpose. */
+    static AgentHarness withSlowStreams(Tuning tuning) throws IOException {
+        return new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(100), 40), "", tuning);
+    }
+
     static AgentHarness standard() throws IOException {
         return new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(5), 8), "");
     }

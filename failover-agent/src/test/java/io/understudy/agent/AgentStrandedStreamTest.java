@@ -1,6 +1,5 @@
 package io.understudy.agent;
 
-import io.understudy.sim.SimConfig;
 import io.understudy.testkit.TcpProxy;
 import org.junit.jupiter.api.Test;
 
@@ -25,9 +24,8 @@ class AgentStrandedStreamTest {
      */
     @Test
     void aStreamOnARelayMarkedDownIsResumedAboutASecondAfterItFellSilent() throws Exception {
-        // 40 tokens 100 ms apart: a 4 s stream; idle timeout 30 s, as shipped
-        try (AgentHarness h = new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(100), 40),
-                "", AgentHarness.Tuning.FUNCTIONAL.withStreamIdle(Duration.ofSeconds(30)))) {
+        // a 4 s stream; idle timeout 30 s, as shipped
+        try (AgentHarness h = AgentHarness.withSlowStreams(AgentHarness.Tuning.FUNCTIONAL.withStreamIdle(Duration.ofSeconds(30)))) {
             h.reset();
             HttpResponse<InputStream> r = h.http.send(HttpRequest.newBuilder(URI.create(h.base() + "/v1/chat/completions"))
                     .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
