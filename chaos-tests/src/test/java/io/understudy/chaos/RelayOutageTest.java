@@ -269,15 +269,16 @@ class RelayOutageTest {
     @Test
     void s20BurstWithEveryRelayHealthyEjectsNone() throws Exception {
         int burst = 800;
-        try (Scenario s = Scenario.cold("20-burst-every-relay-healthy", "A burst of 800 requests at once, every relay healthy",
-                "800 requests at once on a cold appliance, agent on config/agent.yaml as shipped, saturate both cores, "
-                        + "and the relays' probes time out while they answer. That is busy, not dead: no relay is marked "
-                        + "down, the agent re-issues nothing, every request completes, none goes to the direct tier, and "
-                        + "at least 95% are answered by the primary (in the burst's first second nothing has answered yet, "
-                        + "so a probe timeout then may make the primary suspect for a moment).",
-                new ChaosCluster.SimTiming(0, 20, 40), ChaosCluster.AgentProfile.SHIPPED)) {
+        try (Scenario s = Scenario.start("20-burst-every-relay-healthy", "A burst of 800 requests at once, every relay healthy",
+                "On an appliance serving 30 req/s (answers take about 0.8 s), agent on config/agent.yaml as shipped, 800 "
+                        + "more requests arrive at once and saturate both cores; the relays' probes time out while they "
+                        + "answer. That is busy, not dead: no relay is marked down, the agent re-issues nothing, every "
+                        + "request completes, none goes to the direct tier, and at least 95% are answered by the primary.",
+                ChaosCluster.AgentProfile.SHIPPED, new ChaosCluster.SimTiming(0, 20, 40))) {
+            int before = s.load.finished().size();
             s.load.burst(burst);
-            io.understudy.testkit.Await.until("the whole burst ended", Duration.ofSeconds(60), () -> s.load.finished().size() >= burst);
+            io.understudy.testkit.Await.until("the whole burst ended", Duration.ofSeconds(60),
+                    () -> s.load.finished().size() >= before + burst);
             long markedDown = s.cluster.relaysMarkedDown();
             long failovers = s.cluster.agentStatus().path("counters").path("failovers").asLong();
             ScenarioResult r = s.finish("primary", "primary");
@@ -285,10 +286,10 @@ class RelayOutageTest {
             r.check(markedDown == 0, "no relay marked down, " + markedDown + " were");
             r.check(r.allComplete(), "every request completes, streams included");
             long fromPrimary = r.records().stream().filter(q -> q.tier().equals("primary")).count();
-            r.note(fromPrimary + " of " + burst + " answered by the primary");
+            r.note(fromPrimary + " of " + r.records().size() + " answered by the primary");
             r.check(failovers == 0, "the agent re-issued nothing, " + failovers + " failovers");
             r.check(r.records().stream().noneMatch(q -> q.tier().equals("direct")), "no answer from the direct tier");
-            r.check(fromPrimary >= burst * 95 / 100, "at least 95% answered by the primary, " + fromPrimary);
+            r.check(fromPrimary >= r.records().size() * 95L / 100, "at least 95% answered by the primary, " + fromPrimary);
             s.verdict(r);
         }
     }

@@ -67,16 +67,23 @@ final class Scenario implements AutoCloseable {
 
     /** The same with the agent on {@code profile}: {@code SHIPPED} runs it on config/agent.yaml as shipped. */
     static Scenario start(String id, String title, String invariant, ChaosCluster.AgentProfile profile) {
-        return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, profile);
+        return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, profile, ChaosCluster.SimTiming.QUICK);
+    }
+
+    /** The same with provider-sim answering at {@code simTiming}'s pace. */
+    static Scenario start(String id, String title, String invariant, ChaosCluster.AgentProfile profile,
+                          ChaosCluster.SimTiming simTiming) {
+        return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, profile, simTiming);
     }
 
     static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl) {
-        return start(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.AgentProfile.CHAOS);
+        return start(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.AgentProfile.CHAOS,
+                ChaosCluster.SimTiming.QUICK);
     }
 
     private static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
-                                  ChaosCluster.AgentProfile profile) {
-        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, ChaosCluster.SimTiming.QUICK, profile);
+                                  ChaosCluster.AgentProfile profile, ChaosCluster.SimTiming simTiming) {
+        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, simTiming, profile);
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);

@@ -80,7 +80,7 @@ final class Upstreams implements AutoCloseable {
                                 probe.timeout(), probe.timeout());
                         probers.put(name, HealthProber.provider(name, Provider.create(quick, HttpTransport.forProvider(quick)),
                                 probe, health, () -> clockMillis.getAsLong() - u.lastStartedMillis() > QUIET_AFTER.toMillis(),
-                                this::hostStarved));
+                                (started, interval) -> hostStarved(u, started, interval)));
                     }
                     return p;
                 });
@@ -104,7 +104,8 @@ final class Upstreams implements AutoCloseable {
         relays.add(u);
         if (health != null) {
             health.onTransition(onHealth);
-            probers.put(u.name(), HealthProber.relay(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health, this::hostStarved));
+            probers.put(u.name(), HealthProber.relay(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health,
+                    (started, interval) -> hostStarved(u, started, interval)));
         }
         return u;
     }
@@ -263,18 +264,18 @@ final class Upstreams implements AutoCloseable {
     }
 
     /**
-     * Whether a probe timeout that began at {@code startedMillis} says more about this host than about
-     * the upstream: the host fell behind on the agent's own threads, or every upstream probed since
-     * then (one interval of slack) timed out too while at least one of them was answering requests:
-     * the path works and everything on it is slow, a saturated machine. When nothing answers anywhere,
-     * timeouts stay verdicts: that is an outage, not load.
+     * Whether a probe timeout of {@code u} that began at {@code startedMillis} says more about this host
+     * than about {@code u}: the host fell behind on the agent's own threads, or {@code u} is idle (no
+     * request in flight to it) and every upstream probed since then timed out too while one of them was
+     * answering requests: the path works and everything on it is slow, a saturated machine. An upstream
+     * with requests in flight and nothing back from them gets no such excuse: that silence is its own.
      */
-    boolean hostStarved(long startedMillis, java.time.Duration interval) {
+    boolean hostStarved(Upstream u, long startedMillis, java.time.Duration interval) {
         if (hostLag.congestedSince(startedMillis)) {
             return true;
         }
-        return InstanceHealth.allSlowWhileOneAnswers(byName.values().stream().flatMap(u -> u.health().stream()).toList(),
-                startedMillis, interval.toMillis());
+        return u.inflight() == 0 && InstanceHealth.allSlowWhileOneAnswers(
+                byName.values().stream().flatMap(x -> x.health().stream()).toList(), startedMillis, interval.toMillis());
     }
 
     @Override
