@@ -2,6 +2,7 @@ package io.understudy.agent;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Retry-After bound to the provider and model that sent it, whichever path reaches them: the direct
@@ -15,13 +16,14 @@ import java.util.Map;
 final class ProviderLimits {
     private static final int MAX_ENTRIES = 1024;
 
-    private final Map<String, Long> untilByProviderModel = new HashMap<>();
+    // concurrent maps, no lock: learn() runs on every relay answer and relayUntil() on every decision
+    private final Map<String, Long> untilByProviderModel = new ConcurrentHashMap<>();
     /** relay|model asked -> provider|provider model. */
-    private final Map<String, String> routeByRelayModel = new HashMap<>();
+    private final Map<String, String> routeByRelayModel = new ConcurrentHashMap<>();
     /** model asked -> provider|provider model, as last learned from any relay. */
-    private final Map<String, String> routeByModel = new HashMap<>();
+    private final Map<String, String> routeByModel = new ConcurrentHashMap<>();
 
-    synchronized void limit(String provider, String providerModel, long nowMillis, long untilMillis) {
+    void limit(String provider, String providerModel, long nowMillis, long untilMillis) {
         if (untilByProviderModel.size() >= MAX_ENTRIES) {
             untilByProviderModel.values().removeIf(until -> until <= nowMillis);
             if (untilByProviderModel.size() >= MAX_ENTRIES) {
@@ -31,23 +33,27 @@ final class ProviderLimits {
         untilByProviderModel.merge(key(provider, providerModel), untilMillis, Math::max);
     }
 
-    synchronized void learn(String relay, String model, String provider, String providerModel) {
+    void learn(String relay, String model, String provider, String providerModel) {
+        String route = key(provider, providerModel);
+        String relayModel = key(relay, model);
+        if (route.equals(routeByRelayModel.get(relayModel))) {
+            return; // the usual case: nothing new
+        }
         if (routeByRelayModel.size() >= MAX_ENTRIES) {
             routeByRelayModel.clear();
             routeByModel.clear();
         }
-        String route = key(provider, providerModel);
-        routeByRelayModel.put(key(relay, model), route);
+        routeByRelayModel.put(relayModel, route);
         routeByModel.put(model, route);
     }
 
     /** Until when {@code provider} must not be called for {@code providerModel} (epoch millis; 0 for free). */
-    synchronized long until(String provider, String providerModel) {
+    long until(String provider, String providerModel) {
         return untilByProviderModel.getOrDefault(key(provider, providerModel), 0L);
     }
 
     /** Until when {@code relay} must not be sent {@code model}: the limit on the provider model it routes it to. */
-    synchronized long relayUntil(String relay, String model) {
+    long relayUntil(String relay, String model) {
         if (untilByProviderModel.isEmpty()) {
             return 0;
         }
@@ -56,7 +62,7 @@ final class ProviderLimits {
     }
 
     /** Limits still in force, as provider/model -> ms left. */
-    synchronized Map<String, Long> active(long nowMillis) {
+    Map<String, Long> active(long nowMillis) {
         Map<String, Long> out = new HashMap<>();
         untilByProviderModel.forEach((k, until) -> {
             if (until > nowMillis) {
