@@ -27,7 +27,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                           Duration requestTimeout, int maxAttempts, int maxStreamRecoveries, Duration maxRetryAfterWait,
                           double costGuardRatio, Budget retryBudget, Breaker breaker, List<Tier> tiers,
                           Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
-                          List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd, String name) {
+                          List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd, String name,
+                          int receiptsKept) {
 
     public enum TierKind { RELAY, DIRECT }
 
@@ -54,8 +55,11 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     /**
      * Per-attempt time limits. {@code response} bounds the wait for a non-streamed answer (which
      * legitimately arrives only when complete, so it cannot detect a dead relay: probes do that).
+     * {@code firstToken} is the ceiling of a wait that {@code adaptive} draws from what each
+     * (upstream, model) normally does ({@link FirstTokenDeadline}).
      */
-    public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration response) {
+    public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration response,
+                           FirstTokenDeadline.Settings adaptive) {
     }
 
     /**
@@ -94,10 +98,23 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
         }
     }
 
+    private static FirstTokenDeadline.Settings adaptive(Config a) {
+        FirstTokenDeadline.Settings d = FirstTokenDeadline.Settings.SHIPPED;
+        double multiple = ConfigReader.decimal(a, "multiple", java.math.BigDecimal.valueOf(d.multiple())).doubleValue();
+        if (multiple < 1 || multiple > 100) {
+            throw new ConfigError(ConfigReader.path(a, "multiple"), "must be between 1 and 100");
+        }
+        Duration floor = ConfigReader.duration(a, "floor", d.floor());
+        if (floor.toMillis() < 100) {
+            throw new ConfigError(ConfigReader.path(a, "floor"), "must be at least PT0.1S");
+        }
+        return new FirstTokenDeadline.Settings(ConfigReader.bool(a, "enabled", d.enabled()), multiple, floor, ConfigReader.integer(a, "min-samples", d.minSamples(), 1, 128));
+    }
+
     public AgentConfig withPort(int newPort) {
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
-                prices, models, etcd, name);
+                prices, models, etcd, name, receiptsKept);
     }
 
     /** Each tier's same-upstream retries, by tier name. */
@@ -205,7 +222,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
             Timeouts timeouts = new Timeouts(ConfigReader.duration(to, "connect", Duration.ofSeconds(1)),
                     ConfigReader.duration(to, "first-token", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "idle", Duration.ofSeconds(30)),
-                    ConfigReader.duration(to, "response", Duration.ofSeconds(300)));
+                    ConfigReader.duration(to, "response", Duration.ofSeconds(300)), adaptive(to.get("adaptive-first-token")));
             Config r = t.get("retries");
             Retries retries = new Retries(ConfigReader.integer(r, "same-upstream", 1, 0, 3),
                     ConfigReader.duration(r, "backoff", Duration.ofMillis(100)));
@@ -241,6 +258,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ConfigReader.duration(agent, "max-retry-after-wait", Duration.ofSeconds(2)),
                 ratio, retryBudget, breaker, tiers, providers, ProviderConfigs.routes(root, providers),
                 ProviderConfigs.prices(root), models, etcdSettings,
-                ConfigReader.string(agent, "name", defaultName()));
+                ConfigReader.string(agent, "name", defaultName()),
+                ConfigReader.integer(agent, "receipts-kept", 10_000, 0, 10_000_000));
     }
 }

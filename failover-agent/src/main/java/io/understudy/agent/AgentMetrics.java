@@ -32,6 +32,7 @@ final class AgentMetrics {
     static final String HEALTH_TRANSITIONS = "understudy.agent.health.transitions";
     static final String BUSY_PROBES = "understudy.agent.health.busy.probes";
     static final String STREAM_RECOVERIES = "understudy.agent.stream.recoveries";
+    static final String FIRST_TOKEN_WAITS = "understudy.agent.first.token.waits";
     static final String TOKENS = "understudy.agent.tokens";
     static final String COST = "understudy.agent.cost.usd";
 
@@ -58,6 +59,11 @@ final class AgentMetrics {
 
     void streamRecovery(String mode, String outcome) {
         Counter.builder(STREAM_RECOVERIES).tag("mode", mode).tag("outcome", outcome).register(registry).increment();
+    }
+
+    /** A first-token wait that passed: cut (adaptive or ceiling), or extended because the model was busy. */
+    void firstTokenWait(String upstream, String verdict) {
+        Counter.builder(FIRST_TOKEN_WAITS).tag("upstream", upstream).tag("verdict", verdict).register(registry).increment();
     }
 
     void healthTransition(String upstream, String from, String to) {

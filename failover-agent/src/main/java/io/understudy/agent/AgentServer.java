@@ -14,6 +14,7 @@ import io.understudy.core.Version;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
+import io.understudy.core.receipt.Recent;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
@@ -43,6 +44,7 @@ public final class AgentServer implements AutoCloseable {
     private final RetryBudget budget;
     private final Upstreams upstreams;
     private final Dispatcher dispatcher;
+    private final Recent<CallReceipt> receipts;
     private final ClientAuth auth;
     private final StatusView status;
     private final long startedMillis;
@@ -59,9 +61,10 @@ public final class AgentServer implements AutoCloseable {
         this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
         this.leaderView = etcd == null ? null : new LeaderView(etcd, config.name(), clock, this::onLeaderChange);
+        this.receipts = new Recent<>(config.receiptsKept());
         this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis(), config.retriesByTier()),
                 budget, metrics, failoverLog, clock, this::leaderTier,
-                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch));
+                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts);
         this.auth = new ClientAuth(config.clientKeys());
         this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
                 java.util.Optional.ofNullable(leaderView), this::leaderTier);
@@ -136,6 +139,7 @@ public final class AgentServer implements AutoCloseable {
                 .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, () -> dispatcher.chat(req, res, Api.ANTHROPIC)))
                 .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.embeddings(req, res)))
                 .get("/v1/models", (req, res) -> guarded(req, res, Api.OPENAI, () -> models(res)))
+                .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, () -> receipt(req, res)))
                 .get("/health/live", (req, res) -> json(res, Json.object().put("status", "UP").put("version", Version.current())))
                 .get("/health/ready", this::ready)
                 .get("/metrics", (req, res) -> {
@@ -193,6 +197,14 @@ public final class AgentServer implements AutoCloseable {
         upstreams.directRouter().ifPresent(r -> r.listedModels().forEach(id ->
                 data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "understudy")));
         json(res, out);
+    }
+
+    private void receipt(ServerRequest req, ServerResponse res) {
+        String id = req.path().pathParameters().get("id");
+        CallReceipt receipt = receipts.get(id).orElseThrow(() -> new FailureException(new Failure.ClientError(Origin.LOCAL,
+                "local", 404, "invalid_request_error", "receipt_not_found", "id", "No receipt for request id '" + id
+                + "' (receipts are kept for the last " + receipts.capacity() + " requests)")));
+        json(res, receipt.toJson());
     }
 
     private void ready(ServerRequest req, ServerResponse res) {

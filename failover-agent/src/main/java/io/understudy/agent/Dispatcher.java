@@ -13,6 +13,7 @@ import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
 import io.understudy.core.pricing.Price;
+import io.understudy.core.receipt.Recent;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientStream;
@@ -31,6 +32,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +65,7 @@ final class Dispatcher {
     private final Map<String, AgentConfig.Tier> tiers;
     private final java.util.function.Supplier<Optional<String>> leaderTier;
     private final java.util.function.BiPredicate<String, Long> acceptLeaderClaim;
+    private final Recent<CallReceipt> receipts;
     final LongAdder requests = new LongAdder();
     final LongAdder answered = new LongAdder();
     final LongAdder failed = new LongAdder();
@@ -71,7 +74,8 @@ final class Dispatcher {
 
     Dispatcher(AgentConfig config, Upstreams upstreams, FailoverPolicy policy, RetryBudget budget, AgentMetrics metrics,
                FailoverLog failoverLog, Clock clock, java.util.function.Supplier<Optional<String>> leaderTier,
-               java.util.function.BiPredicate<String, Long> acceptLeaderClaim) {
+               java.util.function.BiPredicate<String, Long> acceptLeaderClaim, Recent<CallReceipt> receipts) {
+        this.receipts = receipts;
         this.leaderTier = leaderTier;
         this.acceptLeaderClaim = acceptLeaderClaim;
         this.config = config;
@@ -96,6 +100,10 @@ final class Dispatcher {
         final long startNanos = System.nanoTime();
         final long deadlineMillis;
         final Api api;
+        final String endpoint;
+        final String requestedModel;
+        final boolean stream;
+        final List<CallReceipt.Line> lines = new ArrayList<>();
         final List<String> models;
         final List<String> contextFallbacks;
         final List<String> notes = new ArrayList<>();
@@ -107,8 +115,11 @@ final class Dispatcher {
         String lastTier = "none";
         FailoverPolicy.GiveUp giveUp;
 
-        Call(Api api, String model, List<String> bodyFallbacks) {
+        Call(Api api, String endpoint, String model, boolean stream, List<String> bodyFallbacks) {
             this.api = api;
+            this.endpoint = endpoint;
+            this.requestedModel = model;
+            this.stream = stream;
             this.deadlineMillis = clock.millis() + config.requestTimeout().toMillis();
             this.models = modelChain(model, bodyFallbacks, notes);
             this.contextFallbacks = config.ruleFor(model).map(AgentConfig.ModelRule::onContextLength).orElse(List.of());
@@ -144,7 +155,7 @@ final class Dispatcher {
             if (config.logPrompts()) {
                 LOG.info("prompt " + Json.text(body));
             }
-            call = new Call(api, chat.model(), bodyFallbacks);
+            call = new Call(api, api == Api.ANTHROPIC ? "messages" : "chat", chat.model(), chat.stream(), bodyFallbacks);
             budget.recordRequest();
             if (chat.stream()) {
                 streamChat(call, res, chat, clientWantsUsage);
@@ -161,7 +172,7 @@ final class Dispatcher {
         Call call = null;
         try {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
-            call = new Call(Api.OPENAI, request.model(), List.of());
+            call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of());
             budget.recordRequest();
             Answer answer = attemptUntilAnswer(call, (u, c) -> AttemptWorker.embeddings(u, request.withModel(c.askModel())), false);
             if (answer == null) {
@@ -171,10 +182,12 @@ final class Dispatcher {
             var embedded = ((AttemptWorker.Embedded) answer.event()).embeddings();
             upstreams.served(answer.upstream(), answer.candidate().askModel(), embedded.upstreamHeaders());
             answer.upstream().succeeded(answer.candidate().askModel(), answer.worker().elapsedMillis());
-            headers(res, call, answer.upstream(), embedded.upstreamHeaders(), embedded.model(), embedded.usage());
+            CallReceipt.Line line = answered(call, answer.upstream(), answer.candidate().askModel(), embedded.upstreamHeaders(),
+                    embedded.model(), Optional.of(embedded.usage()), "ok", null);
+            headers(res, call, answer.upstream(), embedded.upstreamHeaders(), embedded.model(), line.cost());
             res.header(HeaderNames.CONTENT_TYPE, "application/json");
             res.send(embedded.bytes());
-            succeeded(call, answer.upstream());
+            succeeded(call, answer.upstream(), embedded.model(), Optional.of(embedded.usage()), false);
         } catch (FailureException e) {
             reject(res, Api.OPENAI, call, e.failure());
         }
@@ -191,11 +204,13 @@ final class Dispatcher {
         var completion = ((AttemptWorker.Completed) answer.event()).completion();
         upstreams.served(answer.upstream(), answer.candidate().askModel(), completion.upstreamHeaders());
         answer.upstream().succeeded(answer.candidate().askModel(), answer.worker().elapsedMillis());
-        headers(res, call, answer.upstream(), completion.upstreamHeaders(), completion.model(), completion.usage());
+        CallReceipt.Line line = answered(call, answer.upstream(), answer.candidate().askModel(), completion.upstreamHeaders(),
+                completion.model(), Optional.of(completion.usage()), "ok", null);
+        headers(res, call, answer.upstream(), completion.upstreamHeaders(), completion.model(), line.cost());
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(call.api == Api.OPENAI ? completion.bytes()
                 : Json.bytes(AnthropicTranslation.toAnthropicResponse(completion.json())));
-        succeeded(call, answer.upstream());
+        succeeded(call, answer.upstream(), completion.model(), Optional.of(completion.usage()), false);
         if (config.logPrompts()) {
             LOG.info(call.id + " answer " + Json.text(completion.json()));
         }
@@ -230,8 +245,8 @@ final class Dispatcher {
                     }
                     beforeAttempt(call, u, a);
                     AttemptWorker worker = start.apply(u, a.candidate());
-                    Duration limit = stream ? firstTokenTimeout(u, a.candidate().askModel()) : tiers.get(u.tier()).timeouts().response();
-                    AttemptWorker.Event event = awaitEvent(call, worker, limit, stream ? "no first token" : "no answer");
+                    AttemptWorker.Event event = stream ? awaitFirstToken(call, worker, u, a.candidate().askModel())
+                            : awaitEvent(call, worker, tiers.get(u.tier()).timeouts().response(), "no answer");
                     if (event instanceof AttemptWorker.Failed f) {
                         recordFailure(call, u, a.candidate(), f.failure());
                         continue;
@@ -300,6 +315,55 @@ final class Dispatcher {
         return new AttemptWorker.Failed(timeout);
     }
 
+    /**
+     * Waits for a stream's first token as {@link FirstTokenDeadline} rules: a wait drawn from what this
+     * (upstream, model) normally does, extended while the model is busy rather than hung, never past
+     * the configured first-token timeout. A first token that arrives is recorded as a sample.
+     */
+    private AttemptWorker.Event awaitFirstToken(Call call, AttemptWorker worker, Upstream u, String model) {
+        FirstTokenDeadline.Settings settings = tiers.get(u.tier()).timeouts().adaptive();
+        long ceiling = Math.min(firstTokenTimeout(u, model).toMillis(), Math.max(0, call.deadlineMillis - clock.millis()));
+        FirstTokenDeadline.Samples samples = u.firstTokens(model);
+        OptionalLong p99 = samples.p99(settings.minSamples());
+        long step = FirstTokenDeadline.firstWaitMillis(settings, ceiling, p99);
+        long startNanos = System.nanoTime();
+        try {
+            while (true) {
+                long windowNanos = System.nanoTime();
+                long windowMillis = clock.millis();
+                long waited = TimeUnit.NANOSECONDS.toMillis(windowNanos - startNanos);
+                AttemptWorker.Event event = worker.poll(TimeUnit.MILLISECONDS.toNanos(Math.max(0, Math.min(step, ceiling - waited))));
+                if (event != null) {
+                    if (event instanceof AttemptWorker.First) {
+                        samples.record(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), System.nanoTime());
+                    }
+                    return event;
+                }
+                waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+                FirstTokenDeadline.Verdict verdict = FirstTokenDeadline.onSilence(waited, ceiling, p99,
+                        samples.arrivedSince(windowNanos), upstreams.hostLag().congestedSince(windowMillis));
+                switch (verdict) {
+                    case FirstTokenDeadline.KeepWaiting k -> {
+                        metrics.firstTokenWait(u.name(), "extended");
+                        LOG.fine(() -> call.id + " still waiting on " + u.name() + " for " + model + ": " + k.reason());
+                    }
+                    case FirstTokenDeadline.Cut c -> {
+                        metrics.firstTokenWait(u.name(), waited >= ceiling ? "cut_at_ceiling" : "cut_adaptive");
+                        Failure timeout = new Failure.Unavailable(origin(u), u.name(), Failure.UnavailableKind.TIMEOUT,
+                                "no first token from " + u.name() + " for " + model + ": " + c.reason());
+                        worker.abort(timeout);
+                        return new AttemptWorker.Failed(timeout);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            Failure gone = new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.RESET, "interrupted");
+            worker.abort(gone);
+            return new AttemptWorker.Failed(gone);
+        }
+    }
+
     private static Failure drainFailure(AttemptWorker worker, Upstream u) {
         try {
             AttemptWorker.Event e = worker.poll(0);
@@ -313,6 +377,19 @@ final class Dispatcher {
     }
 
     private void recordFailure(Call call, Upstream u, FailoverPolicy.Candidate c, Failure failure) {
+        recordFailure(call, u, c, failure, 0);
+    }
+
+    /**
+     * A failed attempt: health and circuit state, the call's history, metrics, and its receipt line.
+     * {@code streamedChunks > 0} means a stream that broke after reaching the client, which its
+     * provider did work for and bills.
+     */
+    private void recordFailure(Call call, Upstream u, FailoverPolicy.Candidate c, Failure failure, int streamedChunks) {
+        boolean billed = streamedChunks > 0;
+        call.lines.add(new CallReceipt.Line(u.name(), u.tier(), providerOf(u, Map.of()), c.askModel(),
+                billed ? "broken" : outcome(failure), billed, Optional.empty(), Optional.empty(), Optional.empty(),
+                billed ? "streamed " + streamedChunks + " chunks, then: " + failure.message() : failure.message()));
         upstreams.failed(u, failure, c.askModel(), clock.millis());
         call.failures.add(new FailoverPolicy.FailedAttempt(u.name(), c.askModel(), failure));
         metrics.attempt(u.name(), outcome(failure));
@@ -327,11 +404,16 @@ final class Dispatcher {
         final StringBuilder text = new StringBuilder();
         String id;
         String model;
+        int contentChunks;
         boolean toolCalls;
         boolean finished;
 
         void add(StreamChunk chunk) {
-            text.append(chunk.contentDelta());
+            String content = chunk.contentDelta();
+            text.append(content);
+            if (!content.isEmpty()) {
+                contentChunks++;
+            }
             JsonNode delta = chunk.json().path("choices").path(0).path("delta");
             if (delta.has("tool_calls")) {
                 toolCalls = true;
@@ -339,12 +421,50 @@ final class Dispatcher {
             if (chunk.finishReason().isPresent()) {
                 finished = true;
             }
+            JsonNode answeredBy = chunk.json().get("model");
+            if (answeredBy != null && answeredBy.isTextual() && !answeredBy.asText().isEmpty()) {
+                model = answeredBy.asText(); // after a resumption, the model that wrote the tail
+            }
         }
     }
 
-    /** A resumed stream: its worker, and how its chunks are shown to the client. */
+    /**
+     * A resumed stream: its worker, and how its chunks are shown to the client. {@code prefixChunks}
+     * is how many content chunks the client had when a continuation began (its usage counts them as
+     * prompt, not answer); -1 for a replay, whose usage already covers the whole answer.
+     */
     private record Resumed(AttemptWorker worker, Upstream upstream, FailoverPolicy.Candidate candidate,
-                           List<StreamChunk> pending) {
+                           Map<String, String> upstreamHeaders, List<StreamChunk> pending, int prefixChunks) {
+    }
+
+    /** One upstream call's part of a stream the client receives. */
+    private static final class Segment {
+        final AttemptWorker worker;
+        final Upstream upstream;
+        final FailoverPolicy.Candidate candidate;
+        final Map<String, String> upstreamHeaders;
+        final int prefixChunks;
+        final int chunksBefore;
+        Usage usage;
+
+        Segment(AttemptWorker worker, Upstream upstream, FailoverPolicy.Candidate candidate,
+                Map<String, String> upstreamHeaders, int prefixChunks, int chunksBefore) {
+            this.worker = worker;
+            this.upstream = upstream;
+            this.candidate = candidate;
+            this.upstreamHeaders = upstreamHeaders;
+            this.prefixChunks = prefixChunks;
+            this.chunksBefore = chunksBefore;
+        }
+
+        /** The usage of the answer the client received, from this call's own usage. */
+        Usage answerUsage(Usage own) {
+            if (prefixChunks <= 0) {
+                return own;
+            }
+            // A continuation was asked with the prefix as prompt: move it back to the answer side.
+            return new Usage(Math.max(0, own.promptTokens() - prefixChunks), own.completionTokens() + prefixChunks);
+        }
     }
 
     private void streamChat(Call call, ServerResponse res, ChatRequest chat, boolean clientWantsUsage) {
@@ -356,27 +476,30 @@ final class Dispatcher {
         AttemptWorker.First first = (AttemptWorker.First) answer.event();
         upstreams.served(answer.upstream(), answer.candidate().askModel(), first.upstreamHeaders());
         metrics.timeToFirstToken(answer.upstream().tier(), call.elapsed());
-        headers(res, call, answer.upstream(), first.upstreamHeaders(), first.chunk().json().path("model").asText(chat.model()), null);
+        headers(res, call, answer.upstream(), first.upstreamHeaders(), first.chunk().json().path("model").asText(chat.model()),
+                Optional.empty());
         ClientStream client = new ClientStream(res, call.api, chat.model(), clientWantsUsage);
         Sent sent = new Sent();
         sent.id = first.chunk().json().path("id").asText("chatcmpl-understudy");
-        sent.model = first.chunk().json().path("model").asText(chat.model());
-        AttemptWorker worker = answer.worker();
-        Upstream upstream = answer.upstream();
-        FailoverPolicy.Candidate candidate = answer.candidate();
+        sent.model = chat.model();
+        Segment segment = new Segment(answer.worker(), answer.upstream(), answer.candidate(), first.upstreamHeaders(), -1, 0);
         boolean rewrite = false;
-        Usage usage = null;
+        Usage clientUsage = null;
         try {
             client.open();
             client.write(first.chunk());
             sent.add(first.chunk());
             while (true) {
-                AttemptWorker.Event event = nextStreamEvent(call, worker, upstream, candidate.askModel());
+                AttemptWorker.Event event = nextStreamEvent(call, segment.worker, segment.upstream, segment.candidate.askModel());
                 switch (event) {
                     case AttemptWorker.Chunk c -> {
                         StreamChunk out = rewrite ? rewrite(c.chunk(), sent) : c.chunk();
                         if (c.chunk().usage().isPresent()) {
-                            usage = c.chunk().usage().get();
+                            segment.usage = c.chunk().usage().get();
+                            clientUsage = segment.answerUsage(segment.usage);
+                            if (out != null && segment.prefixChunks > 0) {
+                                out = withUsage(out, clientUsage);
+                            }
                         }
                         if (out != null) {
                             client.write(out);
@@ -384,31 +507,38 @@ final class Dispatcher {
                         }
                     }
                     case AttemptWorker.End ignored -> {
-                        upstream.succeeded(candidate.askModel(), worker.elapsedMillis());
-                        client.complete("understudy-tier=" + upstream.tier() + " upstream=" + upstream.name()
-                                + " request-id=" + call.id);
-                        accountStream(upstream, first.upstreamHeaders(), sent.model, usage);
-                        succeeded(call, upstream);
+                        segment.upstream.succeeded(segment.candidate.askModel(), segment.worker.elapsedMillis());
+                        client.complete("understudy-tier=" + segment.upstream.tier() + " upstream=" + segment.upstream.name()
+                                + " model=" + sent.model + " request-id=" + call.id);
+                        answered(call, segment.upstream, segment.candidate.askModel(), segment.upstreamHeaders, sent.model,
+                                Optional.ofNullable(segment.usage), "ok", null);
+                        succeeded(call, segment.upstream, sent.model, Optional.ofNullable(clientUsage),
+                                segment.prefixChunks > 0);
                         return;
                     }
                     case AttemptWorker.Failed f -> {
-                        recordFailure(call, upstream, candidate, f.failure());
                         if (sent.finished) {
                             // the answer was complete; only the end marker or usage went missing
-                            client.complete("understudy-finalised request-id=" + call.id);
-                            succeeded(call, upstream);
+                            recordFailure(call, segment.upstream, segment.candidate, f.failure());
+                            answered(call, segment.upstream, segment.candidate.askModel(), segment.upstreamHeaders, sent.model,
+                                    Optional.ofNullable(segment.usage), "ok", "the answer was complete; its end went missing");
+                            client.complete("understudy-finalised model=" + sent.model + " request-id=" + call.id);
+                            succeeded(call, segment.upstream, sent.model, Optional.ofNullable(clientUsage),
+                                    segment.prefixChunks > 0);
                             return;
                         }
+                        recordFailure(call, segment.upstream, segment.candidate, f.failure(),
+                                Math.max(1, sent.contentChunks - segment.chunksBefore));
                         Resumed resumed = resume(call, chat, sent, f.failure());
                         if (resumed == null) {
                             client.fail(f.failure());
                             failed.increment();
-                            metrics.request(upstream.tier(), "stream_error", call.elapsed());
+                            metrics.request(segment.upstream.tier(), "stream_error", call.elapsed());
+                            finish(call, "stream_error", Optional.of(sent.model), Optional.empty(), false);
                             return;
                         }
-                        worker = resumed.worker();
-                        upstream = resumed.upstream();
-                        candidate = resumed.candidate();
+                        segment = new Segment(resumed.worker(), resumed.upstream(), resumed.candidate(),
+                                resumed.upstreamHeaders(), resumed.prefixChunks(), sent.contentChunks);
                         rewrite = true;
                         for (StreamChunk pending : resumed.pending()) {
                             client.write(pending);
@@ -424,9 +554,19 @@ final class Dispatcher {
             if (clientGone instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            worker.abort(new Failure.Unavailable(Origin.LOCAL, "client", Failure.UnavailableKind.RESET, "client went away"));
-            metrics.request(upstream.tier(), "client_closed", call.elapsed());
+            segment.worker.abort(new Failure.Unavailable(Origin.LOCAL, "client", Failure.UnavailableKind.RESET, "client went away"));
+            metrics.request(segment.upstream.tier(), "client_closed", call.elapsed());
+            answered(call, segment.upstream, segment.candidate.askModel(), segment.upstreamHeaders, sent.model,
+                    Optional.empty(), "client_closed", "the client went away after " + sent.contentChunks + " chunks");
+            finish(call, "client_closed", Optional.of(sent.model), Optional.empty(), false);
         }
+    }
+
+    /** A chunk with its usage block replaced. */
+    private static StreamChunk withUsage(StreamChunk chunk, Usage usage) {
+        ObjectNode json = chunk.json().deepCopy();
+        json.set("usage", usage.toOpenAi());
+        return StreamChunk.of(json);
     }
 
     /**
@@ -500,7 +640,7 @@ final class Dispatcher {
                     && !call.prefillRejected.contains(u.name() + "|" + model);
             if (prefill) {
                 AttemptWorker worker = AttemptWorker.chat(u, continuation(chat.withModel(model).withStreamUsage(), sent.text.toString()));
-                AttemptWorker.Event event = awaitEvent(call, worker, firstTokenTimeout(u, model), "no first token");
+                AttemptWorker.Event event = awaitFirstToken(call, worker, u, model);
                 if (event instanceof AttemptWorker.First first && worker.commit()) {
                     List<StreamChunk> pending = new ArrayList<>();
                     StreamChunk out = rewrite(first.chunk(), sent);
@@ -510,7 +650,7 @@ final class Dispatcher {
                     metrics.streamRecovery("continuation", "ok");
                     recovered.increment();
                     LOG.info(() -> call.id + " stream resumed by continuation on " + u.name());
-                    return new Resumed(worker, u, a.candidate(), pending);
+                    return new Resumed(worker, u, a.candidate(), first.upstreamHeaders(), pending, sent.contentChunks);
                 }
                 Failure f = event instanceof AttemptWorker.Failed failed ? failed.failure() : drainFailure(worker, u);
                 if (!(f instanceof Failure.ClientError)) {
@@ -520,6 +660,8 @@ final class Dispatcher {
                 // A prefill rejection is not the real error: note it, and replay on the same target.
                 call.prefillRejected.add(u.name() + "|" + model);
                 u.succeeded(model, worker.elapsedMillis());
+                call.lines.add(new CallReceipt.Line(u.name(), u.tier(), providerOf(u, Map.of()), model, "prefill_rejected",
+                        false, Optional.empty(), Optional.empty(), Optional.empty(), f.message()));
                 metrics.streamRecovery("continuation", "rejected");
                 LOG.info(() -> call.id + " " + u.name() + " rejected the prefill (" + f.message() + "); replaying instead");
                 if (!u.breaker().tryAcquirePermit()) {
@@ -543,28 +685,38 @@ final class Dispatcher {
     private Optional<Resumed> replay(Call call, ChatRequest request, Sent sent, Upstream u, FailoverPolicy.Candidate c) {
         AttemptWorker worker = AttemptWorker.chat(u, request);
         ReplayMatcher matcher = new ReplayMatcher(sent.text.toString());
-        AttemptWorker.Event event = awaitEvent(call, worker, firstTokenTimeout(u, c.askModel()), "no first token");
+        AttemptWorker.Event event = awaitFirstToken(call, worker, u, c.askModel());
+        Map<String, String> headers = Map.of();
+        int received = 0;
         while (true) {
             StreamChunk chunk;
             switch (event) {
-                case AttemptWorker.First f -> chunk = f.chunk();
+                case AttemptWorker.First f -> {
+                    chunk = f.chunk();
+                    headers = f.upstreamHeaders();
+                }
                 case AttemptWorker.Chunk ch -> chunk = ch.chunk();
                 case AttemptWorker.Failed f -> {
-                    recordFailure(call, u, c, f.failure());
+                    recordFailure(call, u, c, f.failure(), received);
                     return Optional.empty();
                 }
                 default -> {
                     worker.abort(new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.RESET, "replay too short"));
                     metrics.streamRecovery("replay", "diverged");
+                    answered(call, u, c.askModel(), headers, c.askModel(), Optional.empty(), "replay_diverged",
+                            "the replay ended before reaching the text already sent; not spliced");
                     LOG.info(() -> call.id + " replay on " + u.name() + " ended before reaching the text already sent");
                     return null;
                 }
             }
+            received++;
             if (!chunk.isUsageOnly()) {
                 ReplayMatcher.Result result = matcher.feed(chunk.contentDelta());
                 if (result instanceof ReplayMatcher.Diverged d) {
                     worker.abort(new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.RESET, "replay diverged"));
                     metrics.streamRecovery("replay", "diverged");
+                    answered(call, u, c.askModel(), headers, c.askModel(), Optional.empty(), "replay_diverged",
+                            "the replay diverged at character " + d.at() + " from the text already sent; not spliced");
                     LOG.info(() -> call.id + " replay on " + u.name() + " diverged at character " + d.at() + "; not spliced");
                     return null;
                 }
@@ -583,7 +735,7 @@ final class Dispatcher {
                     metrics.streamRecovery("replay", "ok");
                     recovered.increment();
                     LOG.info(() -> call.id + " stream resumed by a matching replay on " + u.name());
-                    return Optional.of(new Resumed(worker, u, c, pending));
+                    return Optional.of(new Resumed(worker, u, c, headers, pending, -1));
                 }
             }
             event = awaitEvent(call, worker, idleTimeout(u, c.askModel()), "stream stalled");
@@ -598,7 +750,10 @@ final class Dispatcher {
         return new ChatRequest(body);
     }
 
-    /** A resumed stream's chunk as part of the client's stream: same id and model; no second role chunk. */
+    /**
+     * A resumed stream's chunk as part of the client's stream: the same id, no second role chunk, and
+     * the model of the call that writes it (the client is told which model wrote the tail).
+     */
     private static StreamChunk rewrite(StreamChunk chunk, Sent sent) {
         JsonNode delta = chunk.json().path("choices").path(0).path("delta");
         if (delta.has("role") && chunk.contentDelta().isEmpty() && !delta.has("tool_calls") && chunk.finishReason().isEmpty()) {
@@ -606,7 +761,6 @@ final class Dispatcher {
         }
         ObjectNode json = chunk.json().deepCopy();
         json.put("id", sent.id);
-        json.put("model", sent.model);
         JsonNode d = json.path("choices").path(0).path("delta");
         if (d instanceof ObjectNode od) {
             od.remove("role");
@@ -617,11 +771,14 @@ final class Dispatcher {
     // ------------------------------------------------------------------ answers, errors, accounting
 
     private void headers(ServerResponse res, Call call, Upstream u, Map<String, String> upstreamHeaders, String model,
-                         Usage usage) {
+                         Optional<BigDecimal> cost) {
         res.header(HeaderNames.create("x-request-id"), call.id);
         res.header(HeaderNames.create("x-understudy-tier"), u.tier());
         res.header(HeaderNames.create("x-understudy-upstream"), u.name());
         res.header(HeaderNames.create("x-understudy-attempts"), String.valueOf(call.attempts));
+        if (receipts.capacity() > 0) {
+            res.header(HeaderNames.create("x-understudy-receipt"), "/v1/receipts/" + call.id);
+        }
         if (u.kind() == Upstream.Kind.RELAY) {
             if ("true".equals(upstreamHeaders.get("x-understudy-leader"))) {
                 try {
@@ -635,51 +792,72 @@ final class Dispatcher {
                     res.header(HeaderNames.create(name), value);
                 }
             });
-            if (usage != null) {
-                accountRelay(u, upstreamHeaders, model, usage);
-            }
         } else {
-            String provider = u.provider().name();
-            res.header(HeaderNames.create("x-understudy-provider"), provider);
+            res.header(HeaderNames.create("x-understudy-provider"), u.provider().name());
             res.header(HeaderNames.create("x-understudy-model"), model);
-            if (usage != null) {
-                Optional<BigDecimal> cost = config.prices().cost(provider, model, usage);
-                cost.ifPresent(c -> res.header(HeaderNames.create("x-understudy-cost-usd"), c.toPlainString()));
-                metrics.usage(u.tier(), provider, model, usage, cost.orElse(null));
+            cost.ifPresent(c -> res.header(HeaderNames.create("x-understudy-cost-usd"), c.toPlainString()));
+        }
+    }
+
+    /** The provider behind an upstream: a direct one's own, or the one a relay named in its answer. */
+    private static Optional<String> providerOf(Upstream u, Map<String, String> upstreamHeaders) {
+        if (u.kind() == Upstream.Kind.DIRECT) {
+            return Optional.of(u.provider().name());
+        }
+        return Optional.ofNullable(upstreamHeaders.get("x-understudy-provider"));
+    }
+
+    /**
+     * Accounts one call the provider did work for: usage metrics and the call's receipt line. The
+     * cost is the relay's own when it stated one (its fee included), else priced from the agent's
+     * price table; unknown when there is no usage or no price.
+     */
+    private CallReceipt.Line answered(Call call, Upstream u, String askModel, Map<String, String> upstreamHeaders,
+                                      String answeredModel, Optional<Usage> usage, String outcome, String detail) {
+        Optional<String> provider = providerOf(u, upstreamHeaders);
+        String model = u.kind() == Upstream.Kind.RELAY ? upstreamHeaders.getOrDefault("x-understudy-model", answeredModel)
+                : answeredModel;
+        Optional<BigDecimal> cost = Optional.empty();
+        if (usage.isPresent()) {
+            cost = relayCost(upstreamHeaders);
+            if (cost.isEmpty() && provider.isPresent()) {
+                cost = config.prices().cost(provider.get(), model, usage.get());
             }
+            metrics.usage(u.tier(), provider.orElse("unknown"), model, usage.get(), cost.orElse(null));
         }
+        Optional<String> relayReceipt = Optional.ofNullable(upstreamHeaders.get("x-understudy-receipt"))
+                .map(path -> u.name() + " " + path);
+        CallReceipt.Line line = new CallReceipt.Line(u.name(), u.tier(), provider, askModel, outcome, true, usage, cost,
+                relayReceipt, detail);
+        call.lines.add(line);
+        return line;
     }
 
-    private void accountRelay(Upstream u, Map<String, String> upstreamHeaders, String model, Usage usage) {
-        String provider = upstreamHeaders.getOrDefault("x-understudy-provider", "unknown");
-        String answered = upstreamHeaders.getOrDefault("x-understudy-model", model);
-        BigDecimal cost = null;
+    private static Optional<BigDecimal> relayCost(Map<String, String> upstreamHeaders) {
+        String header = upstreamHeaders.get("x-understudy-cost-usd");
+        if (header == null) {
+            return Optional.empty();
+        }
         try {
-            String header = upstreamHeaders.get("x-understudy-cost-usd");
-            cost = header == null ? null : new BigDecimal(header);
+            return Optional.of(new BigDecimal(header));
         } catch (NumberFormatException ignored) {
-            // a third-party relay's header we cannot read: no cost rather than a wrong one
-        }
-        metrics.usage(u.tier(), provider, answered, usage, cost);
-    }
-
-    private void accountStream(Upstream u, Map<String, String> upstreamHeaders, String model, Usage usage) {
-        if (usage == null) {
-            return;
-        }
-        if (u.kind() == Upstream.Kind.RELAY) {
-            String provider = upstreamHeaders.getOrDefault("x-understudy-provider", "unknown");
-            Optional<BigDecimal> cost = config.prices().cost(provider, model, usage);
-            metrics.usage(u.tier(), provider, model, usage, cost.orElse(null));
-        } else {
-            String provider = u.provider().name();
-            metrics.usage(u.tier(), provider, model, usage, config.prices().cost(provider, model, usage).orElse(null));
+            return Optional.empty(); // a third-party relay's header we cannot read: no cost rather than a wrong one
         }
     }
 
-    private void succeeded(Call call, Upstream u) {
+    private void succeeded(Call call, Upstream u, String model, Optional<Usage> usage, boolean usageEstimated) {
         answered.increment();
         metrics.request(u.tier(), "ok", call.elapsed());
+        finish(call, "ok", Optional.of(model), usage, usageEstimated);
+    }
+
+    /** Files the call's receipt. */
+    private void finish(Call call, String outcome, Optional<String> model, Optional<Usage> usage, boolean usageEstimated) {
+        if (receipts.capacity() == 0) {
+            return;
+        }
+        receipts.add(call.id, new CallReceipt(call.id, clock.instant().getEpochSecond(), call.endpoint, call.requestedModel,
+                call.stream, outcome, model, usage, usageEstimated, call.lines, call.elapsed().toMillis()));
     }
 
     private void giveUp(Call call, ServerResponse res) {
@@ -699,12 +877,16 @@ final class Dispatcher {
         if (!call.notes.isEmpty() && !(failure instanceof Failure.ClientError)) {
             failure = withNotes(failure, call.notes);
         }
+        finish(call, outcome(failure), Optional.empty(), Optional.empty(), false);
         ApiErrors.send(res, call.api, failure, call.id);
     }
 
     private void reject(ServerResponse res, Api api, Call call, Failure failure) {
         failed.increment();
         metrics.request(call == null ? "none" : call.lastTier, outcome(failure), call == null ? Duration.ZERO : call.elapsed());
+        if (call != null) {
+            finish(call, outcome(failure), Optional.empty(), Optional.empty(), false);
+        }
         ApiErrors.send(res, api, failure, call == null ? null : call.id);
     }
 

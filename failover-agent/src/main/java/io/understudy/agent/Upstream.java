@@ -40,6 +40,7 @@ final class Upstream {
     private final AtomicInteger inflight = new AtomicInteger();
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private final Set<AttemptWorker> active = ConcurrentHashMap.newKeySet();
+    private final Map<String, FirstTokenDeadline.Samples> firstTokens = new ConcurrentHashMap<>();
     private volatile double latencyEwmaMillis;
     private volatile long lastStartedMillis;
 
@@ -176,21 +177,36 @@ final class Upstream {
         latencyEwmaMillis = previous == 0 ? latencyMillis : previous * 0.8 + latencyMillis * 0.2;
     }
 
+    /** The recent first-token times of {@code model} here (a throwaway past 256 models: names come from clients). */
+    FirstTokenDeadline.Samples firstTokens(String model) {
+        FirstTokenDeadline.Samples samples = firstTokens.get(model);
+        if (samples != null) {
+            return samples;
+        }
+        if (firstTokens.size() >= 256) {
+            return new FirstTokenDeadline.Samples();
+        }
+        return firstTokens.computeIfAbsent(model, m -> new FirstTokenDeadline.Samples());
+    }
+
     /**
      * What a failure says about this upstream. A rate limit only says "later" (a cooldown, see
      * {@link #coolingScope}); errors the provider answered for one model count against that model;
      * transport failures (refused, reset, silent) and a relay's own errors count against the upstream.
+     * A timeout while probes find the upstream up ({@code probesVouch}) is that model's: the upstream
+     * answers, one model hangs, and probes are what eject an upstream that is silent for everything.
      */
     enum Blame { NONE, MODEL, WHOLE }
 
-    static Blame blame(Kind kind, Failure failure) {
+    static Blame blame(Kind kind, Failure failure, boolean probesVouch) {
         return switch (failure) {
             case Failure.ClientError ignored -> Blame.NONE;
             case Failure.RateLimited ignored -> Blame.NONE;
             // a provider that answers with an error is up: the error is that model's
             case Failure.Retryable r -> kind == Kind.DIRECT || r.origin() == Origin.PROVIDER ? Blame.MODEL : Blame.WHOLE;
             case Failure.Unavailable u -> u.kind() == Failure.UnavailableKind.MARKED_DOWN ? Blame.NONE
-                    : kind == Kind.RELAY && u.origin() == Origin.PROVIDER ? Blame.MODEL : Blame.WHOLE;
+                    : kind == Kind.RELAY && u.origin() == Origin.PROVIDER ? Blame.MODEL
+                    : u.kind() == Failure.UnavailableKind.TIMEOUT && probesVouch ? Blame.MODEL : Blame.WHOLE;
         };
     }
 
@@ -213,7 +229,7 @@ final class Upstream {
             case MODEL -> coolFor(model, failure, nowMillis);
             case NONE -> { }
         }
-        switch (blame(kind, failure)) {
+        switch (blame(kind, failure, health != null && health.state() == InstanceHealth.State.UP)) {
             case WHOLE -> {
                 breaker.recordFailure();
                 if (consecutiveFailures.incrementAndGet() >= consecutiveFailuresToOpen && breaker.isClosed()) {

@@ -30,4 +30,39 @@ class AgentConfigTest {
         assertEquals("agent.retry-budget.min-retries: replaced by reserve-per-second (retries per second always "
                 + "allowed on top of the ratio; default 10)", e.getMessage());
     }
+
+    /** Regression: a list key written with no items ({@code models:}) failed the start with a mapping exception. */
+    @Test
+    void aListKeyWithNoItemsIsAnEmptyListAndAScalarWhereAListBelongsIsNamed() {
+        AgentConfig config = AgentConfig.from(AgentHarness.yaml("""
+                tiers:
+                  - name: primary
+                    instances: [ { name: p, base-url: "http://127.0.0.1:9/v1" } ]
+                models:
+                """), Map.<String, String>of()::get);
+        assertEquals(0, config.models().size());
+        ConfigError e = assertThrows(ConfigError.class, () -> AgentConfig.from(AgentHarness.yaml("""
+                tiers:
+                  - name: primary
+                    instances: [ { name: p, base-url: "http://127.0.0.1:9/v1" } ]
+                models:
+                  - model: "gpt-4o"
+                    fallbacks: gpt-4o-mini
+                """), Map.<String, String>of()::get));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("fallbacks") && e.getMessage().contains("must be a list"),
+                e.getMessage());
+    }
+
+    @Test
+    void theShippedAdaptiveFirstTokenWaitIsOnAndItsFloorIsChecked() {
+        AgentConfig config = AgentConfig.load("builtin:agent.yaml", Map.<String, String>of()::get);
+        config.tiers().forEach(t -> assertEquals(FirstTokenDeadline.Settings.SHIPPED, t.timeouts().adaptive(), t.name()));
+        ConfigError e = assertThrows(ConfigError.class, () -> AgentConfig.from(AgentHarness.yaml("""
+                tiers:
+                  - name: primary
+                    instances: [ { name: p, base-url: "http://127.0.0.1:9/v1" } ]
+                    timeouts: { adaptive-first-token: { floor: PT0.01S } }
+                """), Map.<String, String>of()::get));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("floor"), e.getMessage());
+    }
 }

@@ -32,8 +32,13 @@ final class AgentHarness implements AutoCloseable {
               - model: prefill-test
                 targets: [ { provider: sim, model: sim-cut } ]
             """;
-    /** The standby serves those models healthily, or rejects prefill where a test needs that. */
+    /**
+     * The standby serves those models healthily, or rejects prefill where a test needs that; it
+     * serves recover-tail under another model name, so a resumed stream's tail can be told apart.
+     */
     static final String STANDBY_ROUTES = """
+              - model: recover-tail
+                targets: [ { provider: sim, model: recover-tail-on-standby } ]
               - model: limited
                 targets: [ { provider: sim, model: after-limit } ]
               - model: prefill-test

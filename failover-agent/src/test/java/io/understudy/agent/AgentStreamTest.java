@@ -48,7 +48,7 @@ class AgentStreamTest {
     }
 
     /** A stream as the client saw it. */
-    record Seen(int status, List<String> data, String upstream) {
+    record Seen(int status, List<String> data, String upstream, String requestId) {
         String text() throws Exception {
             StringBuilder sb = new StringBuilder();
             for (String d : data) {
@@ -91,7 +91,8 @@ class AgentStreamTest {
                 }
             }
         }
-        return new Seen(r.statusCode(), data, r.headers().firstValue("x-understudy-upstream").orElse("none"));
+        return new Seen(r.statusCode(), data, r.headers().firstValue("x-understudy-upstream").orElse("none"),
+                r.headers().firstValue("x-request-id").orElse("none"));
     }
 
     @Test
@@ -119,6 +120,72 @@ class AgentStreamTest {
         assertEquals(h.expectedText("continue me"), s.text(), "one complete answer, nothing lost or repeated");
         assertTrue(s.done());
         assertTrue(h.get("/metrics").body().contains("understudy_agent_stream_recoveries_total{mode=\"continuation\",outcome=\"ok\"}"));
+    }
+
+    private static String withUsage(String model, String content) {
+        return "{\"model\":\"" + model + "\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
+    }
+
+    private static JsonNode usageOf(Seen s) throws Exception {
+        for (String d : s.data()) {
+            if (!d.equals("[DONE]") && Json.parse(d).hasNonNull("usage")) {
+                return Json.parse(d).get("usage");
+            }
+        }
+        throw new AssertionError("no usage chunk in " + s.data());
+    }
+
+    /** Regression: a resumed stream named the first model and counted only the continuation's tokens. */
+    @Test
+    void resumedStreamNamesTheTailsModelAndCountsTheWholeAnswer() throws Exception {
+        Seen whole = stream(withUsage("recover-tail", "tail usage"), 0, null);
+        long wholeCompletion = usageOf(whole).path("completion_tokens").asLong();
+        Seen s = stream(withUsage("recover-tail", "tail usage"), 3, h.primaryProxy::cutAll);
+        assertEquals(h.expectedText("tail usage"), s.text());
+        assertTrue(s.done());
+        String lastModel = "";
+        for (String d : s.data()) {
+            if (!d.equals("[DONE]")) {
+                lastModel = Json.parse(d).path("model").asText();
+            }
+        }
+        assertEquals("recover-tail-on-standby", lastModel, "the tail's chunks name the model that wrote them");
+        assertEquals(wholeCompletion, usageOf(s).path("completion_tokens").asLong(), "usage covers the whole answer");
+
+        JsonNode receipt = Json.parse(h.get("/v1/receipts/" + s.requestId()).body());
+        JsonNode calls = receipt.path("calls");
+        assertEquals(2, calls.size(), receipt.toString());
+        assertEquals("primary-1", calls.get(0).path("upstream").asText());
+        assertEquals("broken", calls.get(0).path("outcome").asText());
+        assertTrue(calls.get(0).path("billed").asBoolean(), "the cut call did work its provider bills");
+        assertEquals("standby-1", calls.get(1).path("upstream").asText());
+        assertEquals("ok", calls.get(1).path("outcome").asText());
+        assertTrue(calls.get(1).path("usage").path("completion_tokens").asLong() < wholeCompletion,
+                "the continuation call itself wrote only the tail");
+        assertTrue(calls.get(1).hasNonNull("cost_usd"), receipt.toString());
+        assertTrue(calls.get(1).path("relay_receipt").asText().startsWith("standby-1 /v1/receipts/"), receipt.toString());
+        assertEquals("recover-tail-on-standby", receipt.path("model").asText());
+        assertTrue(receipt.path("usage_estimated").asBoolean());
+        assertFalse(receipt.path("cost").path("complete").asBoolean(), "the cut call's cost is unknown, and said so");
+    }
+
+    @Test
+    void replayedStreamsUsageIsTheReplaysOwnAndExact() throws Exception {
+        Seen whole = stream(withUsage("replay-u", "replay usage"), 0, null);
+        Seen s = stream(withUsage("replay-u", "replay usage"), 3, h.primaryProxy::cutAll);
+        assertEquals(h.expectedText("replay usage"), s.text());
+        assertEquals(usageOf(whole), usageOf(s));
+        JsonNode receipt = Json.parse(h.get("/v1/receipts/" + s.requestId()).body());
+        assertFalse(receipt.path("usage_estimated").asBoolean());
+        assertEquals(2, receipt.path("calls").size(), receipt.toString());
+    }
+
+    @Test
+    void receiptOfAnUnknownRequestIsAClean404() throws Exception {
+        var r = h.get("/v1/receipts/no-such-request");
+        assertEquals(404, r.statusCode());
+        assertEquals("receipt_not_found", Json.parse(r.body()).path("error").path("code").asText());
     }
 
     @Test

@@ -69,6 +69,35 @@ class UpstreamTest {
         assertFalse(u.circuitOpen(), "the relay answered: it is not dead");
     }
 
+    /**
+     * Regression: first-token timeouts for one hung model opened the whole relay's circuit, while its
+     * probes passed and its other models answered.
+     */
+    @Test
+    void timeoutsOnAnUpstreamProbesFindUpCountAgainstThatModelOnly() {
+        Failure timeout = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.TIMEOUT, "no first token");
+        assertEquals(Upstream.Blame.MODEL, Upstream.blame(Upstream.Kind.RELAY, timeout, true));
+        assertEquals(Upstream.Blame.MODEL, Upstream.blame(Upstream.Kind.DIRECT, timeout, true));
+        assertEquals(Upstream.Blame.WHOLE, Upstream.blame(Upstream.Kind.RELAY, timeout, false),
+                "without probes vouching, silence is the upstream's");
+        Failure reset = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.RESET, "reset");
+        assertEquals(Upstream.Blame.WHOLE, Upstream.blame(Upstream.Kind.RELAY, reset, true),
+                "a reset is the upstream's even while probes pass");
+
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(NOW);
+        InstanceHealth health = new InstanceHealth("primary-1", 1, 1, clock::get);
+        health.probeSucceeded();
+        Upstream relay = new Upstream("primary-1", "t", 0, Upstream.Kind.RELAY, 1, null, health,
+                CircuitBreaker.builder().withFailureRateThreshold(50, 10, Duration.ofSeconds(10))
+                        .withDelay(Duration.ofSeconds(5)).build(), 3, new ModelCircuits(3, 5_000));
+        for (int i = 0; i < 3; i++) {
+            relay.failed(timeout, "hung", NOW);
+        }
+        assertFalse(relay.circuitOpen(), "the relay stays in rotation");
+        assertTrue(relay.circuitOpen("hung", NOW), "the hung model's circuit is open");
+        assertFalse(relay.circuitOpen("other", NOW));
+    }
+
     @Test
     void transportFailuresAndARelaysOwnErrorsOpenTheWholeUpstream() {
         Failure reset = new Failure.Unavailable(Origin.PROVIDER, "wall", Failure.UnavailableKind.RESET, "reset");

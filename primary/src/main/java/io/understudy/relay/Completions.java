@@ -1,5 +1,6 @@
 package io.understudy.relay;
 
+import io.understudy.core.receipt.Recent;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -46,10 +47,10 @@ final class Completions {
     private final RelayConfig config;
     private final Router router;
     private final RelayMetrics metrics;
-    private final Receipts receipts;
+    private final Recent<Receipt> receipts;
     private final Clock clock;
 
-    Completions(RelayConfig config, Router router, RelayMetrics metrics, Receipts receipts, Clock clock) {
+    Completions(RelayConfig config, Router router, RelayMetrics metrics, Recent<Receipt> receipts, Clock clock) {
         this.config = config;
         this.router = router;
         this.metrics = metrics;
@@ -219,7 +220,6 @@ final class Completions {
         metrics.timeToFirstToken(provider, call.elapsed());
         metrics.streamOpened();
         commonHeaders(res, call, provider, answeredModel);
-        res.header(HeaderNames.create("x-understudy-receipt"), "/v1/receipts/" + call.id);
         ClientStream client = new ClientStream(res, call.api, chat.model(), clientWantsUsage);
         Usage usage = Usage.ZERO;
         String outcome = "ok";
@@ -271,7 +271,7 @@ final class Completions {
         Receipt receipt = new Receipt(call.id, clock.instant().getEpochSecond(), call.endpoint, requestedModel, provider,
                 model, stream, usage, price, cost, config.feePercent(), List.copyOf(call.attempts), call.elapsed().toMillis());
         metrics.usage(provider, model, usage, cost.orElse(null));
-        receipts.add(receipt);
+        receipts.add(receipt.id(), receipt);
         return receipt;
     }
 
@@ -285,6 +285,7 @@ final class Completions {
         res.header(HeaderNames.create("x-understudy-provider"), provider);
         res.header(HeaderNames.create("x-understudy-model"), model);
         res.header(HeaderNames.create("x-understudy-role"), config.role().wireName());
+        res.header(HeaderNames.create("x-understudy-receipt"), "/v1/receipts/" + call.id);
     }
 
     private static void costHeader(ServerResponse res, Receipt receipt) {

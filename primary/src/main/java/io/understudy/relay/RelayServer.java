@@ -1,5 +1,6 @@
 package io.understudy.relay;
 
+import io.understudy.core.receipt.Recent;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.HeaderNames;
@@ -40,7 +41,7 @@ public final class RelayServer implements AutoCloseable {
     private final RelayMetrics metrics;
     private final ClientAuth auth;
     private final Router router;
-    private final Receipts receipts;
+    private final Recent<Receipt> receipts;
     private final Completions completions;
     private final WebServer server;
     private final Leadership leadership;
@@ -55,7 +56,7 @@ public final class RelayServer implements AutoCloseable {
         this.auth = new ClientAuth(config.clientKeys());
         this.router = Router.create(config.routes(), config.providers(),
                 p -> Provider.create(p, HttpTransport.forProvider(p)));
-        this.receipts = new Receipts(config.receiptsKept());
+        this.receipts = new Recent<>(config.receiptsKept());
         this.completions = new Completions(config, router, metrics, receipts, clock);
         this.leadership = new Leadership(config.role() == RelayConfig.Role.STANDBY, clock::millis);
         this.server = WebServer.builder()

@@ -154,7 +154,7 @@ public final class ConfigReader {
 
     public static List<Config> list(Config node, String key) {
         Config child = node.get(key);
-        if (!child.exists()) {
+        if (!child.exists() || emptyLeaf(child, key)) {
             return List.of();
         }
         return child.asNodeList().orElse(List.of());
@@ -162,10 +162,21 @@ public final class ConfigReader {
 
     public static List<String> strings(Config node, String key) {
         Config child = node.get(key);
-        if (!child.exists()) {
+        if (!child.exists() || emptyLeaf(child, key)) {
             return List.of();
         }
         return child.asList(String.class).orElse(List.of());
+    }
+
+    /** A key written with no value ({@code models:}) is an empty list; a single value where a list belongs is an error. */
+    private static boolean emptyLeaf(Config child, String key) {
+        if (!child.isLeaf()) {
+            return false;
+        }
+        if (child.asString().orElse("").isBlank()) {
+            return true;
+        }
+        throw new ConfigError(child.key().toString(), "must be a list (write [ " + child.asString().get() + " ] for one item)");
     }
 
     public static String path(Config node, String key) {

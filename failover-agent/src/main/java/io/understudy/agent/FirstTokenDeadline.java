@@ -1,0 +1,116 @@
+package io.understudy.agent;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.OptionalLong;
+
+/**
+ * How long to wait for a stream's first token from one upstream for one model, from what that
+ * (upstream, model) normally does. Pure: the samples and the signals come in, a decision goes out.
+ *
+ * <p>The rule. Once {@code minSamples} first tokens have been seen, the wait is {@code multiple}
+ * times their p99, at least {@code floor}, at most the configured first-token timeout (the ceiling,
+ * which alone applies before then). A model whose first token normally takes 300 ms is not waited
+ * on for 30 s; a reasoning model whose first token normally takes 20 s is never cut short of 80 s.
+ *
+ * <p>When that wait passes with nothing, the attempt is cut only if nothing says the model is merely
+ * busy: another request got a first token from the same (upstream, model) during the wait, or this
+ * host fell behind on its own threads. Then a burst that slows every answer down is waited out (up to
+ * the ceiling) rather than cut and sent again, which would double its load and its bill.
+ */
+final class FirstTokenDeadline {
+    private FirstTokenDeadline() {
+    }
+
+    /** {@code enabled: false} keeps the configured first-token timeout as the only limit. */
+    record Settings(boolean enabled, double multiple, Duration floor, int minSamples) {
+        static final Settings SHIPPED = new Settings(true, 4.0, Duration.ofSeconds(2), 8);
+
+        Settings {
+            if (multiple < 1) {
+                throw new IllegalArgumentException("multiple must be at least 1");
+            }
+            if (floor.toMillis() < 100) {
+                throw new IllegalArgumentException("floor must be at least PT0.1S"); // the wait is re-checked every floor
+            }
+        }
+    }
+
+    /** The first wait, in ms: the adaptive limit, or the ceiling. */
+    static long firstWaitMillis(Settings s, long ceilingMillis, OptionalLong p99Millis) {
+        if (!s.enabled() || p99Millis.isEmpty()) {
+            return ceilingMillis;
+        }
+        long adaptive = Math.max(s.floor().toMillis(), (long) Math.ceil(s.multiple() * p99Millis.getAsLong()));
+        return Math.min(ceilingMillis, adaptive);
+    }
+
+    /** What to do when a wait passed with no first token. */
+    sealed interface Verdict {
+        String reason();
+    }
+
+    record KeepWaiting(String reason) implements Verdict {
+    }
+
+    record Cut(String reason) implements Verdict {
+    }
+
+    /**
+     * @param waitedMillis   how long this attempt has waited
+     * @param ceilingMillis  the configured first-token timeout (or what is left of the request's deadline)
+     * @param p99Millis      the (upstream, model)'s first-token p99 the wait was drawn from, if any
+     * @param peerProgressed another request got a first token from this (upstream, model) during the last wait
+     * @param hostCongested  this host's own threads ran late during the last wait
+     */
+    static Verdict onSilence(long waitedMillis, long ceilingMillis, OptionalLong p99Millis, boolean peerProgressed,
+                             boolean hostCongested) {
+        if (waitedMillis >= ceilingMillis) {
+            return new Cut("no first token within the configured " + ceilingMillis + " ms");
+        }
+        String normal = p99Millis.isPresent() ? " (its first-token p99 is " + p99Millis.getAsLong() + " ms)" : "";
+        if (peerProgressed) {
+            return new KeepWaiting("other requests for this model got their first token meanwhile: busy, not hung" + normal);
+        }
+        if (hostCongested) {
+            return new KeepWaiting("this host fell behind on its own threads meanwhile: no verdict" + normal);
+        }
+        return new Cut("no first token within " + waitedMillis + " ms" + normal + ", and none for any other request meanwhile");
+    }
+
+    /**
+     * The last {@link #CAPACITY} first-token times of one (upstream, model), and when the last one
+     * arrived. Thread-safe; cheap enough to read at every attempt.
+     */
+    static final class Samples {
+        static final int CAPACITY = 128;
+        private final long[] millis = new long[CAPACITY];
+        private int count;
+        private int next;
+        private volatile long lastNanos = Long.MIN_VALUE;
+
+        synchronized void record(long firstTokenMillis, long atNanos) {
+            millis[next] = Math.max(0, firstTokenMillis);
+            next = (next + 1) % CAPACITY;
+            count = Math.min(CAPACITY, count + 1);
+            lastNanos = atNanos;
+        }
+
+        /** The p99 of the samples held; empty with fewer than {@code minSamples}. */
+        synchronized OptionalLong p99(int minSamples) {
+            if (count < Math.max(1, minSamples)) {
+                return OptionalLong.empty();
+            }
+            long[] sorted = Arrays.copyOf(millis, count);
+            Arrays.sort(sorted);
+            int index = (int) Math.ceil(0.99 * count) - 1;
+            return OptionalLong.of(sorted[Math.max(0, index)]);
+        }
+
+        /** True when a first token arrived after {@code sinceNanos} (System.nanoTime). */
+        boolean arrivedSince(long sinceNanos) {
+            long last = lastNanos;
+            return last != Long.MIN_VALUE && last - sinceNanos > 0;
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package io.understudy.agent;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.OptionalLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The adaptive first-token wait: drawn from what the (upstream, model) normally does, busy-aware. */
+class FirstTokenDeadlineTest {
+    private static final FirstTokenDeadline.Settings SHIPPED = FirstTokenDeadline.Settings.SHIPPED;
+
+    @Test
+    void withoutEnoughSamplesTheConfiguredTimeoutIsTheWait() {
+        assertEquals(30_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.empty()));
+        FirstTokenDeadline.Samples samples = new FirstTokenDeadline.Samples();
+        for (int i = 0; i < SHIPPED.minSamples() - 1; i++) {
+            samples.record(100, i);
+        }
+        assertTrue(samples.p99(SHIPPED.minSamples()).isEmpty());
+        samples.record(100, 99);
+        assertEquals(OptionalLong.of(100), samples.p99(SHIPPED.minSamples()));
+    }
+
+    @Test
+    void aFastModelIsNotWaitedOnForTheWholeConfiguredTimeout() {
+        assertEquals(2_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.of(300)), "the floor");
+        assertEquals(6_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.of(1_500)), "4 x p99");
+    }
+
+    @Test
+    void aSlowReasoningModelIsNeverCutBeforeItsConfiguredTimeout() {
+        assertEquals(30_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.of(20_000)));
+        assertEquals(60_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 60_000, OptionalLong.of(20_000)));
+    }
+
+    @Test
+    void disabledKeepsTheConfiguredTimeout() {
+        var off = new FirstTokenDeadline.Settings(false, 4, Duration.ofSeconds(2), 8);
+        assertEquals(30_000, FirstTokenDeadline.firstWaitMillis(off, 30_000, OptionalLong.of(100)));
+    }
+
+    @Test
+    void silenceIsCutOnlyWhenNothingSaysTheModelIsBusy() {
+        OptionalLong p99 = OptionalLong.of(300);
+        assertInstanceOf(FirstTokenDeadline.Cut.class, FirstTokenDeadline.onSilence(2_000, 30_000, p99, false, false));
+        var busy = FirstTokenDeadline.onSilence(2_000, 30_000, p99, true, false);
+        assertInstanceOf(FirstTokenDeadline.KeepWaiting.class, busy);
+        assertTrue(busy.reason().contains("busy"), busy.reason());
+        assertInstanceOf(FirstTokenDeadline.KeepWaiting.class, FirstTokenDeadline.onSilence(2_000, 30_000, p99, false, true));
+        assertInstanceOf(FirstTokenDeadline.Cut.class, FirstTokenDeadline.onSilence(30_000, 30_000, p99, true, true),
+                "the configured timeout is a ceiling whatever the signals");
+    }
+
+    @Test
+    void p99AndArrivalsComeFromTheRecentSamples() {
+        FirstTokenDeadline.Samples samples = new FirstTokenDeadline.Samples();
+        for (int i = 1; i <= 100; i++) {
+            samples.record(i, 1_000 + i);
+        }
+        assertEquals(OptionalLong.of(99), samples.p99(8));
+        assertTrue(samples.arrivedSince(1_050));
+        assertFalse(samples.arrivedSince(1_100));
+        for (int i = 0; i < FirstTokenDeadline.Samples.CAPACITY; i++) {
+            samples.record(10, 2_000 + i);
+        }
+        assertEquals(OptionalLong.of(10), samples.p99(8), "old samples age out");
+    }
+
+    @Test
+    void aFloorTooSmallToRecheckIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new FirstTokenDeadline.Settings(true, 4, Duration.ofMillis(10), 8));
+        assertThrows(IllegalArgumentException.class, () -> new FirstTokenDeadline.Settings(true, 0.5, Duration.ofSeconds(1), 8));
+    }
+}
