@@ -59,7 +59,18 @@ final class ChaosCluster implements AutoCloseable {
         /** Probes every 0.25 s with a 0.3 s timeout, first token 3 s, idle 2 s: faults show within a second or two. */
         CHAOS,
         /** What a user runs: the builtin config/agent.yaml with only its addresses pointed at this appliance. */
-        SHIPPED
+        SHIPPED,
+        /**
+         * The agent alone, no relays and no etcd: a direct tier of two providers, {@code sim} and
+         * {@code backup} (provider-sim again, through its own link), tried in that order, with every
+         * other setting at the defaults config/agent.yaml documents.
+         */
+        ALONE;
+
+        /** The tier that serves in steady state. */
+        String steadyTier() {
+            return this == ALONE ? "direct" : "primary";
+        }
     }
 
     /** Prompts the load driver cycles through; their deterministic answers are read from provider-sim at start. */
@@ -75,6 +86,8 @@ final class ChaosCluster implements AutoCloseable {
     final EtcdCluster etcdCluster;
     final JavaProcess sim;
     final Proxy direct;
+    /** ALONE only: the second provider's link to provider-sim. */
+    final Proxy backup;
     final Proxy providerForPrimary;
     final Proxy providerForStandby;
     final Proxy etcdPrimary;
@@ -108,7 +121,13 @@ final class ChaosCluster implements AutoCloseable {
             Files.createDirectories(dir);
             toxiproxy = track(new ToxiproxyServer(dir));
             List<String> etcdEndpoints;
-            if (etcdMembers == 1) {
+            boolean alone = profile == AgentProfile.ALONE;
+            if (alone) {
+                etcd = null;
+                etcdCluster = null;
+                etcdPrimary = etcdStandby = etcdAgent = null;
+                etcdEndpoints = List.of();
+            } else if (etcdMembers == 1) {
                 etcd = track(new EtcdProcess(dir));
                 etcdCluster = null;
                 int etcdPort = URI.create(etcd.endpoint()).getPort();
@@ -124,37 +143,57 @@ final class ChaosCluster implements AutoCloseable {
             }
             sim = track(JavaProcess.start("sim", dir, "io.understudy.sim.SimMain", simTiming.args()));
             direct = toxiproxy.proxy("direct", sim.port());
-            providerForPrimary = toxiproxy.proxy("provider-primary", sim.port());
-            providerForStandby = toxiproxy.proxy("provider-standby", sim.port());
-            primaryYaml = writeRelayYaml("primary", providerForPrimary, etcdPrimary != null ? List.of(url(etcdPrimary)) : etcdEndpoints);
-            standbyYaml = writeRelayYaml("standby", providerForStandby, etcdStandby != null ? List.of(url(etcdStandby)) : etcdEndpoints);
-            // both relays boot at once: the machine has two cores and JVM start-up is most of the wait
-            // on port 0: a port picked in advance can be taken by then (seen: BindException)
-            CompletableFuture<JavaProcess> p = CompletableFuture.supplyAsync(() -> startRelay("primary", 0));
-            CompletableFuture<JavaProcess> s = CompletableFuture.supplyAsync(() -> startRelay("standby", 0));
-            primary = track(joinOrClose(p, s));
-            standby = track(s.join());
-            primaryPort = primary.port();
-            standbyPort = standby.port();
-            primaryProxy = toxiproxy.proxy("primary", primaryPort);
-            standbyProxy = toxiproxy.proxy("standby", standbyPort);
-            etcdClient = track(new Etcd(new EtcdSettings(etcdEndpoints.stream().map(URI::create).toList(), CLUSTER,
-                    Optional.empty(), Optional.empty(), Optional.empty(), leaseTtl, leaseTtl.dividedBy(4), Duration.ofSeconds(2))));
-            state = new ClusterState(etcdClient);
-            Await.until("primary-1 leads", Duration.ofSeconds(20),
-                    () -> state.leader().map(l -> l.instance().equals("primary-1")).orElse(false));
-            Path agentYaml = dir.resolve("agent.yaml");
-            List<String> agentEtcd = etcdAgent != null ? List.of(url(etcdAgent)) : etcdEndpoints;
-            Files.writeString(agentYaml, switch (profile) {
-                case CHAOS -> agentYaml(agentEtcd);
-                case SHIPPED -> shippedAgentYaml(agentEtcd);
-            });
-            agent = track(JavaProcess.start("agent", dir, "io.understudy.agent.AgentMain", List.of(agentYaml.toString())));
+            if (alone) {
+                backup = toxiproxy.proxy("backup", sim.port());
+                providerForPrimary = providerForStandby = primaryProxy = standbyProxy = null;
+                primaryYaml = standbyYaml = null;
+                primaryPort = standbyPort = -1;
+                etcdClient = null;
+                state = null;
+                Path agentYaml = dir.resolve("agent.yaml");
+                Files.writeString(agentYaml, io.understudy.testkit.Topologies.agentAlone(
+                        "http://127.0.0.1:" + ToxiproxyServer.port(direct), Optional.of("http://127.0.0.1:" + ToxiproxyServer.port(backup)), ""));
+                agent = track(JavaProcess.start("agent", dir, "io.understudy.agent.AgentMain", List.of(agentYaml.toString())));
+            } else {
+                backup = null;
+                providerForPrimary = toxiproxy.proxy("provider-primary", sim.port());
+                providerForStandby = toxiproxy.proxy("provider-standby", sim.port());
+                primaryYaml = writeRelayYaml("primary", providerForPrimary, etcdPrimary != null ? List.of(url(etcdPrimary)) : etcdEndpoints);
+                standbyYaml = writeRelayYaml("standby", providerForStandby, etcdStandby != null ? List.of(url(etcdStandby)) : etcdEndpoints);
+                // both relays boot at once: the machine has two cores and JVM start-up is most of the wait
+                // on port 0: a port picked in advance can be taken by then (seen: BindException)
+                CompletableFuture<JavaProcess> p = CompletableFuture.supplyAsync(() -> startRelay("primary", 0));
+                CompletableFuture<JavaProcess> s = CompletableFuture.supplyAsync(() -> startRelay("standby", 0));
+                primary = track(joinOrClose(p, s));
+                standby = track(s.join());
+                primaryPort = primary.port();
+                standbyPort = standby.port();
+                primaryProxy = toxiproxy.proxy("primary", primaryPort);
+                standbyProxy = toxiproxy.proxy("standby", standbyPort);
+                etcdClient = track(new Etcd(new EtcdSettings(etcdEndpoints.stream().map(URI::create).toList(), CLUSTER,
+                        Optional.empty(), Optional.empty(), Optional.empty(), leaseTtl, leaseTtl.dividedBy(4), Duration.ofSeconds(2))));
+                state = new ClusterState(etcdClient);
+                Await.until("primary-1 leads", Duration.ofSeconds(20),
+                        () -> state.leader().map(l -> l.instance().equals("primary-1")).orElse(false));
+                Path agentYaml = dir.resolve("agent.yaml");
+                List<String> agentEtcd = etcdAgent != null ? List.of(url(etcdAgent)) : etcdEndpoints;
+                Files.writeString(agentYaml, switch (profile) {
+                    case CHAOS -> agentYaml(agentEtcd);
+                    case SHIPPED -> shippedAgentYaml(agentEtcd);
+                    case ALONE -> throw new IllegalStateException("the agent alone has no relays");
+                });
+                agent = track(JavaProcess.start("agent", dir, "io.understudy.agent.AgentMain", List.of(agentYaml.toString())));
+            }
             for (String prompt : PROMPTS) {
                 expected.put(prompt, directAnswer(prompt));
             }
-            Await.until("agent sees both relays up and follows primary-1", Duration.ofSeconds(20),
-                    () -> health("primary-1").equals("up") && health("standby-1").equals("up") && agentLeader().equals("primary-1"));
+            if (alone) {
+                Await.until("agent sees both providers up", Duration.ofSeconds(20),
+                        () -> health("direct:sim").equals("up") && health("direct:backup").equals("up"));
+            } else {
+                Await.until("agent sees both relays up and follows primary-1", Duration.ofSeconds(20),
+                        () -> health("primary-1").equals("up") && health("standby-1").equals("up") && agentLeader().equals("primary-1"));
+            }
         } catch (IOException e) {
             close();
             throw new UncheckedIOException(e);

@@ -87,7 +87,7 @@ final class Scenario implements AutoCloseable {
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
-            s.awaitCompleted("warm-up on the primary", "primary", rate, Duration.ofSeconds(20));
+            s.awaitCompleted("warm-up on the " + profile.steadyTier() + " tier", profile.steadyTier(), rate, Duration.ofSeconds(20));
             return s;
         } catch (RuntimeException | Error e) {
             s.close();

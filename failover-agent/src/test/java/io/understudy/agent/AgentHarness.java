@@ -171,24 +171,7 @@ final class AgentHarness implements AutoCloseable {
      * second provider ("backup", the same simulator by another way) that every route falls back to.
      */
     static String agentAloneYaml(String simBaseUrl, String models, java.util.Optional<String> backupBaseUrl) {
-        String backupProvider = backupBaseUrl.map(u -> "\n  - { name: backup, kind: openai, base-url: \"" + u + "/v1\" }").orElse("");
-        String backupTarget = backupBaseUrl.map(u -> ", { provider: backup }").orElse("");
-        String backupPrice = backupBaseUrl.map(u -> "\n  - { provider: backup, model: \"*\", input-per-million: 1, output-per-million: 2 }").orElse("");
-        return """
-                server: { host: 127.0.0.1, port: 0 }
-                tiers:
-                  - name: direct
-                    kind: direct
-                providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1" }%s
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim }%s ]
-                prices:
-                  - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }%s
-                models:
-                %s
-                """.formatted(simBaseUrl, backupProvider, backupTarget, backupPrice, models);
+        return io.understudy.testkit.Topologies.agentAlone(simBaseUrl, backupBaseUrl, models);
     }
 
     /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */

@@ -1,0 +1,38 @@
+package io.understudy.testkit;
+
+import java.util.Optional;
+
+/**
+ * Agent configurations that more than one test suite runs, written once: the functional tests in
+ * failover-agent and the chaos suite start the same topology from the same text.
+ */
+public final class Topologies {
+    private Topologies() {
+    }
+
+    /**
+     * The agent alone (no relays, no etcd): one direct tier with provider {@code sim} at
+     * {@code simBaseUrl} and, when given, provider {@code backup} after it. Every setting not about
+     * addresses is left to the defaults. {@code models} is the body of the {@code models:} list.
+     */
+    public static String agentAlone(String simBaseUrl, Optional<String> backupBaseUrl, String models) {
+        String backupProvider = backupBaseUrl.map(u -> "\n  - { name: backup, kind: openai, base-url: \"" + u + "/v1\" }").orElse("");
+        String backupTarget = backupBaseUrl.map(u -> ", { provider: backup }").orElse("");
+        String backupPrice = backupBaseUrl.map(u -> "\n  - { provider: backup, model: \"*\", input-per-million: 1, output-per-million: 2 }").orElse("");
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                tiers:
+                  - name: direct
+                    kind: direct
+                providers:
+                  - { name: sim, kind: openai, base-url: "%s/v1" }%s
+                routes:
+                  - model: "*"
+                    targets: [ { provider: sim }%s ]
+                prices:
+                  - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }%s
+                models:
+                %s
+                """.formatted(simBaseUrl, backupProvider, backupTarget, backupPrice, models);
+    }
+}
