@@ -35,4 +35,53 @@ class AgentAloneChaosTest {
             s.verdict(r);
         }
     }
+
+    /**
+     * Regression (outside fault-injection benchmark, agent alone): a persistent 429 without Retry-After on one
+     * model took 6 attempts on that model and none on the configured fallback model on the same provider,
+     * because a 429 cooled the whole provider.
+     */
+    @Test
+    void s23PersistentRateLimitOnOneModelWithAFallbackOnTheSameProvider() throws Exception {
+        try (Scenario s = Scenario.start("23-agent-alone-one-model-429", "Agent alone: one model rate-limited for good, fallback on the same provider",
+                "The agent alone on its default settings; models named limited-* are routed to one provider only, with "
+                        + "the model steady as their configured fallback there. That provider answers 429 without Retry-After "
+                        + "to every limited-* request: a 429 cools only that model, so each request is tried once on its "
+                        + "model and then served by the fallback on the same provider (2 attempts). Every request completes; "
+                        + "no request calls its limited model twice, and the fallback is called once per rate-limited request.",
+                ChaosCluster.AgentProfile.ALONE, ChaosCluster.LIMITED_PREFIX)) {
+            s.inject("429 without Retry-After for every limited-* model (steady and other models answer)",
+                    () -> s.cluster.storm("{\"mode\": \"429\", \"every\": 1, \"models\": \"" + ChaosCluster.LIMITED_PREFIX + "\"}"));
+            s.runFor(3 * s.rate, SERVE);
+            s.lift("end the storm", () -> s.cluster.storm(null));
+            s.runFor(s.rate, SERVE);
+            ScenarioResult r = s.finish("direct", "direct");
+            long limitedTwice = 0;
+            long rateLimited = 0;
+            long fallbackCalls = 0;
+            java.util.Map<String, Integer> perModel = new java.util.HashMap<>();
+            for (com.fasterxml.jackson.databind.JsonNode a : s.cluster.simAttempts().path("attempts")) {
+                String model = a.path("model").asText();
+                if (a.path("resent").asBoolean()) {
+                    continue; // a transport re-send (helidon#10861) is counted by the duplicate bound, not here
+                }
+                if (model.startsWith(ChaosCluster.LIMITED_PREFIX)) {
+                    rateLimited += a.path("outcome").asText().equals("429") ? 1 : 0;
+                    if (perModel.merge(model, 1, Integer::sum) == 2) {
+                        limitedTwice++;
+                    }
+                } else if (model.equals(ChaosCluster.LIMITED_FALLBACK)) {
+                    fallbackCalls++;
+                }
+            }
+            r.note(rateLimited + " requests rate-limited on their model, " + fallbackCalls + " fallback calls, "
+                    + limitedTwice + " requests that called their limited model twice");
+            r.check(rateLimited >= 2L * s.rate, "the storm hit: " + rateLimited + " 429s");
+            r.check(limitedTwice == 0, "no request calls its rate-limited model twice: " + limitedTwice + " did");
+            r.check(fallbackCalls == rateLimited, "one fallback call per rate-limited request: " + fallbackCalls
+                    + " calls for " + rateLimited + " 429s");
+            r.check(r.allComplete(), "every request completes, streams included");
+            s.verdict(r);
+        }
+    }
 }

@@ -73,6 +73,12 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
+    /** ALONE: models named {@value #LIMITED_PREFIX}* are served by the first provider only, with a fallback model there. */
+    static final String LIMITED_PREFIX = "limited-";
+    static final String LIMITED_FALLBACK = "steady";
+    private static final String ALONE_LIMITED_ROUTE = "  - model: \"limited-*\"\n    targets: [ { provider: sim } ]";
+    private static final String ALONE_LIMITED_RULE = "  - model: \"limited-*\"\n    fallbacks: [ \"steady\" ]";
+
     /** Prompts the load driver cycles through; their deterministic answers are read from provider-sim at start. */
     private static final List<String> PROMPTS = List.of("why is the sky blue", "a haiku about failover", "explain etcd leases",
             "name three rivers", "what is a relay", "count to five", "describe toxiproxy", "sum two numbers");
@@ -151,8 +157,8 @@ final class ChaosCluster implements AutoCloseable {
                 etcdClient = null;
                 state = null;
                 Path agentYaml = dir.resolve("agent.yaml");
-                Files.writeString(agentYaml, io.understudy.testkit.Topologies.agentAlone(
-                        "http://127.0.0.1:" + ToxiproxyServer.port(direct), Optional.of("http://127.0.0.1:" + ToxiproxyServer.port(backup)), ""));
+                Files.writeString(agentYaml, io.understudy.testkit.Topologies.agentAlone("http://127.0.0.1:" + ToxiproxyServer.port(direct),
+                        Optional.of("http://127.0.0.1:" + ToxiproxyServer.port(backup)), ALONE_LIMITED_ROUTE, ALONE_LIMITED_RULE));
                 agent = track(JavaProcess.start("agent", dir, "io.understudy.agent.AgentMain", List.of(agentYaml.toString())));
             } else {
                 backup = null;
@@ -338,8 +344,9 @@ final class ChaosCluster implements AutoCloseable {
         return "http://127.0.0.1:" + agent.port();
     }
 
-    LoadDriver load(int ratePerSecond) {
-        return new LoadDriver(agentBase(), expected, ratePerSecond, Duration.ofSeconds(30), "chaos-");
+    /** Load whose requests are named {@code modelPrefix<seq>} (chaos-, or limited- for the ALONE fallback route). */
+    LoadDriver load(int ratePerSecond, String modelPrefix) {
+        return new LoadDriver(agentBase(), expected, ratePerSecond, Duration.ofSeconds(30), modelPrefix);
     }
 
     // ------------------------------------------------------------------ observation
@@ -404,6 +411,18 @@ final class ChaosCluster implements AutoCloseable {
     /** A relay's own view of its leadership (state, epoch), asked directly, not through a proxy. */
     JsonNode relayReady(int port) {
         return get("http://127.0.0.1:" + port + "/health/ready");
+    }
+
+    /** Starts a provider-sim storm ({@code PUT /sim/storm} with {@code json}), or ends it when {@code json} is null. */
+    void storm(String json) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sim.port() + "/sim/storm"))
+                .timeout(Duration.ofSeconds(3));
+        HttpResponse<String> r = http.send(json == null ? b.DELETE().build()
+                : b.header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("storm control refused: " + r.body());
+        }
     }
 
     JsonNode simAttempts() {

@@ -4,10 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.understudy.chaos.RequestRecord.Outcome;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,17 +13,6 @@ import java.util.Map;
 /** The provider misbehaving behind healthy relays. */
 class ProviderStormTest {
     private static final Duration SERVE = Duration.ofSeconds(20);
-
-    private static void storm(ChaosCluster c, String json) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + c.sim.port() + "/sim/storm"));
-        HttpResponse<String> r = http.send(json == null ? b.DELETE().build()
-                : b.header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(json)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-            throw new IllegalStateException("storm control refused: " + r.body());
-        }
-    }
 
     @Test
     void s15ProviderRateLimitAnd5xxStorm() throws Exception {
@@ -40,11 +25,11 @@ class ProviderStormTest {
                         + "duplicate provider calls (transport re-sends included) stay within the retry budget; "
                         + "every request ends complete or with a clean error.")) {
             s.inject("every 2nd provider call answers 429 (Retry-After: 1), then every 3rd answers 503", () ->
-                    storm(s.cluster, "{\"mode\": \"429-retry-after\", \"every\": 2, \"retry_after\": 1}"));
+                    s.cluster.storm("{\"mode\": \"429-retry-after\", \"every\": 2, \"retry_after\": 1}"));
             s.runFor(3 * s.rate, SERVE);
-            storm(s.cluster, "{\"mode\": \"503\", \"every\": 3}");
+            s.cluster.storm("{\"mode\": \"503\", \"every\": 3}");
             s.runFor(3 * s.rate, SERVE);
-            s.lift("end the storm", () -> storm(s.cluster, null));
+            s.lift("end the storm", () -> s.cluster.storm(null));
             s.awaitSettled("primary", SERVE);
             ScenarioResult r = s.finish("primary", "primary");
             r.check(s.samples().stream().allMatch(x -> "up".equals(x.health().get("primary-1")) && "up".equals(x.health().get("standby-1"))),

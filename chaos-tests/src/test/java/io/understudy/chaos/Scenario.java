@@ -51,13 +51,13 @@ final class Scenario implements AutoCloseable {
     private String faultName = "";
 
     private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
-                     ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile) {
+                     ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile, String modelPrefix) {
         this.id = id;
         this.title = title;
         this.invariant = invariant;
         this.rate = rate;
         this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl, simTiming, profile);
-        this.load = cluster.load(rate);
+        this.load = cluster.load(rate, modelPrefix);
     }
 
     /** A fresh appliance with load running and settled on the primary. */
@@ -68,6 +68,11 @@ final class Scenario implements AutoCloseable {
     /** The same with the agent on {@code profile}: {@code SHIPPED} runs it on config/agent.yaml as shipped. */
     static Scenario start(String id, String title, String invariant, ChaosCluster.AgentProfile profile) {
         return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, profile, ChaosCluster.SimTiming.QUICK);
+    }
+
+    /** The same with every request's model named {@code modelPrefix<seq>} rather than chaos-<seq>. */
+    static Scenario start(String id, String title, String invariant, ChaosCluster.AgentProfile profile, String modelPrefix) {
+        return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, profile, ChaosCluster.SimTiming.QUICK, modelPrefix);
     }
 
     /** The same with provider-sim answering at {@code simTiming}'s pace. */
@@ -83,7 +88,12 @@ final class Scenario implements AutoCloseable {
 
     private static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
                                   ChaosCluster.AgentProfile profile, ChaosCluster.SimTiming simTiming) {
-        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, simTiming, profile);
+        return start(id, title, invariant, etcdMembers, rate, leaseTtl, profile, simTiming, "chaos-");
+    }
+
+    private static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
+                                  ChaosCluster.AgentProfile profile, ChaosCluster.SimTiming simTiming, String modelPrefix) {
+        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, simTiming, profile, modelPrefix);
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
@@ -105,7 +115,7 @@ final class Scenario implements AutoCloseable {
 
     static Scenario cold(String id, String title, String invariant, ChaosCluster.SimTiming simTiming,
                          ChaosCluster.AgentProfile profile) {
-        Scenario s = new Scenario(id, title, invariant, 1, 1, ChaosCluster.FAST_LEASE_TTL, simTiming, profile);
+        Scenario s = new Scenario(id, title, invariant, 1, 1, ChaosCluster.FAST_LEASE_TTL, simTiming, profile, "chaos-");
         s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
         return s;
     }

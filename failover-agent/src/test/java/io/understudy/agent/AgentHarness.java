@@ -171,7 +171,7 @@ final class AgentHarness implements AutoCloseable {
      * second provider ("backup", the same simulator by another way) that every route falls back to.
      */
     static String agentAloneYaml(String simBaseUrl, String models, java.util.Optional<String> backupBaseUrl) {
-        return io.understudy.testkit.Topologies.agentAlone(simBaseUrl, backupBaseUrl, models);
+        return io.understudy.testkit.Topologies.agentAlone(simBaseUrl, backupBaseUrl, "", models);
     }
 
     /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */

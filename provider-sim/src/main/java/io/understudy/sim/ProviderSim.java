@@ -30,12 +30,15 @@ public final class ProviderSim implements AutoCloseable {
     private final AttemptLog attempts;
     private final Set<String> failedOnce = ConcurrentHashMap.newKeySet();
     private final SimHttpServer server;
-    /** A provider-wide fault on every n-th chat request, whatever the model: a 429 or 5xx storm. */
+    /** A provider-wide fault on every n-th chat request (for models starting with {@code models}): a 429 or 5xx storm. */
     private volatile Storm storm;
     private final java.util.concurrent.atomic.AtomicLong stormCounter = new java.util.concurrent.atomic.AtomicLong();
 
     /** @param every 1 = every request, 2 = every second one, ... */
-    private record Storm(FaultMode mode, int every, int retryAfterSeconds) {
+    private record Storm(FaultMode mode, int every, int retryAfterSeconds, String models) {
+        boolean covers(String model) {
+            return model.startsWith(models);
+        }
     }
 
     private ProviderSim(SimConfig config, Clock clock) throws IOException {
@@ -94,7 +97,11 @@ public final class ProviderSim implements AutoCloseable {
         }
     }
 
-    /** {@code PUT /sim/storm {"mode": "429-retry-after", "every": 2, "retry_after": 1}}. */
+    /**
+     * {@code PUT /sim/storm {"mode": "429-retry-after", "every": 2, "retry_after": 1}}; with
+     * {@code "models": "limited-"} only models whose name starts so are hit (one model persistently
+     * limited while the provider's other models answer).
+     */
     private void startStorm(SimRequest request, SimExchange exchange) throws IOException {
         ObjectNode body = parseBody(request, exchange, Api.OPENAI);
         if (body == null) {
@@ -108,8 +115,10 @@ public final class ProviderSim implements AutoCloseable {
                     "storm needs a known 'mode', 'every' >= 1 and 'retry_after' >= 0", Map.of());
             return;
         }
-        storm = new Storm(mode.get(), every, retryAfter);
-        sendJson(exchange, 200, Json.object().put("storm", true).put("mode", mode.get().wireName()).put("every", every), Map.of());
+        String models = body.path("models").asText("");
+        storm = new Storm(mode.get(), every, retryAfter, models);
+        sendJson(exchange, 200, Json.object().put("storm", true).put("mode", mode.get().wireName()).put("every", every)
+                .put("models", models), Map.of());
     }
 
     // ------------------------------------------------------------------ chat
@@ -468,7 +477,8 @@ public final class ProviderSim implements AutoCloseable {
         }
         FaultMode byModel = FaultMode.fromModel(model);
         Storm current = storm;
-        if (byModel == FaultMode.NONE && current != null && stormCounter.incrementAndGet() % current.every() == 0) {
+        if (byModel == FaultMode.NONE && current != null && current.covers(model)
+                && stormCounter.incrementAndGet() % current.every() == 0) {
             return Optional.of(current.mode());
         }
         return Optional.of(byModel);

@@ -303,4 +303,18 @@ class ProviderSimTest {
             return new byte[0];
         }
     }
+
+    @Test
+    void aStormConfinedToSomeModelsLeavesTheOthersAnswering() throws Exception {
+        assertEquals(200, send("PUT", "/sim/storm", "{\"mode\":\"429\",\"every\":1,\"models\":\"limited-\"}", Map.of()).statusCode());
+        try {
+            for (int i = 0; i < 3; i++) {
+                assertEquals(429, send("POST", "/v1/chat/completions", chatBody("limited-" + i, false, "storm"), Map.of()).statusCode());
+                assertEquals(200, send("POST", "/v1/chat/completions", chatBody("steady", false, "storm"), Map.of()).statusCode());
+            }
+        } finally {
+            send("DELETE", "/sim/storm", null, Map.of());
+        }
+        assertEquals(200, send("POST", "/v1/chat/completions", chatBody("limited-9", false, "storm"), Map.of()).statusCode());
+    }
 }

@@ -13,9 +13,10 @@ public final class Topologies {
     /**
      * The agent alone (no relays, no etcd): one direct tier with provider {@code sim} at
      * {@code simBaseUrl} and, when given, provider {@code backup} after it. Every setting not about
-     * addresses is left to the defaults. {@code models} is the body of the {@code models:} list.
+     * addresses is left to the defaults. {@code models} is the body of the {@code models:} list;
+     * {@code routes} are route entries matched before the catch-all one.
      */
-    public static String agentAlone(String simBaseUrl, Optional<String> backupBaseUrl, String models) {
+    public static String agentAlone(String simBaseUrl, Optional<String> backupBaseUrl, String routes, String models) {
         String backupProvider = backupBaseUrl.map(u -> "\n  - { name: backup, kind: openai, base-url: \"" + u + "/v1\" }").orElse("");
         String backupTarget = backupBaseUrl.map(u -> ", { provider: backup }").orElse("");
         String backupPrice = backupBaseUrl.map(u -> "\n  - { provider: backup, model: \"*\", input-per-million: 1, output-per-million: 2 }").orElse("");
@@ -27,12 +28,13 @@ public final class Topologies {
                 providers:
                   - { name: sim, kind: openai, base-url: "%s/v1" }%s
                 routes:
+                %s
                   - model: "*"
                     targets: [ { provider: sim }%s ]
                 prices:
                   - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }%s
                 models:
                 %s
-                """.formatted(simBaseUrl, backupProvider, backupTarget, backupPrice, models);
+                """.formatted(simBaseUrl, backupProvider, routes, backupTarget, backupPrice, models);
     }
 }
