@@ -130,9 +130,15 @@ final class Dispatcher {
         }
     }
 
-    /** The attempt that produced a usable first event. */
+    /**
+     * The attempt that produced something for the client: for a first attempt its first event (a whole
+     * answer or a stream's first chunk); for a resumed stream the chunks to send on ({@code pending}),
+     * the upstream's headers, and how many content chunks the client had when a continuation began
+     * (its usage counts them as prompt, not answer; -1 for a replay, whose usage covers the whole answer).
+     */
     private record Answer(AttemptWorker worker, Upstream upstream, FailoverPolicy.Candidate candidate,
-                          AttemptWorker.Event event) {
+                          AttemptWorker.Event event, Map<String, String> upstreamHeaders, List<StreamChunk> pending,
+                          int prefixChunks) {
     }
 
     // ------------------------------------------------------------------ endpoints
@@ -174,7 +180,7 @@ final class Dispatcher {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
             call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of());
             budget.recordRequest();
-            Answer answer = attemptUntilAnswer(call, (u, c) -> AttemptWorker.embeddings(u, request.withModel(c.askModel())), false);
+            Answer answer = attempts(call, (u, c) -> AttemptWorker.embeddings(u, request.withModel(c.askModel())), false, null);
             if (answer == null) {
                 giveUp(call, res);
                 return;
@@ -196,7 +202,7 @@ final class Dispatcher {
     // ------------------------------------------------------------------ non-streamed chat
 
     private void completeChat(Call call, ServerResponse res, ChatRequest chat) {
-        Answer answer = attemptUntilAnswer(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel())), false);
+        Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel())), false, null);
         if (answer == null) {
             giveUp(call, res);
             return;
@@ -218,19 +224,40 @@ final class Dispatcher {
 
     // ------------------------------------------------------------------ the attempt loop
 
+    /** A stream being resumed: the request, what its client already has, and which resumption this is. */
+    private record Resuming(ChatRequest chat, Sent sent, FailoverPolicy.Resumption state) {
+    }
+
+    /** How carrying out one attempt ended. */
+    private sealed interface Carried {
+    }
+
+    /** It yielded something for the client. */
+    private record Answered(Answer answer) implements Carried {
+    }
+
+    /** It failed and the failure is recorded: ask the policy again. */
+    private record Tried() implements Carried {
+    }
+
+    /** Nothing more may be tried (a replay diverged: splicing would corrupt the answer). */
+    private record Stopped(FailoverPolicy.GiveUp giveUp) implements Carried {
+    }
+
+    private static final Carried TRIED = new Tried();
+
     /**
-     * Runs attempts until one yields its first useful event (a whole answer, or a stream's first
-     * chunk, committed to this client). Returns null after recording a give-up on the call.
+     * The one attempt loop, for first attempts and stream resumptions alike: asks {@link FailoverPolicy}
+     * what to do, carries it out, and repeats until an attempt yields something for the client (a
+     * whole answer, a stream's first chunk, or a resumed stream's continuation, committed to this
+     * client). Returns null after recording the give-up on the call. {@code resuming} is null for
+     * first attempts.
      */
-    private Answer attemptUntilAnswer(Call call, BiFunction<Upstream, FailoverPolicy.Candidate, AttemptWorker> start,
-                                      boolean stream) {
+    private Answer attempts(Call call, BiFunction<Upstream, FailoverPolicy.Candidate, AttemptWorker> start, boolean stream,
+                            Resuming resuming) {
         int rounds = config.maxAttempts() * 4 + 8; // permit refusals and waits do not count as attempts
         for (int round = 0; round < rounds; round++) {
-            if (call.attempts >= config.maxAttempts()) {
-                break;
-            }
-            long now = clock.millis();
-            FailoverPolicy.Decision decision = policy.decide(situation(call, now));
+            FailoverPolicy.Decision decision = policy.decide(situation(call, clock.millis(), resuming));
             switch (decision) {
                 case FailoverPolicy.GiveUp g -> {
                     call.giveUp = g;
@@ -244,27 +271,49 @@ final class Dispatcher {
                         continue;
                     }
                     beforeAttempt(call, u, a);
-                    AttemptWorker worker = start.apply(u, a.candidate());
-                    AttemptWorker.Event event = stream ? awaitFirstToken(call, worker, u, a.candidate().askModel())
-                            : awaitEvent(call, worker, tiers.get(u.tier()).timeouts().response(), "no answer");
-                    if (event instanceof AttemptWorker.Failed f) {
-                        recordFailure(call, u, a.candidate(), f.failure());
-                        continue;
+                    Carried carried = switch (a.how()) {
+                        case FRESH -> fresh(call, u, a.candidate(), start, stream);
+                        case CONTINUATION -> continuation(call, u, a.candidate(), resuming);
+                        case REPLAY -> replay(call, u, a.candidate(), resuming);
+                    };
+                    switch (carried) {
+                        case Answered answered -> {
+                            return answered.answer();
+                        }
+                        case Stopped stopped -> {
+                            call.giveUp = stopped.giveUp();
+                            return null;
+                        }
+                        case Tried ignored -> {
+                            // recorded: the next decision sees it
+                        }
                     }
-                    if (!worker.commit()) { // marked down between its answer and now: the reason is queued
-                        recordFailure(call, u, a.candidate(), drainFailure(worker, u));
-                        continue;
-                    }
-                    return new Answer(worker, u, a.candidate(), event);
                 }
             }
         }
         Failure last = call.failures.isEmpty() ? noAnswer() : call.failures.get(call.failures.size() - 1).failure();
-        call.giveUp = new FailoverPolicy.GiveUp(last, "attempt limit of " + config.maxAttempts() + " reached");
+        call.giveUp = new FailoverPolicy.GiveUp(last, "no attempt could start in " + rounds + " rounds (circuits busy)");
         return null;
     }
 
-    private FailoverPolicy.Situation situation(Call call, long now) {
+    /** A first attempt: the request as asked, waited on for its first token (streams) or its whole answer. */
+    private Carried fresh(Call call, Upstream u, FailoverPolicy.Candidate c,
+                          BiFunction<Upstream, FailoverPolicy.Candidate, AttemptWorker> start, boolean stream) {
+        AttemptWorker worker = start.apply(u, c);
+        AttemptWorker.Event event = stream ? awaitFirstToken(call, worker, u, c.askModel())
+                : awaitEvent(call, worker, tiers.get(u.tier()).timeouts().response(), "no answer");
+        if (event instanceof AttemptWorker.Failed f) {
+            recordFailure(call, u, c, f.failure());
+            return TRIED;
+        }
+        if (!worker.commit()) { // marked down between its answer and now: the reason is queued
+            recordFailure(call, u, c, drainFailure(worker, u));
+            return TRIED;
+        }
+        return new Answered(new Answer(worker, u, c, event, Map.of(), List.of(), -1));
+    }
+
+    private FailoverPolicy.Situation situation(Call call, long now, Resuming resuming) {
         LinkedHashSet<String> all = new LinkedHashSet<>(call.models);
         all.addAll(call.contextFallbacks);
         boolean[] asked = new boolean[1];
@@ -278,7 +327,8 @@ final class Dispatcher {
         };
         return new FailoverPolicy.Situation(call.models, call.contextFallbacks,
                 upstreams.candidates(List.copyOf(all), call.excluded, now), List.copyOf(call.failures), retryAllowed,
-                now, call.deadlineMillis, call.notes, leaderTier.get(), ThreadLocalRandom.current().nextDouble());
+                now, call.deadlineMillis, call.notes, leaderTier.get(), ThreadLocalRandom.current().nextDouble(),
+                call.attempts, config.maxAttempts(), Optional.ofNullable(resuming).map(Resuming::state));
     }
 
     private void beforeAttempt(Call call, Upstream u, FailoverPolicy.Attempt a) {
@@ -428,15 +478,6 @@ final class Dispatcher {
         }
     }
 
-    /**
-     * A resumed stream: its worker, and how its chunks are shown to the client. {@code prefixChunks}
-     * is how many content chunks the client had when a continuation began (its usage counts them as
-     * prompt, not answer); -1 for a replay, whose usage already covers the whole answer.
-     */
-    private record Resumed(AttemptWorker worker, Upstream upstream, FailoverPolicy.Candidate candidate,
-                           Map<String, String> upstreamHeaders, List<StreamChunk> pending, int prefixChunks) {
-    }
-
     /** One upstream call's part of a stream the client receives. */
     private static final class Segment {
         final AttemptWorker worker;
@@ -468,7 +509,7 @@ final class Dispatcher {
     }
 
     private void streamChat(Call call, ServerResponse res, ChatRequest chat, boolean clientWantsUsage) {
-        Answer answer = attemptUntilAnswer(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel()).withStreamUsage()), true);
+        Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel()).withStreamUsage()), true, null);
         if (answer == null) {
             giveUp(call, res);
             return;
@@ -529,7 +570,7 @@ final class Dispatcher {
                         }
                         recordFailure(call, segment.upstream, segment.candidate, f.failure(),
                                 Math.max(1, sent.contentChunks - segment.chunksBefore));
-                        Resumed resumed = resume(call, chat, sent, f.failure());
+                        Answer resumed = resume(call, chat, sent);
                         if (resumed == null) {
                             client.fail(f.failure());
                             failed.increment();
@@ -602,88 +643,75 @@ final class Dispatcher {
     }
 
     /**
-     * Resumes a stream that broke after the client received its first byte: continuation by prefill
-     * where the target supports it, else a replay forwarded only past the text already sent, and only
-     * if it begins with exactly that text. Null when neither is possible: the caller then ends the
-     * stream with the original error (never a prefill rejection in its place).
+     * Resumes a stream that broke after the client received its first byte, through the one attempt
+     * loop: the policy decides whether it can be resumed, where, and how (continuation by prefill, or a
+     * replay forwarded only past the text already sent and only if it begins with exactly that text).
+     * Null when it cannot be: the caller ends the stream with the original error (never a prefill
+     * rejection in its place).
      */
-    private Resumed resume(Call call, ChatRequest chat, Sent sent, Failure broken) {
-        if (sent.toolCalls) {
-            LOG.info(() -> call.id + " stream broke during a tool call; it cannot be resumed");
-            metrics.streamRecovery("none", "tool_call");
-            return null;
-        }
-        if (call.recoveries >= config.maxStreamRecoveries()) {
-            metrics.streamRecovery("none", "limit");
-            return null;
-        }
+    private Answer resume(Call call, ChatRequest chat, Sent sent) {
         call.recoveries++;
-        for (int round = 0; round < config.maxAttempts() * 4 + 8 && call.attempts < config.maxAttempts(); round++) {
-            FailoverPolicy.Decision decision = policy.decide(situation(call, clock.millis()));
-            if (decision instanceof FailoverPolicy.GiveUp) {
-                metrics.streamRecovery("none", "no_target");
-                return null;
-            }
-            if (decision instanceof FailoverPolicy.Wait w) {
-                pause(w.millis());
-                continue;
-            }
-            FailoverPolicy.Attempt a = (FailoverPolicy.Attempt) decision;
-            Upstream u = upstreams.get(a.candidate().upstream());
-            if (!u.breaker().tryAcquirePermit()) {
-                call.excluded.add(u.name());
-                continue;
-            }
-            beforeAttempt(call, u, a);
-            String model = a.candidate().askModel();
-            boolean prefill = config.ruleFor(model).map(AgentConfig.ModelRule::prefill).orElse(false)
-                    && !call.prefillRejected.contains(u.name() + "|" + model);
-            if (prefill) {
-                AttemptWorker worker = AttemptWorker.chat(u, continuation(chat.withModel(model).withStreamUsage(), sent.text.toString()));
-                AttemptWorker.Event event = awaitFirstToken(call, worker, u, model);
-                if (event instanceof AttemptWorker.First first && worker.commit()) {
-                    List<StreamChunk> pending = new ArrayList<>();
-                    StreamChunk out = rewrite(first.chunk(), sent);
-                    if (out != null) {
-                        pending.add(out);
-                    }
-                    metrics.streamRecovery("continuation", "ok");
-                    recovered.increment();
-                    LOG.info(() -> call.id + " stream resumed by continuation on " + u.name());
-                    return new Resumed(worker, u, a.candidate(), first.upstreamHeaders(), pending, sent.contentChunks);
-                }
-                Failure f = event instanceof AttemptWorker.Failed failed ? failed.failure() : drainFailure(worker, u);
-                if (!(f instanceof Failure.ClientError)) {
-                    recordFailure(call, u, a.candidate(), f);
-                    continue;
-                }
-                // A prefill rejection is not the real error: note it, and replay on the same target.
-                call.prefillRejected.add(u.name() + "|" + model);
-                u.succeeded(model, worker.elapsedMillis());
-                call.lines.add(new CallReceipt.Line(u.name(), u.tier(), providerOf(u, Map.of()), model, "prefill_rejected",
-                        false, Optional.empty(), Optional.empty(), Optional.empty(), f.message()));
-                metrics.streamRecovery("continuation", "rejected");
-                LOG.info(() -> call.id + " " + u.name() + " rejected the prefill (" + f.message() + "); replaying instead");
-                if (!u.breaker().tryAcquirePermit()) {
-                    call.excluded.add(u.name());
-                    continue;
-                }
-            }
-            Optional<Resumed> replayed = replay(call, chat.withModel(model).withStreamUsage(), sent, u, a.candidate());
-            if (replayed == null) {
-                return null; // diverged: splicing would corrupt the answer
-            }
-            if (replayed.isPresent()) {
-                return replayed.get();
+        FailoverPolicy.Resumption state = new FailoverPolicy.Resumption(sent.toolCalls, call.recoveries,
+                config.maxStreamRecoveries(), model -> config.ruleFor(model).map(AgentConfig.ModelRule::prefill).orElse(false),
+                java.util.Collections.unmodifiableSet(call.prefillRejected));
+        Answer resumed = attempts(call, null, true, new Resuming(chat, sent, state));
+        if (resumed == null) {
+            FailoverPolicy.GiveUp g = call.giveUp;
+            call.giveUp = null; // the stream ends with its own error, not this one
+            if (g != null && !g.code().equals("diverged")) {
+                metrics.streamRecovery("none", g.code().equals("exhausted") ? "no_target" : g.code());
+                LOG.info(() -> call.id + " stream not resumed: " + g.reason());
             }
         }
-        metrics.streamRecovery("none", "no_target");
-        return null;
+        return resumed;
     }
 
-    /** Empty when the replay's upstream failed (try another); null when it diverged (stop). */
-    private Optional<Resumed> replay(Call call, ChatRequest request, Sent sent, Upstream u, FailoverPolicy.Candidate c) {
-        AttemptWorker worker = AttemptWorker.chat(u, request);
+    /**
+     * Resumes on {@code u} with the text already sent as an assistant prefill. A target that refuses
+     * the prefill (400) is remembered and replayed on at once: the refusal is not the stream's error.
+     */
+    private Carried continuation(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
+        String model = c.askModel();
+        Sent sent = resuming.sent();
+        AttemptWorker worker = AttemptWorker.chat(u, continuation(resuming.chat().withModel(model).withStreamUsage(), sent.text.toString()));
+        AttemptWorker.Event event = awaitFirstToken(call, worker, u, model);
+        if (event instanceof AttemptWorker.First first && worker.commit()) {
+            List<StreamChunk> pending = new ArrayList<>();
+            StreamChunk out = rewrite(first.chunk(), sent);
+            if (out != null) {
+                pending.add(out);
+            }
+            metrics.streamRecovery("continuation", "ok");
+            recovered.increment();
+            LOG.info(() -> call.id + " stream resumed by continuation on " + u.name());
+            return new Answered(new Answer(worker, u, c, first, first.upstreamHeaders(), pending, sent.contentChunks));
+        }
+        Failure f = event instanceof AttemptWorker.Failed failed ? failed.failure() : drainFailure(worker, u);
+        if (!(f instanceof Failure.ClientError)) {
+            recordFailure(call, u, c, f);
+            return TRIED;
+        }
+        call.prefillRejected.add(u.name() + "|" + model);
+        u.succeeded(model, worker.elapsedMillis());
+        call.lines.add(new CallReceipt.Line(u.name(), u.tier(), providerOf(u, Map.of()), model, "prefill_rejected",
+                false, Optional.empty(), Optional.empty(), Optional.empty(), f.message()));
+        metrics.streamRecovery("continuation", "rejected");
+        LOG.info(() -> call.id + " " + u.name() + " rejected the prefill (" + f.message() + "); replaying instead");
+        if (!u.breaker().tryAcquirePermit()) {
+            call.excluded.add(u.name());
+            return TRIED;
+        }
+        return replay(call, u, c, resuming);
+    }
+
+    /**
+     * Resumes on {@code u} by asking again and forwarding the answer only past the text already sent,
+     * and only if it begins with exactly that text. Stopped when it diverges (splicing would corrupt
+     * the answer); tried when the upstream failed (another may serve).
+     */
+    private Carried replay(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
+        Sent sent = resuming.sent();
+        AttemptWorker worker = AttemptWorker.chat(u, resuming.chat().withModel(c.askModel()).withStreamUsage());
         ReplayMatcher matcher = new ReplayMatcher(sent.text.toString());
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, c.askModel());
         Map<String, String> headers = Map.of();
@@ -698,15 +726,11 @@ final class Dispatcher {
                 case AttemptWorker.Chunk ch -> chunk = ch.chunk();
                 case AttemptWorker.Failed f -> {
                     recordFailure(call, u, c, f.failure(), received);
-                    return Optional.empty();
+                    return TRIED;
                 }
                 default -> {
                     worker.abort(new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.RESET, "replay too short"));
-                    metrics.streamRecovery("replay", "diverged");
-                    answered(call, u, c.askModel(), headers, c.askModel(), Optional.empty(), "replay_diverged",
-                            "the replay ended before reaching the text already sent; not spliced");
-                    LOG.info(() -> call.id + " replay on " + u.name() + " ended before reaching the text already sent");
-                    return null;
+                    return diverged(call, u, c, headers, "the replay ended before reaching the text already sent");
                 }
             }
             received++;
@@ -714,11 +738,7 @@ final class Dispatcher {
                 ReplayMatcher.Result result = matcher.feed(chunk.contentDelta());
                 if (result instanceof ReplayMatcher.Diverged d) {
                     worker.abort(new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.RESET, "replay diverged"));
-                    metrics.streamRecovery("replay", "diverged");
-                    answered(call, u, c.askModel(), headers, c.askModel(), Optional.empty(), "replay_diverged",
-                            "the replay diverged at character " + d.at() + " from the text already sent; not spliced");
-                    LOG.info(() -> call.id + " replay on " + u.name() + " diverged at character " + d.at() + "; not spliced");
-                    return null;
+                    return diverged(call, u, c, headers, "the replay diverged at character " + d.at() + " from the text already sent");
                 }
                 if (result instanceof ReplayMatcher.Passed p && worker.commit()) {
                     List<StreamChunk> pending = new ArrayList<>();
@@ -735,11 +755,20 @@ final class Dispatcher {
                     metrics.streamRecovery("replay", "ok");
                     recovered.increment();
                     LOG.info(() -> call.id + " stream resumed by a matching replay on " + u.name());
-                    return Optional.of(new Resumed(worker, u, c, headers, pending, -1));
+                    return new Answered(new Answer(worker, u, c, event, headers, pending, -1));
                 }
             }
             event = awaitEvent(call, worker, idleTimeout(u, c.askModel()), "stream stalled");
         }
+    }
+
+    /** A replay that does not match what the client has: billed, never spliced, and the end of resuming. */
+    private Carried diverged(Call call, Upstream u, FailoverPolicy.Candidate c, Map<String, String> headers, String why) {
+        metrics.streamRecovery("replay", "diverged");
+        answered(call, u, c.askModel(), headers, c.askModel(), Optional.empty(), "replay_diverged", why + "; not spliced");
+        LOG.info(() -> call.id + " replay on " + u.name() + ": " + why + "; not spliced");
+        Failure last = call.failures.isEmpty() ? noAnswer() : call.failures.get(call.failures.size() - 1).failure();
+        return new Stopped(new FailoverPolicy.GiveUp(last, why, "diverged"));
     }
 
     /** The original request with the text already sent as an assistant prefill. */

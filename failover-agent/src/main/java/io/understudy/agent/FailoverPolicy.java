@@ -14,6 +14,10 @@ import java.util.Optional;
  * what to do next. A ladder of early returns; each returns a {@link Decision} whose
  * {@code reason()} says in words why (logged, shown on /status, asserted by tests).
  * Pure: no I/O, no clock of its own.
+ *
+ * <p>The same ladder decides for a first attempt and for resuming a stream that broke after its
+ * first byte reached the client ({@link Situation#resumption}): then it first decides whether the
+ * stream can be resumed at all, and each {@link Attempt} says how (continuation or replay).
  */
 public final class FailoverPolicy {
     /** Longest pause before a retry from the third attempt on (exponential, full jitter). */
@@ -56,11 +60,22 @@ public final class FailoverPolicy {
      * @param retryAllowed      whether the retry budget allows one more attempt (asked only when needed)
      * @param notes             things the caller wants in a give-up message (cost guard skips)
      * @param jitter            a random number in [0, 1), drawn by the caller, that spreads pauses
+     * @param attempts          attempts this request has made (first one included)
+     * @param maxAttempts       the most it may make
+     * @param resumption        present while resuming a stream that broke after reaching the client
      */
     public record Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
                             List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
                             long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier,
-                            double jitter) {
+                            double jitter, int attempts, int maxAttempts, Optional<Resumption> resumption) {
+        public Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
+                         List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
+                         long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier,
+                         double jitter) {
+            this(models, contextFallbacks, candidates, failures, retryAllowed, nowMillis, deadlineMillis, notes, leaderTier,
+                    jitter, 0, Integer.MAX_VALUE, Optional.empty());
+        }
+
         public Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
                          List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
                          long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier) {
@@ -74,9 +89,29 @@ public final class FailoverPolicy {
         }
     }
 
+    /**
+     * A stream that broke after its first byte reached the client, being resumed.
+     *
+     * @param toolCalls       the client already has part of a tool call (which cannot be resumed)
+     * @param episode         which resumption of this stream this is (1 for the first)
+     * @param maxEpisodes     the most a stream may have ({@code agent.max-stream-recoveries})
+     * @param prefillModels   the models that continue an assistant prefill (config {@code prefill: true})
+     * @param prefillRefused  "upstream|model" pairs that refused a prefill during this request
+     */
+    public record Resumption(boolean toolCalls, int episode, int maxEpisodes, java.util.function.Predicate<String> prefillModels,
+                             java.util.Set<String> prefillRefused) {
+    }
+
     public sealed interface Decision {
         String reason();
     }
+
+    /**
+     * How an attempt runs: a fresh request; or, resuming a stream, a continuation (the text sent so
+     * far as an assistant prefill; a replay on the same target if it refuses the prefill), or a replay
+     * forwarded only past the text already sent and only if it begins with exactly that text.
+     */
+    public enum How { FRESH, CONTINUATION, REPLAY }
 
     /**
      * What an attempt is to the retry budget: the request's first; a retry, which may multiply load on a
@@ -86,18 +121,56 @@ public final class FailoverPolicy {
     public enum Move { FIRST, RETRY, REDIRECT }
 
     /** Call {@code candidate} after pausing {@code delayMillis} (a jittered backoff; 0 for none). */
-    public record Attempt(Candidate candidate, Move move, long delayMillis, String reason) implements Decision {
+    public record Attempt(Candidate candidate, Move move, long delayMillis, String reason, How how) implements Decision {
+        public Attempt(Candidate candidate, Move move, long delayMillis, String reason) {
+            this(candidate, move, delayMillis, reason, How.FRESH);
+        }
     }
 
     public record Wait(long millis, String reason) implements Decision {
     }
 
-    public record GiveUp(Failure failure, String reason) implements Decision {
+    /** {@code code}: a bounded word for metrics (tool_call, recovery_limit, attempt_limit, diverged, exhausted). */
+    public record GiveUp(Failure failure, String reason, String code) implements Decision {
+        public GiveUp(Failure failure, String reason) {
+            this(failure, reason, "exhausted");
+        }
     }
 
     public Decision decide(Situation s) {
+        Decision d = ladder(s);
+        if (d instanceof Attempt a && s.resumption().isPresent()) {
+            Resumption r = s.resumption().get();
+            Candidate c = a.candidate();
+            boolean prefill = r.prefillModels().test(c.askModel()) && !r.prefillRefused().contains(c.upstream() + "|" + c.askModel());
+            return new Attempt(c, a.move(), a.delayMillis(), a.reason() + "; resuming the stream by "
+                    + (prefill ? "continuation" : "a matching replay"), prefill ? How.CONTINUATION : How.REPLAY);
+        }
+        return d;
+    }
+
+    private Decision ladder(Situation s) {
         Optional<FailedAttempt> last = s.failures().isEmpty() ? Optional.empty()
                 : Optional.of(s.failures().get(s.failures().size() - 1));
+
+        // 0. Limits. A stream whose client has part of a tool call cannot be resumed (a tool call
+        //    cannot be continued or matched); a stream resumes at most max-stream-recoveries times;
+        //    a request makes at most max-attempts attempts.
+        if (s.resumption().isPresent()) {
+            Resumption r = s.resumption().get();
+            Failure broken = last.map(FailedAttempt::failure).orElse(timeout());
+            if (r.toolCalls()) {
+                return new GiveUp(broken, "the stream broke during a tool call, which cannot be resumed", "tool_call");
+            }
+            if (r.episode() > r.maxEpisodes()) {
+                return new GiveUp(broken, "the stream was already resumed " + r.maxEpisodes() + " times (max-stream-recoveries)",
+                        "recovery_limit");
+            }
+        }
+        if (s.attempts() >= s.maxAttempts()) {
+            return new GiveUp(last.map(FailedAttempt::failure).orElse(timeout()), "attempt limit of " + s.maxAttempts() + " reached",
+                    "attempt_limit");
+        }
 
         // 1. The request itself is wrong: the same request fails anywhere. One exception: configured
         //    larger-context models on context_length_exceeded.

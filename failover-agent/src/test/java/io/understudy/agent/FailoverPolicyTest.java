@@ -329,4 +329,57 @@ class FailoverPolicyTest {
             assertEquals("m-small", d.candidate().model(), "second attempt is the fallback model");
         }
     }
+
+    // ------------------------------------------------------------------ limits and stream resumption
+
+    private static FailoverPolicy.Situation resuming(List<FailedAttempt> failures, int attempts, FailoverPolicy.Resumption r) {
+        return new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(primary(UP), standby(UP)), failures, () -> true,
+                NOW, NOW + 60_000, List.of(), Optional.empty(), 0.5, attempts, 6, Optional.ofNullable(r));
+    }
+
+    private static final Failure BROKEN = new Failure.Unavailable(Origin.RELAY, "primary-1",
+            Failure.UnavailableKind.BROKEN_STREAM, "stream cut");
+
+    @Test
+    void aRequestMakesAtMostMaxAttempts() {
+        var d = policy.decide(resuming(List.of(failed("primary-1", RESET)), 6, null));
+        var g = assertInstanceOf(FailoverPolicy.GiveUp.class, d);
+        assertEquals("attempt_limit", g.code());
+        assertEquals("attempt limit of 6 reached", g.reason());
+        assertEquals(FailoverPolicy.How.FRESH, ((FailoverPolicy.Attempt) policy.decide(resuming(List.of(), 0, null))).how(),
+                "a first attempt is a fresh request");
+    }
+
+    @Test
+    void aStreamBrokenDuringAToolCallIsNotResumed() {
+        var r = new FailoverPolicy.Resumption(true, 1, 2, m -> true, java.util.Set.of());
+        var g = assertInstanceOf(FailoverPolicy.GiveUp.class, policy.decide(resuming(List.of(failed("primary-1", BROKEN)), 1, r)));
+        assertEquals("tool_call", g.code());
+        assertEquals(BROKEN, g.failure(), "the stream ends with its own error");
+    }
+
+    @Test
+    void aStreamIsResumedAtMostMaxStreamRecoveriesTimes() {
+        var r = new FailoverPolicy.Resumption(false, 3, 2, m -> true, java.util.Set.of());
+        var g = assertInstanceOf(FailoverPolicy.GiveUp.class, policy.decide(resuming(List.of(failed("primary-1", BROKEN)), 3, r)));
+        assertEquals("recovery_limit", g.code());
+    }
+
+    @Test
+    void aResumptionContinuesWhereTheModelTakesAPrefillAndReplaysElsewhere() {
+        var prefill = new FailoverPolicy.Resumption(false, 1, 2, m -> m.equals("m"), java.util.Set.of());
+        var a = (FailoverPolicy.Attempt) policy.decide(resuming(List.of(failed("primary-1", BROKEN)), 1, prefill));
+        assertEquals("standby-1", a.candidate().upstream());
+        assertEquals(FailoverPolicy.How.CONTINUATION, a.how());
+        assertTrue(a.reason().endsWith("resuming the stream by continuation"), a.reason());
+
+        var noPrefill = new FailoverPolicy.Resumption(false, 1, 2, m -> false, java.util.Set.of());
+        assertEquals(FailoverPolicy.How.REPLAY,
+                ((FailoverPolicy.Attempt) policy.decide(resuming(List.of(failed("primary-1", BROKEN)), 1, noPrefill))).how());
+
+        var refused = new FailoverPolicy.Resumption(false, 1, 2, m -> true, java.util.Set.of("standby-1|m"));
+        assertEquals(FailoverPolicy.How.REPLAY,
+                ((FailoverPolicy.Attempt) policy.decide(resuming(List.of(failed("primary-1", BROKEN)), 1, refused))).how(),
+                "a target that refused the prefill in this request gets a replay");
+    }
 }
