@@ -375,32 +375,45 @@ final class Dispatcher {
         long ceiling = Math.min(firstTokenTimeout(u, model).toMillis(), Math.max(0, call.deadlineMillis - clock.millis()));
         FirstTokenDeadline.Samples samples = u.firstTokens(model);
         OptionalLong p99 = samples.p99(settings.minSamples());
-        long step = FirstTokenDeadline.firstWaitMillis(settings, ceiling, p99);
         long startNanos = System.nanoTime();
+        long windowNanos = startNanos;
+        long windowMillis = clock.millis();
         try {
             while (true) {
-                long windowNanos = System.nanoTime();
-                long windowMillis = clock.millis();
-                long waited = TimeUnit.NANOSECONDS.toMillis(windowNanos - startNanos);
-                AttemptWorker.Event event = worker.poll(TimeUnit.MILLISECONDS.toNanos(Math.max(0, Math.min(step, ceiling - waited))));
+                // re-read each slice: the wait shortens when a probe fails while we wait
+                boolean suspect = u.healthState() == InstanceHealth.State.SUSPECT;
+                long limit = FirstTokenDeadline.waitMillis(settings, ceiling, p99, suspect);
+                long now = System.nanoTime();
+                long waited = TimeUnit.NANOSECONDS.toMillis(now - startNanos);
+                long inWindow = TimeUnit.NANOSECONDS.toMillis(now - windowNanos);
+                long slice = Math.min(STREAM_CHECK.toMillis(), Math.max(0, Math.min(limit - inWindow, ceiling - waited)));
+                AttemptWorker.Event event = worker.poll(TimeUnit.MILLISECONDS.toNanos(slice));
                 if (event != null) {
                     if (event instanceof AttemptWorker.First) {
                         samples.record(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), System.nanoTime());
                     }
                     return event;
                 }
-                waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+                now = System.nanoTime();
+                waited = TimeUnit.NANOSECONDS.toMillis(now - startNanos);
+                inWindow = TimeUnit.NANOSECONDS.toMillis(now - windowNanos);
+                if (waited < ceiling && inWindow < limit) {
+                    continue;
+                }
                 FirstTokenDeadline.Verdict verdict = FirstTokenDeadline.onSilence(waited, ceiling, p99,
                         samples.arrivedSince(windowNanos), upstreams.hostLag().congestedSince(windowMillis));
                 switch (verdict) {
                     case FirstTokenDeadline.KeepWaiting k -> {
                         metrics.firstTokenWait(u.name(), "extended");
                         LOG.fine(() -> call.id + " still waiting on " + u.name() + " for " + model + ": " + k.reason());
+                        windowNanos = now;
+                        windowMillis = clock.millis();
                     }
                     case FirstTokenDeadline.Cut c -> {
-                        metrics.firstTokenWait(u.name(), waited >= ceiling ? "cut_at_ceiling" : "cut_adaptive");
+                        metrics.firstTokenWait(u.name(), waited >= ceiling ? "cut_at_ceiling" : suspect ? "cut_suspect" : "cut_adaptive");
                         Failure timeout = new Failure.Unavailable(origin(u), u.name(), Failure.UnavailableKind.TIMEOUT,
-                                "no first token from " + u.name() + " for " + model + ": " + c.reason());
+                                "no first token from " + u.name() + " for " + model + ": " + c.reason()
+                                        + (suspect ? " (a probe of it failed)" : ""));
                         worker.abort(timeout);
                         return new AttemptWorker.Failed(timeout);
                     }

@@ -312,7 +312,9 @@ public final class FailoverPolicy {
 
     /**
      * Why the upstream of a failed attempt now gets no traffic at all, if it does not: it refused the
-     * connection, probes marked it down, or its circuit is open.
+     * connection, probes marked it down, its circuit is open, or it timed out while a probe of it had
+     * failed (suspect upstreams get no new traffic while a healthy one can serve, and the request
+     * left it because nothing came back from it, for any request, while it waited).
      */
     private static Optional<String> outOfRotation(Situation s, FailedAttempt f) {
         if (f.failure() instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.CONNECT_REFUSED) {
@@ -325,6 +327,10 @@ public final class FailoverPolicy {
             if (c.upstream().equals(f.upstream()) && c.askModel().equals(f.model())) {
                 if (c.health() == InstanceHealth.State.DOWN) {
                     return Optional.of("marked down");
+                }
+                if (c.health() == InstanceHealth.State.SUSPECT && f.failure() instanceof Failure.Unavailable u
+                        && u.kind() == Failure.UnavailableKind.TIMEOUT) {
+                    return Optional.of("suspect and silent");
                 }
                 if (c.circuitOpen()) {
                     return Optional.of("out of rotation (circuit open)");

@@ -17,6 +17,12 @@ import java.util.OptionalLong;
  * busy: another request got a first token from the same (upstream, model) during the wait, or this
  * host fell behind on its own threads. Then a burst that slows every answer down is waited out (up to
  * the ceiling) rather than cut and sent again, which would double its load and its bill.
+ *
+ * <p>While probes hold the upstream suspect (a probe failed; not yet down) the floor does not apply:
+ * the wait is the multiple of the p99 alone (at least {@link #SUSPECT_MINIMUM}). The floor is the
+ * benefit of the doubt for an upstream nothing speaks against; a failed probe speaks against it, and
+ * the busy test above still protects one that is only slow. A silent relay then loses its waiting
+ * streams about when its first probe fails, not a probe later when it is marked down.
  */
 final class FirstTokenDeadline {
     private FirstTokenDeadline() {
@@ -36,12 +42,21 @@ final class FirstTokenDeadline {
         }
     }
 
-    /** The first wait, in ms: the adaptive limit, or the ceiling. */
+    /** The shortest wait on a suspect upstream, however fast its first tokens normally come. */
+    static final long SUSPECT_MINIMUM = 100;
+
+    /** The first wait, in ms, on an upstream nothing speaks against: the adaptive limit, or the ceiling. */
     static long firstWaitMillis(Settings s, long ceilingMillis, OptionalLong p99Millis) {
+        return waitMillis(s, ceilingMillis, p99Millis, false);
+    }
+
+    /** A wait, in ms: the adaptive limit (without the floor while {@code suspect}), or the ceiling. */
+    static long waitMillis(Settings s, long ceilingMillis, OptionalLong p99Millis, boolean suspect) {
         if (!s.enabled() || p99Millis.isEmpty()) {
             return ceilingMillis;
         }
-        long adaptive = Math.max(s.floor().toMillis(), (long) Math.ceil(s.multiple() * p99Millis.getAsLong()));
+        long multiple = (long) Math.ceil(s.multiple() * p99Millis.getAsLong());
+        long adaptive = suspect ? Math.max(SUSPECT_MINIMUM, multiple) : Math.max(s.floor().toMillis(), multiple);
         return Math.min(ceilingMillis, adaptive);
     }
 

@@ -33,19 +33,22 @@ class AgentFirstTokenTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private ProviderSim sim;
     private ProviderSim backup;
+    private io.understudy.testkit.TcpProxy simLink;
     private AgentServer agent;
 
     @BeforeEach
     void start() throws Exception {
         sim = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(2), 4));
         backup = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(2), 4));
-        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(AgentHarness.agentAloneYaml(sim.baseUrl(), "",
+        simLink = new io.understudy.testkit.TcpProxy(sim.port());
+        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(AgentHarness.agentAloneYaml("http://127.0.0.1:" + simLink.port(), "",
                 Optional.of(backup.baseUrl()))), Map.<String, String>of()::get));
     }
 
     @AfterEach
     void stop() {
         agent.close();
+        simLink.close();
         sim.close();
         backup.close();
     }
@@ -119,5 +122,24 @@ class AgentFirstTokenTest {
         String metrics = metrics();
         assertTrue(metrics.contains("verdict=\"extended\""), "the slow ones were waited out as busy");
         assertFalse(metrics.contains("verdict=\"cut_adaptive\""));
+    }
+
+    /**
+     * A provider that falls silent loses its waiting streams when its first probe fails (suspect), not a
+     * probe later when it is marked down: on a suspect upstream the wait is 4 x p99 with no 2 s floor.
+     */
+    @Test
+    void aStreamWaitingOnAProviderWhoseProbeFailedIsMovedOnWithoutWaitingForItToBeMarkedDown() throws Exception {
+        warmUp();
+        simLink.mode(io.understudy.testkit.TcpProxy.Mode.BLACKHOLE);
+        HttpResponse<String> r = stream("silent now");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("backup", r.headers().firstValue("x-understudy-provider").orElseThrow());
+        JsonNode receipt = Json.parse(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port()
+                + "/v1/receipts/" + r.headers().firstValue("x-request-id").orElseThrow())).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+        String detail = receipt.path("calls").path(0).path("detail").asText();
+        assertTrue(detail.contains("a probe of it failed"), "cut as suspect, not left to the mark-down: " + detail);
+        assertTrue(metrics().contains("verdict=\"cut_suspect\""));
     }
 }

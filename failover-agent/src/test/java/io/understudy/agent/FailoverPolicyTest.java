@@ -382,4 +382,25 @@ class FailoverPolicyTest {
                 ((FailoverPolicy.Attempt) policy.decide(resuming(List.of(failed("primary-1", BROKEN)), 1, refused))).how(),
                 "a target that refused the prefill in this request gets a replay");
     }
+
+    @Test
+    void leavingASuspectUpstreamThatStayedSilentIsARedirectAndSpendsNoBudget() {
+        Failure silent = new Failure.Unavailable(Origin.RELAY, "primary-1", Failure.UnavailableKind.TIMEOUT, "no first token");
+        var a = (FailoverPolicy.Attempt) policy.decide(situation(List.of(primary(SUSPECT), standby(UP)),
+                List.of(failed("primary-1", silent)), false));
+        assertEquals(FailoverPolicy.Move.REDIRECT, a.move());
+        assertTrue(a.reason().contains("suspect and silent"), a.reason());
+        var refused = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", silent)), false));
+        assertInstanceOf(FailoverPolicy.GiveUp.class, refused, "a timeout on an upstream nothing speaks against is a retry");
+    }
+
+    @Test
+    void onASuspectUpstreamTheFirstTokenWaitHasNoFloor() {
+        var shipped = FirstTokenDeadline.Settings.SHIPPED;
+        assertEquals(2_000, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.of(110), false));
+        assertEquals(440, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.of(110), true));
+        assertEquals(FirstTokenDeadline.SUSPECT_MINIMUM, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.of(5), true));
+        assertEquals(30_000, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.empty(), true),
+                "without samples only the configured timeout applies");
+    }
 }
