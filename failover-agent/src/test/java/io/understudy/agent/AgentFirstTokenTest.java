@@ -102,19 +102,26 @@ class AgentFirstTokenTest {
         int before = backup.attempts().toJson().path("attempts").size();
         slowFirstTokens(4); // one request in four is slow; the others keep answering meanwhile
         List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
-        for (int i = 0; i < 40; i++) {
-            String content = "busy " + i;
-            inFlight.add(CompletableFuture.supplyAsync(() -> {
-                try {
-                    return stream(content);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }));
-            Thread.sleep(100); // a steady 10 requests per second, so others get first tokens during any wait
+        // a steady 10 requests per second (an open-loop schedule), so others get first tokens during any wait
+        var pacer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            for (int i = 0; i < 40; i++) {
+                String content = "busy " + i;
+                CompletableFuture<HttpResponse<String>> answer = new CompletableFuture<>();
+                pacer.schedule(() -> Thread.ofVirtual().start(() -> {
+                    try {
+                        answer.complete(stream(content));
+                    } catch (Exception e) {
+                        answer.completeExceptionally(e);
+                    }
+                }), i * 100L, java.util.concurrent.TimeUnit.MILLISECONDS);
+                inFlight.add(answer);
+            }
+        } finally {
+            pacer.shutdown(); // requests already scheduled still go out
         }
         for (CompletableFuture<HttpResponse<String>> f : inFlight) {
-            HttpResponse<String> r = f.get();
+            HttpResponse<String> r = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
             assertEquals(200, r.statusCode(), r.body());
             assertEquals("sim", r.headers().firstValue("x-understudy-provider").orElseThrow());
         }
