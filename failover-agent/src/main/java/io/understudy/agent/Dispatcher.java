@@ -511,9 +511,14 @@ final class Dispatcher {
             this.chunksBefore = chunksBefore;
         }
 
+        /** A continuation: its usage counts the client's prefix as prompt, so the answer's usage is estimated. */
+        boolean continuation() {
+            return prefixChunks > 0;
+        }
+
         /** The usage of the answer the client received, from this call's own usage. */
         Usage answerUsage(Usage own) {
-            if (prefixChunks <= 0) {
+            if (!continuation()) {
                 return own;
             }
             // A continuation was asked with the prefix as prompt: move it back to the answer side.
@@ -551,7 +556,7 @@ final class Dispatcher {
                         if (c.chunk().usage().isPresent()) {
                             segment.usage = c.chunk().usage().get();
                             clientUsage = segment.answerUsage(segment.usage);
-                            if (out != null && segment.prefixChunks > 0) {
+                            if (out != null && segment.continuation()) {
                                 out = withUsage(out, clientUsage);
                             }
                         }
@@ -567,7 +572,7 @@ final class Dispatcher {
                         answered(call, segment.upstream, segment.candidate.askModel(), segment.upstreamHeaders, sent.model,
                                 Optional.ofNullable(segment.usage), "ok", null);
                         succeeded(call, segment.upstream, sent.model, Optional.ofNullable(clientUsage),
-                                segment.prefixChunks > 0);
+                                segment.continuation());
                         return;
                     }
                     case AttemptWorker.Failed f -> {
@@ -578,7 +583,7 @@ final class Dispatcher {
                                     Optional.ofNullable(segment.usage), "ok", "the answer was complete; its end went missing");
                             client.complete("understudy-finalised model=" + sent.model + " request-id=" + call.id);
                             succeeded(call, segment.upstream, sent.model, Optional.ofNullable(clientUsage),
-                                    segment.prefixChunks > 0);
+                                    segment.continuation());
                             return;
                         }
                         recordFailure(call, segment.upstream, segment.candidate, f.failure(),

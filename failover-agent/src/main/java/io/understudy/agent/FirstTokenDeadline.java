@@ -45,11 +45,6 @@ final class FirstTokenDeadline {
     /** The shortest wait on a suspect upstream, however fast its first tokens normally come. */
     static final long SUSPECT_MINIMUM = 100;
 
-    /** The first wait, in ms, on an upstream nothing speaks against: the adaptive limit, or the ceiling. */
-    static long firstWaitMillis(Settings s, long ceilingMillis, OptionalLong p99Millis) {
-        return waitMillis(s, ceilingMillis, p99Millis, false);
-    }
-
     /** A wait, in ms: the adaptive limit (without the floor while {@code suspect}), or the ceiling. */
     static long waitMillis(Settings s, long ceilingMillis, OptionalLong p99Millis, boolean suspect) {
         if (!s.enabled() || p99Millis.isEmpty()) {

@@ -5,6 +5,7 @@ import io.understudy.core.Json;
 import io.understudy.sim.ProviderSim;
 import io.understudy.sim.SimConfig;
 import io.understudy.testkit.TcpProxy;
+import io.understudy.testkit.Topologies;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,12 +34,12 @@ class AgentAloneTest {
     @BeforeAll
     static void start() throws Exception {
         sim = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(2), 4));
-        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(AgentHarness.agentAloneYaml(sim.baseUrl(), """
+        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(Topologies.agentAlone(sim.baseUrl(), java.util.Optional.empty(), "", """
                   - model: "sim-429"
                     fallbacks: [ "backup" ]
                   - model: "sim-503"
                     fallbacks: [ "backup" ]
-                """, java.util.Optional.empty())), Map.<String, String>of()::get));
+                """)), Map.<String, String>of()::get));
     }
 
     @AfterAll
@@ -104,8 +105,8 @@ class AgentAloneTest {
     @Test
     void aSilentProviderIsFoundByItsProbesAndItsRequestsMoveToTheNextProvider() throws Exception {
         try (TcpProxy link = new TcpProxy(sim.port());
-             AgentServer alone = AgentServer.start(AgentConfig.from(AgentHarness.yaml(AgentHarness.agentAloneYaml(
-                     "http://127.0.0.1:" + link.port(), "  []", java.util.Optional.of(sim.baseUrl()))), Map.<String, String>of()::get))) {
+             AgentServer alone = AgentServer.start(AgentConfig.from(AgentHarness.yaml(Topologies.agentAlone(
+                     "http://127.0.0.1:" + link.port(), java.util.Optional.of(sim.baseUrl()), "", "  []")), Map.<String, String>of()::get))) {
             String base = "http://127.0.0.1:" + alone.port();
             io.understudy.testkit.Await.until("the first provider probed up", Duration.ofSeconds(10),
                     () -> health(base, "direct:sim").equals("up"));

@@ -41,8 +41,8 @@ class AgentFirstTokenTest {
         sim = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(2), 4));
         backup = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(2), 4));
         simLink = new io.understudy.testkit.TcpProxy(sim.port());
-        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(AgentHarness.agentAloneYaml("http://127.0.0.1:" + simLink.port(), "",
-                Optional.of(backup.baseUrl()))), Map.<String, String>of()::get));
+        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(io.understudy.testkit.Topologies.agentAlone(
+                "http://127.0.0.1:" + simLink.port(), Optional.of(backup.baseUrl()), "", "")), Map.<String, String>of()::get));
     }
 
     @AfterEach

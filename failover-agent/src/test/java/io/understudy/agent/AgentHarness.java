@@ -165,15 +165,6 @@ final class AgentHarness implements AutoCloseable {
                 """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra, tuning.streamIdle());
     }
 
-    /**
-     * An agent alone: one direct tier in front of provider-sim, on the shipped defaults for everything
-     * else; {@code models} is the models section's entries. {@code backupBaseUrl}, when given, is a
-     * second provider ("backup", the same simulator by another way) that every route falls back to.
-     */
-    static String agentAloneYaml(String simBaseUrl, String models, java.util.Optional<String> backupBaseUrl) {
-        return io.understudy.testkit.Topologies.agentAlone(simBaseUrl, backupBaseUrl, "", models);
-    }
-
     /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */
     static String relayYaml(String simBaseUrl, String extra) {
         return """

@@ -393,14 +393,4 @@ class FailoverPolicyTest {
         var refused = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", silent)), false));
         assertInstanceOf(FailoverPolicy.GiveUp.class, refused, "a timeout on an upstream nothing speaks against is a retry");
     }
-
-    @Test
-    void onASuspectUpstreamTheFirstTokenWaitHasNoFloor() {
-        var shipped = FirstTokenDeadline.Settings.SHIPPED;
-        assertEquals(2_000, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.of(110), false));
-        assertEquals(440, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.of(110), true));
-        assertEquals(FirstTokenDeadline.SUSPECT_MINIMUM, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.of(5), true));
-        assertEquals(30_000, FirstTokenDeadline.waitMillis(shipped, 30_000, java.util.OptionalLong.empty(), true),
-                "without samples only the configured timeout applies");
-    }
 }

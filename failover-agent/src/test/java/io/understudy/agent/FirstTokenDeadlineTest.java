@@ -17,7 +17,7 @@ class FirstTokenDeadlineTest {
 
     @Test
     void withoutEnoughSamplesTheConfiguredTimeoutIsTheWait() {
-        assertEquals(30_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.empty()));
+        assertEquals(30_000, FirstTokenDeadline.waitMillis(SHIPPED, 30_000, OptionalLong.empty(), false));
         FirstTokenDeadline.Samples samples = new FirstTokenDeadline.Samples();
         for (int i = 0; i < SHIPPED.minSamples() - 1; i++) {
             samples.record(100, i);
@@ -29,20 +29,20 @@ class FirstTokenDeadlineTest {
 
     @Test
     void aFastModelIsNotWaitedOnForTheWholeConfiguredTimeout() {
-        assertEquals(2_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.of(300)), "the floor");
-        assertEquals(6_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.of(1_500)), "4 x p99");
+        assertEquals(2_000, FirstTokenDeadline.waitMillis(SHIPPED, 30_000, OptionalLong.of(300), false), "the floor");
+        assertEquals(6_000, FirstTokenDeadline.waitMillis(SHIPPED, 30_000, OptionalLong.of(1_500), false), "4 x p99");
     }
 
     @Test
     void aSlowReasoningModelIsNeverCutBeforeItsConfiguredTimeout() {
-        assertEquals(30_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 30_000, OptionalLong.of(20_000)));
-        assertEquals(60_000, FirstTokenDeadline.firstWaitMillis(SHIPPED, 60_000, OptionalLong.of(20_000)));
+        assertEquals(30_000, FirstTokenDeadline.waitMillis(SHIPPED, 30_000, OptionalLong.of(20_000), false));
+        assertEquals(60_000, FirstTokenDeadline.waitMillis(SHIPPED, 60_000, OptionalLong.of(20_000), false));
     }
 
     @Test
     void disabledKeepsTheConfiguredTimeout() {
         var off = new FirstTokenDeadline.Settings(false, 4, Duration.ofSeconds(2), 8);
-        assertEquals(30_000, FirstTokenDeadline.firstWaitMillis(off, 30_000, OptionalLong.of(100)));
+        assertEquals(30_000, FirstTokenDeadline.waitMillis(off, 30_000, OptionalLong.of(100), false));
     }
 
     @Test
@@ -76,5 +76,15 @@ class FirstTokenDeadlineTest {
     void aFloorTooSmallToRecheckIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> new FirstTokenDeadline.Settings(true, 4, Duration.ofMillis(10), 8));
         assertThrows(IllegalArgumentException.class, () -> new FirstTokenDeadline.Settings(true, 0.5, Duration.ofSeconds(1), 8));
+    }
+
+    @Test
+    void onASuspectUpstreamTheFirstTokenWaitHasNoFloor() {
+        var shipped = FirstTokenDeadline.Settings.SHIPPED;
+        assertEquals(2_000, FirstTokenDeadline.waitMillis(shipped, 30_000, OptionalLong.of(110), false));
+        assertEquals(440, FirstTokenDeadline.waitMillis(shipped, 30_000, OptionalLong.of(110), true));
+        assertEquals(FirstTokenDeadline.SUSPECT_MINIMUM, FirstTokenDeadline.waitMillis(shipped, 30_000, OptionalLong.of(5), true));
+        assertEquals(30_000, FirstTokenDeadline.waitMillis(shipped, 30_000, OptionalLong.empty(), true),
+                "without samples only the configured timeout applies");
     }
 }
