@@ -370,16 +370,26 @@ final class ChaosCluster implements AutoCloseable {
 
     /** How many times the agent's probes marked a relay down since it started (its health transitions metric). */
     long relaysMarkedDown() {
+        return (long) agentMetricSum("understudy_agent_health_transitions_total{", "to=\"DOWN\"");
+    }
+
+    /** How many probe timeouts were no verdict (busy upstream or starved host) since the agent started. */
+    long probeTimeoutsExcused() {
+        return (long) agentMetricSum("understudy_agent_health_busy_probes_total{", "");
+    }
+
+    /** The sum of the agent's Prometheus samples whose line starts with {@code series} and contains {@code label}. */
+    private double agentMetricSum(String series, String label) {
         try {
             String text = http.send(HttpRequest.newBuilder(URI.create(agentBase() + "/metrics")).timeout(Duration.ofSeconds(3)).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             double sum = 0;
             for (String line : text.split("\n")) {
-                if (line.startsWith("understudy_agent_health_transitions_total{") && line.contains("to=\"DOWN\"")) {
+                if (line.startsWith(series) && line.contains(label)) {
                     sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 }
             }
-            return (long) sum;
+            return sum;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

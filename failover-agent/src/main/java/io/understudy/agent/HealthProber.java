@@ -31,10 +31,10 @@ final class HealthProber implements AutoCloseable {
         ProbeResult call();
     }
 
-    /** Whether this host was too starved since {@code startedMillis} for a probe timeout to be a verdict. */
+    /** Why this host, since {@code startedMillis}, makes a probe timeout no verdict; empty when it counts. */
     @FunctionalInterface
     interface Starved {
-        boolean since(long startedMillis, Duration interval);
+        Optional<String> since(long startedMillis, Duration interval);
     }
 
     /** {@code timedOut}: no answer within the probe timeout (as opposed to refused, or a bad status). */

@@ -1,37 +1,57 @@
 package io.understudy.agent;
 
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
+import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
 
 /**
- * Watches whether this host runs the agent's threads on time: a platform thread sleeps
- * {@link #TICK} again and again and notes when it woke {@link #LATE} or more late. A probe that
- * timed out meanwhile says more about this host than about the upstream (see
- * {@link InstanceHealth}). Gathers input only; the rule lives in the health state machine.
- * (CPU load is not used: on a host that also runs the relays, as {@code bin/understudy up} does,
- * it is high under ordinary load and would hide a relay that really went silent.)
+ * Watches whether this host can run probes on time. A platform thread sleeps {@link #TICK} again
+ * and again and notes when it woke {@link #LATE} or more late (the agent's own threads fell
+ * behind), and every {@link #CPU_EVERY} ticks it reads the host's CPU load and notes when it was
+ * {@link #SATURATED} or more (other processes, such as a cold standby on the same host, may be
+ * starved although the agent is not). A probe that timed out meanwhile may say more about this
+ * host than about the upstream. Gathers input only; the rule lives in
+ * {@link InstanceHealth#hostExcuse}, which lets CPU load excuse only an idle upstream: on a host
+ * that also runs the relays, as {@code bin/understudy up} does, the load is high under ordinary
+ * traffic and must not hide a relay that went silent with requests in flight.
  */
 final class HostLag implements AutoCloseable {
     static final Duration TICK = Duration.ofMillis(20);
     static final Duration LATE = Duration.ofMillis(50);
+    static final int CPU_EVERY = 10;
+    static final double SATURATED = 0.9;
 
     private final LongSupplier clockMillis;
+    private final DoubleSupplier cpuLoad;
     private final Thread thread;
     private volatile long lastLateMillis = Long.MIN_VALUE;
+    private volatile long lastSaturatedMillis = Long.MIN_VALUE;
     private volatile long worstLagMillis;
     private volatile boolean running = true;
 
-    HostLag(LongSupplier clockMillis) {
+    /** {@code cpuLoad}: the host's recent CPU load from 0 to 1, negative when unknown. */
+    HostLag(LongSupplier clockMillis, DoubleSupplier cpuLoad) {
         this.clockMillis = clockMillis;
+        this.cpuLoad = cpuLoad;
         this.thread = Thread.ofPlatform().daemon(true).name("host-lag").start(this::loop);
     }
 
+    /** The whole host's CPU load as the JVM reports it (container-aware), or -1 where it cannot. */
+    static DoubleSupplier systemCpuLoad() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os::getCpuLoad;
+        }
+        return () -> -1;
+    }
+
     private void loop() {
-        while (running) {
+        for (long tick = 0; running; tick++) {
             long before = System.nanoTime();
             try {
                 Thread.sleep(TICK);
             } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return;
             }
             long lateMillis = (System.nanoTime() - before - TICK.toNanos()) / 1_000_000;
@@ -39,12 +59,20 @@ final class HostLag implements AutoCloseable {
                 lastLateMillis = clockMillis.getAsLong();
                 worstLagMillis = Math.max(worstLagMillis, lateMillis);
             }
+            if (tick % CPU_EVERY == 0 && cpuLoad.getAsDouble() >= SATURATED) {
+                lastSaturatedMillis = clockMillis.getAsLong();
+            }
         }
     }
 
     /** Whether this host fell behind on the agent's threads at any point since {@code sinceMillis}. */
     boolean congestedSince(long sinceMillis) {
         return lastLateMillis >= sinceMillis;
+    }
+
+    /** Whether the host's CPU was saturated at any reading since {@code sinceMillis}. */
+    boolean saturatedSince(long sinceMillis) {
+        return lastSaturatedMillis >= sinceMillis;
     }
 
     /** The longest a tick has woken late since start, in ms (0: never late). */

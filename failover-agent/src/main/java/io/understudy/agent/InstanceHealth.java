@@ -1,6 +1,7 @@
 package io.understudy.agent;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
@@ -17,8 +18,8 @@ import java.util.function.LongSupplier;
  * </pre>
  * The rule that tells dead from busy: a probe that <em>timed out</em> while the instance answered
  * requests (any byte of an answer, or an HTTP error, arrived since the probe began) is "busy"; one
- * that timed out while the host was starved ({@code hostCongested}, decided by the caller: see
- * {@code Upstreams.hostStarved}) is "no verdict". Neither is a failure, nor changes the state: a
+ * that timed out while the host was starved (see {@link #hostExcuse}; the caller gathers the
+ * facts) is "no verdict". Neither is a failure, nor changes the state: a
  * burst that saturates the machine never ejects a relay that is answering, nor an idle standby
  * whose probe could not run in time, never re-issues requests and never sends a traffic peak to
  * the standby. A refused connection or a bad status always counts, and so does a timeout while
@@ -102,22 +103,49 @@ public final class InstanceHealth {
 
     /**
      * A probe started at {@code startedMillis} timed out. Busy (see the class comment) when a request
-     * got an answer since then, or when {@code hostCongested} (this host fell behind meanwhile);
-     * otherwise a failure like any other.
+     * got an answer since then, or no verdict when {@code hostExcuse} gives a reason (see
+     * {@link #hostExcuse}); otherwise a failure like any other.
      */
-    public void probeTimedOut(String error, long startedMillis, boolean hostCongested) {
+    public void probeTimedOut(String error, long startedMillis, Optional<String> hostExcuse) {
         lastProbeTimeoutMillis = clockMillis.getAsLong();
         lastProbeMillis = lastProbeTimeoutMillis;
         boolean answering = lastAnsweredMillis >= startedMillis;
-        if (!answering && !hostCongested) {
+        if (!answering && hostExcuse.isEmpty()) {
             probeFailed(error);
             return;
         }
         synchronized (this) {
             busyProbes++;
             lastError = error + (answering ? " while answering requests: busy, not dead"
-                    : " while this host was too busy to run the probe on time: no verdict");
+                    : " while " + hostExcuse.get() + ": no verdict");
         }
+    }
+
+    /** What the caller saw of this host and of one upstream while that upstream's probe timed out. */
+    record HostDuringProbe(boolean ranLate, boolean idle, boolean cpuSaturated, boolean allSlowWhileOneAnswers) {
+    }
+
+    /**
+     * Why a probe timeout says more about this host than about the upstream, in words; empty when the
+     * timeout counts. A host that ran the agent's own threads late could not time the probe at all.
+     * Otherwise an upstream with requests in flight gets no excuse: that silence is its own. An idle
+     * one is excused when the host's CPU was saturated (it may be a cold JVM on this very host,
+     * starved by the burst) or when every probe timed out while one upstream answered requests.
+     */
+    static Optional<String> hostExcuse(HostDuringProbe h) {
+        if (h.ranLate()) {
+            return Optional.of("this host was too busy to run the probe on time");
+        }
+        if (!h.idle()) {
+            return Optional.empty();
+        }
+        if (h.cpuSaturated()) {
+            return Optional.of("this host's CPU was saturated and the instance had no request in flight");
+        }
+        if (h.allSlowWhileOneAnswers()) {
+            return Optional.of("every probe timed out while one upstream answered requests");
+        }
+        return Optional.empty();
     }
 
     /** When a request to the instance last got something back (epoch millis). */

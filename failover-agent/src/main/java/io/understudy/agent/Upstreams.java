@@ -45,7 +45,7 @@ final class Upstreams implements AutoCloseable {
         this.clockMillis = clockMillis;
         this.onHealth = onHealth;
         this.onBreaker = onBreaker;
-        this.hostLag = new HostLag(clockMillis);
+        this.hostLag = new HostLag(clockMillis, HostLag.systemCpuLoad());
         Router router = null;
         int directIndex = -1;
         String directName = null;
@@ -264,18 +264,16 @@ final class Upstreams implements AutoCloseable {
     }
 
     /**
-     * Whether a probe timeout of {@code u} that began at {@code startedMillis} says more about this host
-     * than about {@code u}: the host fell behind on the agent's own threads, or {@code u} is idle (no
-     * request in flight to it) and every upstream probed since then timed out too while one of them was
-     * answering requests: the path works and everything on it is slow, a saturated machine. An upstream
-     * with requests in flight and nothing back from them gets no such excuse: that silence is its own.
+     * Why a probe timeout of {@code u} that began at {@code startedMillis} says more about this host
+     * than about {@code u}, if it does: gathers the facts for {@link InstanceHealth#hostExcuse}.
      */
-    boolean hostStarved(Upstream u, long startedMillis, java.time.Duration interval) {
-        if (hostLag.congestedSince(startedMillis)) {
-            return true;
-        }
-        return u.inflight() == 0 && InstanceHealth.allSlowWhileOneAnswers(
-                byName.values().stream().flatMap(x -> x.health().stream()).toList(), startedMillis, interval.toMillis());
+    Optional<String> hostStarved(Upstream u, long startedMillis, java.time.Duration interval) {
+        return InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(
+                hostLag.congestedSince(startedMillis),
+                u.inflight() == 0,
+                hostLag.saturatedSince(startedMillis),
+                InstanceHealth.allSlowWhileOneAnswers(byName.values().stream().flatMap(x -> x.health().stream()).toList(),
+                        startedMillis, interval.toMillis())));
     }
 
     @Override

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.understudy.agent.InstanceHealth.State.DOWN;
@@ -86,7 +87,7 @@ class InstanceHealthTest {
             now.addAndGet(200);
             health.answered(); // a chunk of some answer arrived during the probe
             now.addAndGet(300);
-            health.probeTimedOut("timeout after 500 ms", probeStarted, false);
+            health.probeTimedOut("timeout after 500 ms", probeStarted, Optional.empty());
             assertEquals(UP, health.state(), "busy: nothing ejected, no traffic peak sent to the standby");
         }
         assertEquals(10, health.busyProbes());
@@ -100,10 +101,10 @@ class InstanceHealthTest {
         now.addAndGet(100);
         long first = now.get();
         now.addAndGet(500);
-        health.probeTimedOut("timeout after 500 ms", first, false);
+        health.probeTimedOut("timeout after 500 ms", first, Optional.empty());
         long second = now.get();
         now.addAndGet(500);
-        health.probeTimedOut("timeout after 500 ms", second, false);
+        health.probeTimedOut("timeout after 500 ms", second, Optional.empty());
         assertEquals(DOWN, health.state(), "silent: dead, frozen or blackholed");
         assertEquals(0, health.busyProbes());
     }
@@ -116,7 +117,7 @@ class InstanceHealthTest {
         health.probeFailed("connection refused");
         health.probeFailed("connection refused");
         assertEquals(DOWN, health.state(), "only a timeout can be busy: a refusal or a bad status is an answer");
-        health.probeTimedOut("timeout after 500 ms", started, false);
+        health.probeTimedOut("timeout after 500 ms", started, Optional.empty());
         assertEquals(DOWN, health.state(), "busy never brings a down relay back either");
     }
 
@@ -127,7 +128,7 @@ class InstanceHealthTest {
         for (int i = 0; i < 5; i++) {
             long started = now.get();
             now.addAndGet(500);
-            health.probeTimedOut("timeout after 500 ms", started, true);
+            health.probeTimedOut("timeout after 500 ms", started, Optional.of("this host was too busy to run the probe on time"));
         }
         assertEquals(UP, health.state(), "nothing answered, but the host could not run the probe on time");
         assertEquals("timeout after 500 ms while this host was too busy to run the probe on time: no verdict", health.lastError());
@@ -142,8 +143,8 @@ class InstanceHealthTest {
         now.addAndGet(300);
         primary.answered();
         now.addAndGet(200);
-        primary.probeTimedOut("timeout after 500 ms", started, false);
-        standby.probeTimedOut("timeout after 500 ms", started, false);
+        primary.probeTimedOut("timeout after 500 ms", started, Optional.empty());
+        standby.probeTimedOut("timeout after 500 ms", started, Optional.empty());
         assertEquals(true, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, standby), started, 500),
                 "both slow, the primary answering: load");
     }
@@ -154,8 +155,8 @@ class InstanceHealthTest {
         InstanceHealth standby = new InstanceHealth("standby-1", 2, 2, now::get);
         long started = now.get();
         now.addAndGet(500);
-        primary.probeTimedOut("timeout after 500 ms", started, false);
-        standby.probeTimedOut("timeout after 500 ms", started, false);
+        primary.probeTimedOut("timeout after 500 ms", started, Optional.empty());
+        standby.probeTimedOut("timeout after 500 ms", started, Optional.empty());
         assertEquals(false, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, standby), started, 500));
     }
 
@@ -169,10 +170,37 @@ class InstanceHealthTest {
         primary.answered();
         standby.probeSucceeded();
         now.addAndGet(200);
-        primary.probeTimedOut("timeout after 500 ms", started, false);
+        primary.probeTimedOut("timeout after 500 ms", started, Optional.empty());
         assertEquals(false, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, standby, quiet), started, 500),
                 "the standby's probe passed: the primary's timeout is about the primary");
         assertEquals(false, InstanceHealth.allSlowWhileOneAnswers(List.of(primary, quiet), started, 500),
                 "one probed instance alone is no correlation (the quiet one was not probed lately)");
+    }
+
+    /** Regression, chaos scenario 20: a cold standby on this host missed its probes while the burst saturated the CPU. */
+    @Test
+    void anIdleUpstreamIsExcusedWhileTheHostCpuIsSaturated() {
+        assertEquals(Optional.of("this host's CPU was saturated and the instance had no request in flight"),
+                InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(false, true, true, false)));
+    }
+
+    @Test
+    void aSaturatedCpuNeverExcusesAnUpstreamWithRequestsInFlight() {
+        assertEquals(Optional.empty(), InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(false, false, true, true)),
+                "a relay that went silent with requests in flight is marked down however busy the host is");
+    }
+
+    @Test
+    void aHostThatRanLateExcusesEveryUpstream() {
+        assertEquals(Optional.of("this host was too busy to run the probe on time"),
+                InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(true, false, false, false)));
+    }
+
+    @Test
+    void anIdleUpstreamOnAnUnloadedHostGetsNoExcuse() {
+        assertEquals(Optional.empty(), InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(false, true, false, false)),
+                "a blackholed standby is still found out while nothing else is wrong");
+        assertEquals(Optional.of("every probe timed out while one upstream answered requests"),
+                InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(false, true, false, true)));
     }
 }
