@@ -40,6 +40,9 @@ final class LoadDriver implements AutoCloseable {
     private final Map<String, String> expected;
     private final List<String> prompts;
     private final int ratePerSecond;
+    /** How long a client waits for the agent to accept a connection. */
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+
     private final Duration bound;
     private final HttpClient http;
     private final ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
@@ -66,7 +69,7 @@ final class LoadDriver implements AutoCloseable {
         this.ratePerSecond = ratePerSecond;
         this.bound = bound;
         this.modelPrefix = modelPrefix;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
                 .executor(Executors.newVirtualThreadPerTaskExecutor()).build();
         watchdog.scheduleAtFixedRate(this::endOverdueStreams, 100, 100, TimeUnit.MILLISECONDS);
     }
@@ -143,6 +146,9 @@ final class LoadDriver implements AutoCloseable {
                     .timeout(bound).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build();
             return stream ? streamed(id, model, request, want, start) : plain(id, model, request, want, start);
+        } catch (java.net.http.HttpConnectTimeoutException e) {
+            return record(id, model, stream, start, -1, -1, null, Outcome.BROKEN,
+                    "could not connect to the agent within " + CONNECT_TIMEOUT.toSeconds() + " s");
         } catch (HttpTimeoutException e) {
             return record(id, model, stream, start, -1, -1, null, Outcome.HUNG, "no answer within " + bound.toSeconds() + " s");
         } catch (IOException e) {

@@ -49,6 +49,7 @@ final class Scenario implements AutoCloseable {
     private long faultStart = -1;
     private long faultEnd = -1;
     private String faultName = "";
+    private final long listenOverflowsAtStart = listenOverflows();
 
     private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
                      ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile, String modelPrefix) {
@@ -267,9 +268,32 @@ final class Scenario implements AutoCloseable {
                 faultEnd, steadyTier, recoveredTier, now(), BUDGET.ratio(),
                 (int) (BUDGET.reservePerSecond() * BUDGET.window().toSeconds()), BUDGET.window().toMillis(), redirects);
         result.note("fault: " + faultName);
+        long overflows = listenOverflows() - listenOverflowsAtStart;
+        if (overflows > 0) { // a connection the kernel dropped before any of our processes could accept it
+            result.note("kernel listen-queue overflows during the run (any process on this host): " + overflows);
+        }
         result.note("agent retry budget: " + budget.path("retries_total").asLong() + " retries, " + redirects
                 + " redirects off upstreams out of rotation, " + budget.path("exhausted_total").asLong() + " refused");
         return result;
+    }
+
+    /** The host's count of connections dropped because a listen queue was full (TcpExt ListenOverflows), 0 if unknown. */
+    private static long listenOverflows() {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/netstat"));
+            for (int i = 0; i + 1 < lines.size(); i += 2) {
+                String[] names = lines.get(i).split(" ");
+                String[] values = lines.get(i + 1).split(" ");
+                for (int k = 1; k < names.length && k < values.length; k++) {
+                    if (names[k].equals("ListenOverflows")) {
+                        return Long.parseLong(values[k]);
+                    }
+                }
+            }
+        } catch (java.io.IOException | RuntimeException unreadable) {
+            // not Linux, or no procfs: the note is left out
+        }
+        return 0;
     }
 
     /** Writes the report for this result; call after the scenario's own checks. */
