@@ -24,7 +24,7 @@ import java.util.function.Predicate;
  */
 final class Scenario implements AutoCloseable {
     /** The agent's retry budget in {@link ChaosCluster}: the one config/agent.yaml ships, read from it. */
-    private static final AgentConfig.Budget BUDGET =
+    private static final io.understudy.core.failover.FailoverSettings.Budget BUDGET =
             AgentConfig.load("builtin:agent.yaml", java.util.Map.<String, String>of()::get).retryBudget();
 
     @FunctionalInterface

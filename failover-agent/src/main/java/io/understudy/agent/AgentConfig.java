@@ -1,5 +1,10 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.FailoverPolicy;
+import io.understudy.core.failover.FailoverSettings;
+import io.understudy.core.failover.FailoverSettings.Breaker;
+import io.understudy.core.failover.FailoverSettings.Budget;
+import io.understudy.core.failover.FirstTokenDeadline;
 import io.helidon.config.Config;
 import io.understudy.core.Glob;
 import io.understudy.core.config.ConfigError;
@@ -35,7 +40,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     /** One tier: relay instances, or the providers called directly. */
     /** {@code discover}: also take instances from the relays registered in etcd under a role named like this tier. */
     public record Tier(String name, TierKind kind, List<Instance> instances, Optional<Secret> apiKey, Probe probe,
-                       Timeouts timeouts, boolean discover, Retries retries) {
+                       Timeouts timeouts, boolean discover, FailoverPolicy.Retries retries) {
         public Tier {
             instances = List.copyOf(instances);
         }
@@ -60,22 +65,6 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
      */
     public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration response,
                            FirstTokenDeadline.Settings adaptive) {
-    }
-
-    /**
-     * Tries of the same upstream after a transient 500/502/503 before failing over ({@code sameUpstream}
-     * more, each after a jittered pause of half to one and a half times {@code backoff}).
-     */
-    public record Retries(int sameUpstream, Duration backoff) {
-        public static final Retries NONE = new Retries(0, Duration.ZERO);
-    }
-
-    /** Retries allowed: {@code ratio} of the requests in {@code window}, plus {@code reservePerSecond} per second of it. */
-    public record Budget(double ratio, int reservePerSecond, Duration window) {
-    }
-
-    public record Breaker(int consecutiveFailures, int failureRatePercent, int minimumCalls, Duration period,
-                          Duration openFor, int successesToClose) {
     }
 
     /** Settings for the models matching a pattern: fallbacks, prefill capability, timeouts. */
@@ -118,8 +107,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     }
 
     /** Each tier's same-upstream retries, by tier name. */
-    public Map<String, Retries> retriesByTier() {
-        Map<String, Retries> out = new java.util.HashMap<>();
+    public Map<String, FailoverPolicy.Retries> retriesByTier() {
+        Map<String, FailoverPolicy.Retries> out = new java.util.HashMap<>();
         tiers.forEach(t -> out.put(t.name(), t.retries()));
         return Map.copyOf(out);
     }
@@ -154,27 +143,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
         Config server = root.get("server");
         Config agent = root.get("agent");
         List<Secret> keys = ConfigReader.secrets(agent, "client-keys", "client-keys-env", env);
-        Config budget = agent.get("retry-budget");
-        Budget retryBudget = new Budget(ConfigReader.decimal(budget, "ratio", new java.math.BigDecimal("0.2")).doubleValue(),
-                ConfigReader.integer(budget, "reserve-per-second", 10, 0, 100_000),
-                ConfigReader.duration(budget, "window", Duration.ofSeconds(10)));
-        if (budget.get("min-retries").exists()) {
-            throw new ConfigError("agent.retry-budget.min-retries",
-                    "replaced by reserve-per-second (retries per second always allowed on top of the ratio; default 10)");
-        }
-        if (retryBudget.ratio() < 0 || retryBudget.ratio() > 10) {
-            throw new ConfigError("agent.retry-budget.ratio", "must be between 0 and 10");
-        }
-        if (retryBudget.window().toMillis() < 1000) {
-            throw new ConfigError("agent.retry-budget.window", "must be at least PT1S");
-        }
-        Config cb = agent.get("circuit-breaker");
-        Breaker breaker = new Breaker(ConfigReader.integer(cb, "consecutive-failures", 3, 1, 1000),
-                ConfigReader.integer(cb, "failure-rate-percent", 50, 1, 100),
-                ConfigReader.integer(cb, "minimum-calls", 10, 1, 100_000),
-                ConfigReader.duration(cb, "period", Duration.ofSeconds(10)),
-                ConfigReader.duration(cb, "open-for", Duration.ofSeconds(5)),
-                ConfigReader.integer(cb, "successes-to-close", 2, 1, 1000));
+        Budget retryBudget = FailoverSettings.budget(agent, "agent");
+        Breaker breaker = FailoverSettings.breaker(agent);
 
         Map<String, ProviderConfigs.Entry> providers = ProviderConfigs.providers(root, env);
         List<Tier> tiers = new ArrayList<>();
@@ -223,12 +193,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     ConfigReader.duration(to, "first-token", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "idle", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "response", Duration.ofSeconds(300)), adaptive(to.get("adaptive-first-token")));
-            Config r = t.get("retries");
-            Retries retries = new Retries(ConfigReader.integer(r, "same-upstream", 1, 0, 3),
-                    ConfigReader.duration(r, "backoff", Duration.ofMillis(100)));
-            if (retries.backoff().toMillis() > 10_000) {
-                throw new ConfigError(ConfigReader.path(r, "backoff"), "must be at most PT10S");
-            }
+            FailoverPolicy.Retries retries = FailoverSettings.retries(t.get("retries"));
             tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover, retries));
         }
         List<ModelRule> models = new ArrayList<>();

@@ -1,5 +1,8 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.FailoverPolicy;
+import io.understudy.core.failover.RetryBudget;
+import io.understudy.core.failover.RetryBudgetMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -10,7 +13,6 @@ import io.understudy.core.wire.Usage;
 
 import java.math.BigDecimal;
 import java.time.Duration;
-import java.util.function.Supplier;
 
 /**
  * Every agent metric, named here once. Tags are bounded: tier, upstream, outcome, reason,
@@ -22,11 +24,6 @@ final class AgentMetrics {
     static final String TIME_TO_FIRST_TOKEN = "understudy.agent.time.to.first.token";
     static final String ATTEMPTS = "understudy.agent.attempts";
     static final String FAILOVERS = "understudy.agent.failovers";
-    static final String RETRY_BUDGET_EXHAUSTED = "understudy.agent.retry.budget.exhausted";
-    static final String RETRY_BUDGET_RETRIES = "understudy.agent.retry.budget.retries";
-    static final String RETRY_BUDGET_REDIRECTS = "understudy.agent.retry.budget.redirects";
-    static final String RETRY_BUDGET_WINDOW_RETRIES = "understudy.agent.retry.budget.window.retries";
-    static final String RETRY_BUDGET_WINDOW_ALLOWED = "understudy.agent.retry.budget.window.allowed";
     static final String CIRCUIT_STATE = "understudy.agent.circuit.state";
     static final String HEALTH_STATE = "understudy.agent.health.state";
     static final String HEALTH_TRANSITIONS = "understudy.agent.health.transitions";
@@ -101,12 +98,8 @@ final class AgentMetrics {
     }
 
     /** Totals since start, as Prometheus counters; the window's retries and allowance as gauges. */
-    void watchBudget(Supplier<RetryBudget.Snapshot> budget) {
-        FunctionCounter.builder(RETRY_BUDGET_RETRIES, budget, b -> b.get().retriesTotal()).register(registry);
-        FunctionCounter.builder(RETRY_BUDGET_REDIRECTS, budget, b -> b.get().redirectsTotal()).register(registry);
-        FunctionCounter.builder(RETRY_BUDGET_EXHAUSTED, budget, b -> b.get().exhaustedTotal()).register(registry);
-        Gauge.builder(RETRY_BUDGET_WINDOW_RETRIES, budget, b -> b.get().retries()).register(registry);
-        Gauge.builder(RETRY_BUDGET_WINDOW_ALLOWED, budget, b -> b.get().allowed()).register(registry);
+    void watchBudget(RetryBudget budget) {
+        new RetryBudgetMetrics("understudy.agent", budget).bindTo(registry);
     }
 
     String scrape() {

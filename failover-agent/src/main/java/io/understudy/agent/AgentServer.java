@@ -1,5 +1,9 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.UpstreamCircuits;
+import io.understudy.core.failover.HealthState;
+import io.understudy.core.failover.FailoverPolicy;
+import io.understudy.core.failover.RetryBudget;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.failsafe.CircuitBreaker;
@@ -56,8 +60,7 @@ public final class AgentServer implements AutoCloseable {
         this.config = config;
         this.clock = clock;
         this.startedMillis = clock.millis();
-        this.budget = new RetryBudget(config.retryBudget().ratio(), config.retryBudget().reservePerSecond(),
-                config.retryBudget().window(), clock::millis);
+        this.budget = RetryBudget.of(config.retryBudget(), clock::millis);
         this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
         this.leaderView = etcd == null ? null : new LeaderView(etcd, config.name(), clock, this::onLeaderChange);
@@ -73,7 +76,7 @@ public final class AgentServer implements AutoCloseable {
         if (leaderView != null && upstreams.discovers()) {
             leaderView.onMembers(upstreams::discovered);
         }
-        metrics.watchBudget(budget::snapshot);
+        metrics.watchBudget(budget);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -247,16 +250,16 @@ public final class AgentServer implements AutoCloseable {
         if (u == null) {
             return;
         }
-        if (t.to() == InstanceHealth.State.UP && u.breaker().isOpen()) {
+        if (t.to() == HealthState.UP && u.breaker().isOpen()) {
             // fast failback: probes see it healthy again, so the next call is a trial now rather than
             // after the breaker's fixed open period
             u.breaker().halfOpen();
             LOG.info(() -> t.instance() + " passes its probes again: circuit half-open, the next call is a trial");
         }
-        if (t.to() != InstanceHealth.State.DOWN) {
+        if (t.to() != HealthState.DOWN) {
             return;
         }
-        Failure down = new Failure.Unavailable(u.kind() == Upstream.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER, u.name(),
+        Failure down = new Failure.Unavailable(u.kind() == UpstreamCircuits.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER, u.name(),
                 Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
         int reissued = 0;

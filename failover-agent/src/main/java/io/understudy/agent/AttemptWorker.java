@@ -1,5 +1,6 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.UpstreamCircuits;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Failures;
@@ -125,7 +126,7 @@ final class AttemptWorker {
     }
 
     private io.understudy.core.error.Origin failureOrigin() {
-        return upstream.kind() == Upstream.Kind.RELAY ? io.understudy.core.error.Origin.RELAY
+        return upstream.kind() == UpstreamCircuits.Kind.RELAY ? io.understudy.core.error.Origin.RELAY
                 : io.understudy.core.error.Origin.PROVIDER;
     }
 

@@ -1,5 +1,11 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.UpstreamCircuits;
+import io.understudy.core.failover.HealthState;
+import io.understudy.core.failover.FailoverLoop;
+import io.understudy.core.failover.FailoverPolicy;
+import io.understudy.core.failover.RetryBudget;
+import io.understudy.core.failover.FirstTokenDeadline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -38,7 +44,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
-import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 
 /**
@@ -228,76 +233,54 @@ final class Dispatcher {
     private record Resuming(ChatRequest chat, Sent sent, FailoverPolicy.Resumption state) {
     }
 
-    /** How carrying out one attempt ended. */
-    private sealed interface Carried {
-    }
-
-    /** It yielded something for the client. */
-    private record Answered(Answer answer) implements Carried {
-    }
-
-    /** It failed and the failure is recorded: ask the policy again. */
-    private record Tried() implements Carried {
-    }
-
-    /** Nothing more may be tried (a replay diverged: splicing would corrupt the answer). */
-    private record Stopped(FailoverPolicy.GiveUp giveUp) implements Carried {
-    }
-
-    private static final Carried TRIED = new Tried();
+    private static final FailoverLoop.Carried<Answer> TRIED = new FailoverLoop.Tried<>();
 
     /**
-     * The one attempt loop, for first attempts and stream resumptions alike: asks {@link FailoverPolicy}
-     * what to do, carries it out, and repeats until an attempt yields something for the client (a
-     * whole answer, a stream's first chunk, or a resumed stream's continuation, committed to this
-     * client). Returns null after recording the give-up on the call. {@code resuming} is null for
-     * first attempts.
+     * The agent's steps for the one attempt loop ({@link FailoverLoop}), for first attempts and stream
+     * resumptions alike, until an attempt yields something for the client (a whole answer, a stream's
+     * first chunk, or a resumed stream's continuation, committed to this client). Returns null after
+     * recording the give-up on the call. {@code resuming} is null for first attempts.
      */
     private Answer attempts(Call call, BiFunction<Upstream, FailoverPolicy.Candidate, AttemptWorker> start, boolean stream,
                             Resuming resuming) {
-        int rounds = config.maxAttempts() * 4 + 8; // permit refusals and waits do not count as attempts
-        for (int round = 0; round < rounds; round++) {
-            FailoverPolicy.Decision decision = policy.decide(situation(call, clock.millis(), resuming));
-            switch (decision) {
-                case FailoverPolicy.GiveUp g -> {
-                    call.giveUp = g;
-                    return null;
-                }
-                case FailoverPolicy.Wait w -> pause(w.millis() + ThreadLocalRandom.current().nextLong(w.millis() / 10 + 1));
-                case FailoverPolicy.Attempt a -> {
-                    Upstream u = upstreams.get(a.candidate().upstream());
-                    if (!u.breaker().tryAcquirePermit()) {
-                        call.excluded.add(u.name()); // half-open and its trial calls are taken: look elsewhere
-                        continue;
-                    }
-                    beforeAttempt(call, u, a);
-                    Carried carried = switch (a.how()) {
-                        case FRESH -> fresh(call, u, a.candidate(), start, stream);
-                        case CONTINUATION -> continuation(call, u, a.candidate(), resuming);
-                        case REPLAY -> replay(call, u, a.candidate(), resuming);
-                    };
-                    switch (carried) {
-                        case Answered answered -> {
-                            return answered.answer();
-                        }
-                        case Stopped stopped -> {
-                            call.giveUp = stopped.giveUp();
-                            return null;
-                        }
-                        case Tried ignored -> {
-                            // recorded: the next decision sees it
-                        }
-                    }
-                }
+        FailoverLoop.Steps<Answer> steps = new FailoverLoop.Steps<>() {
+            @Override
+            public FailoverPolicy.Situation situation() {
+                return Dispatcher.this.situation(call, clock.millis(), resuming);
             }
-        }
-        Failure last = call.failures.isEmpty() ? noAnswer() : call.failures.get(call.failures.size() - 1).failure();
-        call.giveUp = new FailoverPolicy.GiveUp(last, "no attempt could start in " + rounds + " rounds (circuits busy)");
-        return null;
+
+            @Override
+            public boolean admit(FailoverPolicy.Attempt a) {
+                Upstream u = upstreams.get(a.candidate().upstream());
+                if (!u.breaker().tryAcquirePermit()) {
+                    call.excluded.add(u.name()); // half-open and its trial calls are taken: look elsewhere
+                    return false;
+                }
+                return true;
+            }
+
+            @Override
+            public FailoverLoop.Carried<Answer> attempt(FailoverPolicy.Attempt a) {
+                Upstream u = upstreams.get(a.candidate().upstream());
+                beforeAttempt(call, u, a);
+                return switch (a.how()) {
+                    case FRESH -> fresh(call, u, a.candidate(), start, stream);
+                    case CONTINUATION -> continuation(call, u, a.candidate(), resuming);
+                    case REPLAY -> replay(call, u, a.candidate(), resuming);
+                };
+            }
+        };
+        return switch (FailoverLoop.run(policy, steps, config.maxAttempts())) {
+            case FailoverLoop.Served<Answer> served -> served.answer();
+            case FailoverLoop.GaveUp<Answer> gaveUp -> {
+                call.giveUp = gaveUp.giveUp();
+                yield null;
+            }
+        };
     }
 
     /** A first attempt: the request as asked, waited on for its first token (streams) or its whole answer. */
-    private Carried fresh(Call call, Upstream u, FailoverPolicy.Candidate c,
+    private FailoverLoop.Carried<Answer> fresh(Call call, Upstream u, FailoverPolicy.Candidate c,
                           BiFunction<Upstream, FailoverPolicy.Candidate, AttemptWorker> start, boolean stream) {
         AttemptWorker worker = start.apply(u, c);
         AttemptWorker.Event event = stream ? awaitFirstToken(call, worker, u, c.askModel())
@@ -310,23 +293,14 @@ final class Dispatcher {
             recordFailure(call, u, c, drainFailure(worker, u));
             return TRIED;
         }
-        return new Answered(new Answer(worker, u, c, event, Map.of(), List.of(), -1));
+        return new FailoverLoop.Answered<>(new Answer(worker, u, c, event, Map.of(), List.of(), -1));
     }
 
     private FailoverPolicy.Situation situation(Call call, long now, Resuming resuming) {
         LinkedHashSet<String> all = new LinkedHashSet<>(call.models);
         all.addAll(call.contextFallbacks);
-        boolean[] asked = new boolean[1];
-        boolean[] granted = new boolean[1];
-        BooleanSupplier retryAllowed = () -> { // asked at most once per decision, and only when needed
-            if (!asked[0]) {
-                asked[0] = true;
-                granted[0] = budget.tryAcquireRetry();
-            }
-            return granted[0];
-        };
         return new FailoverPolicy.Situation(call.models, call.contextFallbacks,
-                upstreams.candidates(List.copyOf(all), call.excluded, now), List.copyOf(call.failures), retryAllowed,
+                upstreams.candidates(List.copyOf(all), call.excluded, now), List.copyOf(call.failures), budget.askOnce(),
                 now, call.deadlineMillis, call.notes, leaderTier.get(), ThreadLocalRandom.current().nextDouble(),
                 call.attempts, config.maxAttempts(), Optional.ofNullable(resuming).map(Resuming::state));
     }
@@ -343,7 +317,7 @@ final class Dispatcher {
             failoverLog.add(new FailoverLog.Entry(clock.millis(), call.id, last.upstream(), u.name(), a.reason()));
             LOG.info(() -> call.id + " " + a.reason());
         }
-        pause(a.delayMillis());
+        FailoverLoop.pause(a.delayMillis());
         call.attempts++;
         call.lastTier = u.tier();
     }
@@ -381,7 +355,7 @@ final class Dispatcher {
         try {
             while (true) {
                 // re-read each slice: the wait shortens when a probe fails while we wait
-                boolean suspect = u.healthState() == InstanceHealth.State.SUSPECT;
+                boolean suspect = u.healthState() == HealthState.SUSPECT;
                 long limit = FirstTokenDeadline.waitMillis(settings, ceiling, p99, suspect);
                 long now = System.nanoTime();
                 long waited = TimeUnit.NANOSECONDS.toMillis(now - startNanos);
@@ -645,7 +619,7 @@ final class Dispatcher {
                 return event;
             }
             Failure stalled = null;
-            if (upstream.healthState() == InstanceHealth.State.DOWN && worker.silentNanos() > SILENT_ON_DOWN.toNanos()) {
+            if (upstream.healthState() == HealthState.DOWN && worker.silentNanos() > SILENT_ON_DOWN.toNanos()) {
                 stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.MARKED_DOWN,
                         "stream from " + upstream.name() + " silent for " + TimeUnit.NANOSECONDS.toMillis(worker.silentNanos())
                                 + " ms on an upstream marked down");
@@ -688,7 +662,7 @@ final class Dispatcher {
      * Resumes on {@code u} with the text already sent as an assistant prefill. A target that refuses
      * the prefill (400) is remembered and replayed on at once: the refusal is not the stream's error.
      */
-    private Carried continuation(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
+    private FailoverLoop.Carried<Answer> continuation(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         String model = c.askModel();
         Sent sent = resuming.sent();
         AttemptWorker worker = AttemptWorker.chat(u, continuation(resuming.chat().withModel(model).withStreamUsage(), sent.text.toString()));
@@ -702,7 +676,7 @@ final class Dispatcher {
             metrics.streamRecovery("continuation", "ok");
             recovered.increment();
             LOG.info(() -> call.id + " stream resumed by continuation on " + u.name());
-            return new Answered(new Answer(worker, u, c, first, first.upstreamHeaders(), pending, sent.contentChunks));
+            return new FailoverLoop.Answered<>(new Answer(worker, u, c, first, first.upstreamHeaders(), pending, sent.contentChunks));
         }
         Failure f = event instanceof AttemptWorker.Failed failed ? failed.failure() : drainFailure(worker, u);
         if (!(f instanceof Failure.ClientError)) {
@@ -727,7 +701,7 @@ final class Dispatcher {
      * and only if it begins with exactly that text. Stopped when it diverges (splicing would corrupt
      * the answer); tried when the upstream failed (another may serve).
      */
-    private Carried replay(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
+    private FailoverLoop.Carried<Answer> replay(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         Sent sent = resuming.sent();
         AttemptWorker worker = AttemptWorker.chat(u, resuming.chat().withModel(c.askModel()).withStreamUsage());
         ReplayMatcher matcher = new ReplayMatcher(sent.text.toString());
@@ -773,7 +747,7 @@ final class Dispatcher {
                     metrics.streamRecovery("replay", "ok");
                     recovered.increment();
                     LOG.info(() -> call.id + " stream resumed by a matching replay on " + u.name());
-                    return new Answered(new Answer(worker, u, c, event, headers, pending, -1));
+                    return new FailoverLoop.Answered<>(new Answer(worker, u, c, event, headers, pending, -1));
                 }
             }
             event = awaitEvent(call, worker, idleTimeout(u, c.askModel()), "stream stalled");
@@ -781,12 +755,12 @@ final class Dispatcher {
     }
 
     /** A replay that does not match what the client has: billed, never spliced, and the end of resuming. */
-    private Carried diverged(Call call, Upstream u, FailoverPolicy.Candidate c, Map<String, String> headers, String why) {
+    private FailoverLoop.Carried<Answer> diverged(Call call, Upstream u, FailoverPolicy.Candidate c, Map<String, String> headers, String why) {
         metrics.streamRecovery("replay", "diverged");
         answered(call, u, c.askModel(), headers, c.askModel(), Optional.empty(), "replay_diverged", why + "; not spliced");
         LOG.info(() -> call.id + " replay on " + u.name() + ": " + why + "; not spliced");
         Failure last = call.failures.isEmpty() ? noAnswer() : call.failures.get(call.failures.size() - 1).failure();
-        return new Stopped(new FailoverPolicy.GiveUp(last, why, "diverged"));
+        return new FailoverLoop.Stopped<>(new FailoverPolicy.GiveUp(last, why, "diverged"));
     }
 
     /** The original request with the text already sent as an assistant prefill. */
@@ -826,7 +800,7 @@ final class Dispatcher {
         if (receipts.capacity() > 0) {
             res.header(HeaderNames.create("x-understudy-receipt"), "/v1/receipts/" + call.id);
         }
-        if (u.kind() == Upstream.Kind.RELAY) {
+        if (u.kind() == UpstreamCircuits.Kind.RELAY) {
             if ("true".equals(upstreamHeaders.get("x-understudy-leader"))) {
                 try {
                     acceptLeaderClaim.test(u.name(), Long.parseLong(upstreamHeaders.getOrDefault("x-understudy-epoch", "0")));
@@ -848,7 +822,7 @@ final class Dispatcher {
 
     /** The provider behind an upstream: a direct one's own, or the one a relay named in its answer. */
     private static Optional<String> providerOf(Upstream u, Map<String, String> upstreamHeaders) {
-        if (u.kind() == Upstream.Kind.DIRECT) {
+        if (u.kind() == UpstreamCircuits.Kind.DIRECT) {
             return Optional.of(u.provider().name());
         }
         return Optional.ofNullable(upstreamHeaders.get("x-understudy-provider"));
@@ -862,7 +836,7 @@ final class Dispatcher {
     private CallReceipt.Line answered(Call call, Upstream u, String askModel, Map<String, String> upstreamHeaders,
                                       String answeredModel, Optional<Usage> usage, String outcome, String detail) {
         Optional<String> provider = providerOf(u, upstreamHeaders);
-        String model = u.kind() == Upstream.Kind.RELAY ? upstreamHeaders.getOrDefault("x-understudy-model", answeredModel)
+        String model = u.kind() == UpstreamCircuits.Kind.RELAY ? upstreamHeaders.getOrDefault("x-understudy-model", answeredModel)
                 : answeredModel;
         Optional<BigDecimal> cost = Optional.empty();
         if (usage.isPresent()) {
@@ -1009,7 +983,7 @@ final class Dispatcher {
     }
 
     private static Origin origin(Upstream u) {
-        return u.kind() == Upstream.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER;
+        return u.kind() == UpstreamCircuits.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER;
     }
 
     private static Failure noAnswer() {
@@ -1033,16 +1007,5 @@ final class Dispatcher {
             sb.append(ch >= 0x20 && ch < 0x7f ? ch : ' ');
         }
         return sb.toString();
-    }
-
-    private static void pause(long millis) {
-        if (millis <= 0) {
-            return;
-        }
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.HealthState;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,17 +32,8 @@ import java.util.function.LongSupplier;
  * listeners run after the lock is released.
  */
 public final class InstanceHealth {
-    public enum State {
-        UNKNOWN, UP, SUSPECT, DOWN;
-
-        /** May carry traffic at all (SUSPECT only when nothing better is available). */
-        public boolean usable() {
-            return this != DOWN;
-        }
-    }
-
     /** One change of state, with the reason in words. */
-    public record Transition(String instance, State from, State to, String reason, long atMillis) {
+    public record Transition(String instance, HealthState from, HealthState to, String reason, long atMillis) {
     }
 
     private final String instance;
@@ -49,7 +41,7 @@ public final class InstanceHealth {
     private final int rise;
     private final LongSupplier clockMillis;
     private final List<java.util.function.Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
-    private State state = State.UNKNOWN;
+    private HealthState state = HealthState.UNKNOWN;
     private int consecutiveFailures;
     private int consecutiveSuccesses;
     private String lastError = "";
@@ -75,7 +67,7 @@ public final class InstanceHealth {
         listeners.add(listener);
     }
 
-    public synchronized State state() {
+    public synchronized HealthState state() {
         return state;
     }
 
@@ -194,10 +186,10 @@ public final class InstanceHealth {
             consecutiveFailures = 0;
             consecutiveSuccesses++;
             t = switch (state) {
-                case UNKNOWN -> transitionTo(State.UP, "first probe passed");
-                case SUSPECT -> transitionTo(State.UP, "probe passed again");
+                case UNKNOWN -> transitionTo(HealthState.UP, "first probe passed");
+                case SUSPECT -> transitionTo(HealthState.UP, "probe passed again");
                 case DOWN -> consecutiveSuccesses >= rise
-                        ? transitionTo(State.UP, rise + " probes passed in a row") : null;
+                        ? transitionTo(HealthState.UP, rise + " probes passed in a row") : null;
                 case UP -> null;
             };
         }
@@ -212,10 +204,10 @@ public final class InstanceHealth {
             consecutiveSuccesses = 0;
             consecutiveFailures++;
             lastError = error;
-            if (consecutiveFailures >= fall && state != State.DOWN) {
-                t = transitionTo(State.DOWN, fall + " probes failed in a row: " + error);
-            } else if (state == State.UP || state == State.UNKNOWN) {
-                t = transitionTo(State.SUSPECT, "probe failed: " + error);
+            if (consecutiveFailures >= fall && state != HealthState.DOWN) {
+                t = transitionTo(HealthState.DOWN, fall + " probes failed in a row: " + error);
+            } else if (state == HealthState.UP || state == HealthState.UNKNOWN) {
+                t = transitionTo(HealthState.SUSPECT, "probe failed: " + error);
             } else {
                 t = null;
             }
@@ -223,8 +215,8 @@ public final class InstanceHealth {
         notifyListeners(t);
     }
 
-    private Transition transitionTo(State to, String reason) {
-        State from = state;
+    private Transition transitionTo(HealthState to, String reason) {
+        HealthState from = state;
         if (from == to) {
             return null;
         }

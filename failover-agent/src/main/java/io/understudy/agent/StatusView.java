@@ -1,5 +1,6 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.RetryBudget;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,6 +1,8 @@
 package io.understudy.agent;
 
-import dev.failsafe.CircuitBreaker;
+import io.understudy.core.failover.FailoverPolicy;
+import io.understudy.core.failover.UpstreamCircuits;
+import io.understudy.core.failover.ProviderLimits;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.Origin;
 import io.understudy.core.provider.HttpTransport;
@@ -30,7 +32,7 @@ final class Upstreams implements AutoCloseable {
     private final Clock clock;
     private final LongSupplier clockMillis;
     private final Consumer<InstanceHealth.Transition> onHealth;
-    private final BreakerListener onBreaker;
+    private final UpstreamCircuits.Listener onBreaker;
     private volatile Consumer<Upstream> onAdded = u -> { };
     private final Optional<Router> directRouter;
     private final ProviderLimits providerLimits = new ProviderLimits();
@@ -39,7 +41,7 @@ final class Upstreams implements AutoCloseable {
     private final String directTierName;
 
     Upstreams(AgentConfig config, Clock clock, LongSupplier clockMillis, Consumer<InstanceHealth.Transition> onHealth,
-              BreakerListener onBreaker) {
+              UpstreamCircuits.Listener onBreaker) {
         this.config = config;
         this.clock = clock;
         this.clockMillis = clockMillis;
@@ -69,9 +71,8 @@ final class Upstreams implements AutoCloseable {
                     AgentConfig.Probe probe = directTier.probe();
                     InstanceHealth health = probe.enabled()
                             ? new InstanceHealth(name, probe.fall(), probe.rise(), clockMillis) : null;
-                    Upstream u = new Upstream(name, directTier.name(), tierIndex, Upstream.Kind.DIRECT, 1,
-                            p, health, breaker(config.breaker(), name, onBreaker),
-                            config.breaker().consecutiveFailures(), modelCircuits(config.breaker()));
+                    Upstream u = new Upstream(name, directTier.name(), tierIndex, 1, p, health,
+                            new UpstreamCircuits(name, UpstreamCircuits.Kind.DIRECT, config.breaker(), onBreaker));
                     byName.put(u.name(), u);
                     if (health != null) {
                         health.onTransition(onHealth);
@@ -97,9 +98,8 @@ final class Upstreams implements AutoCloseable {
         HttpTransport transport = new HttpTransport(instance.name(), Origin.RELAY, pc.connectTimeout(), pc.readTimeout(), clock);
         InstanceHealth health = tier.probe().enabled()
                 ? new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(), clockMillis) : null;
-        Upstream u = new Upstream(instance.name(), tier.name(), tierIndex, Upstream.Kind.RELAY, instance.weight(),
-                Provider.create(pc, transport), health, breaker(config.breaker(), instance.name(), onBreaker),
-                config.breaker().consecutiveFailures(), modelCircuits(config.breaker()));
+        Upstream u = new Upstream(instance.name(), tier.name(), tierIndex, instance.weight(), Provider.create(pc, transport),
+                health, new UpstreamCircuits(instance.name(), UpstreamCircuits.Kind.RELAY, config.breaker(), onBreaker));
         byName.put(u.name(), u);
         relays.add(u);
         if (health != null) {
@@ -163,27 +163,6 @@ final class Upstreams implements AutoCloseable {
         return config.tiers().stream().anyMatch(AgentConfig.Tier::discover);
     }
 
-    /** Called when a breaker changes state: upstream name, new state. */
-    @FunctionalInterface
-    interface BreakerListener {
-        void changed(String upstream, CircuitBreaker.State state);
-    }
-
-    private static CircuitBreaker<Object> breaker(AgentConfig.Breaker b, String name, BreakerListener listener) {
-        return CircuitBreaker.builder()
-                .withFailureRateThreshold(b.failureRatePercent(), b.minimumCalls(), b.period())
-                .withDelay(b.openFor())
-                .withSuccessThreshold(b.successesToClose())
-                .onOpen(e -> listener.changed(name, CircuitBreaker.State.OPEN))
-                .onHalfOpen(e -> listener.changed(name, CircuitBreaker.State.HALF_OPEN))
-                .onClose(e -> listener.changed(name, CircuitBreaker.State.CLOSED))
-                .build();
-    }
-
-    private static ModelCircuits modelCircuits(AgentConfig.Breaker b) {
-        return new ModelCircuits(b.consecutiveFailures(), b.openFor().toMillis());
-    }
-
     /**
      * Records a failed attempt on {@code u} for {@code model}. A provider's Retry-After binds that
      * provider and model on every path to them, not only the one it came by (see {@link ProviderLimits}).
@@ -191,8 +170,8 @@ final class Upstreams implements AutoCloseable {
     void failed(Upstream u, Failure failure, String model, long nowMillis) {
         u.failed(failure, model, nowMillis);
         if (failure instanceof Failure.RateLimited limited && limited.origin() == Origin.PROVIDER) {
-            long until = nowMillis + Upstream.cooldown(failure).toMillis();
-            if (u.kind() == Upstream.Kind.DIRECT) {
+            long until = nowMillis + UpstreamCircuits.cooldown(failure).toMillis();
+            if (u.kind() == UpstreamCircuits.Kind.DIRECT) {
                 providerLimits.limit(u.provider().name(), model, nowMillis, until);
             } else if (limited.model().isPresent() && !limited.upstream().equals(u.name())) {
                 providerLimits.learn(u.name(), model, limited.upstream(), limited.model().get());
@@ -205,7 +184,7 @@ final class Upstreams implements AutoCloseable {
     void served(Upstream u, String model, Map<String, String> upstreamHeaders) {
         String provider = upstreamHeaders.get("x-understudy-provider");
         String providerModel = upstreamHeaders.get("x-understudy-model");
-        if (u.kind() == Upstream.Kind.RELAY && provider != null && providerModel != null) {
+        if (u.kind() == UpstreamCircuits.Kind.RELAY && provider != null && providerModel != null) {
             providerLimits.learn(u.name(), model, provider, providerModel);
         }
     }
@@ -222,7 +201,7 @@ final class Upstreams implements AutoCloseable {
     List<Upstream> all() {
         List<Upstream> out = new ArrayList<>(relays);
         out.sort(java.util.Comparator.comparingInt(Upstream::tierIndex));
-        byName.values().stream().filter(u -> u.kind() == Upstream.Kind.DIRECT).forEach(out::add);
+        byName.values().stream().filter(u -> u.kind() == UpstreamCircuits.Kind.DIRECT).forEach(out::add);
         return out;
     }
 

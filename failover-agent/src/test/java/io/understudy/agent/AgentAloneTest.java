@@ -77,6 +77,18 @@ class AgentAloneTest {
         assertEquals("backup", attempts.get(1).path("model").asText());
     }
 
+    /** Regression, outside benchmark "500 once, then healthy", agent alone: the provider is retried in place. */
+    @Test
+    void aProvidersFiveHundredOnceIsRetriedInPlaceAfterAShortPause() throws Exception {
+        HttpResponse<String> r = post(chat("sim-500-once", false, "once, alone"));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("sim-500-once", r.headers().firstValue("x-understudy-model").orElseThrow(), "the model asked for");
+        assertEquals("2", r.headers().firstValue("x-understudy-attempts").orElseThrow());
+        JsonNode attempts = sim.attempts().toJson().path("attempts");
+        long pause = attempts.get(1).path("time_ms").asLong() - attempts.get(0).path("time_ms").asLong();
+        assertTrue(pause >= 50, "a jittered pause of at least half the 100 ms backoff: " + pause + " ms");
+    }
+
     /**
      * Regression, "primary flaps": while one model answered 503, the provider's one circuit opened and
      * 3 of 15 requests got "502 ... direct:wall circuit open" although the fallback model was healthy.

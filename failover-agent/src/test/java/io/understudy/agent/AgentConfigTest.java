@@ -1,5 +1,6 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.FirstTokenDeadline;
 import io.understudy.core.config.ConfigError;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ class AgentConfigTest {
     @Test
     void theShippedConfigHasTheDefaultRetryBudget() {
         AgentConfig config = AgentConfig.load("builtin:agent.yaml", Map.<String, String>of()::get);
-        assertEquals(new AgentConfig.Budget(0.2, 10, Duration.ofSeconds(10)), config.retryBudget());
+        assertEquals(new io.understudy.core.failover.FailoverSettings.Budget(0.2, 10, Duration.ofSeconds(10)), config.retryBudget());
     }
 
     @Test

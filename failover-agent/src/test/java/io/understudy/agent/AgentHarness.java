@@ -56,29 +56,35 @@ final class AgentHarness implements AutoCloseable {
     private final Tuning tuning;
 
     /**
-     * The agent's knobs that tests change. {@code reservePerSecond}: the budget's reserve (the functional
-     * tests share one agent and fail on purpose again and again, so they keep it high and do not starve
-     * each other). {@code breakerFailures}: failures in a row that open a circuit (the upstream's, or one
-     * model's). {@code openFor}: how long a circuit stays open. {@code streamIdle}: the longest gap between
-     * a stream's chunks, on every tier.
+     * The knobs that tests change, on the agent and on both relays alike (both run the same failover
+     * engine). {@code reservePerSecond}: the retry budgets' reserve (the functional tests share one
+     * agent and fail on purpose again and again, so they keep it high and do not starve each other).
+     * {@code breakerFailures}: failures in a row that open a circuit (an upstream's, or one model's).
+     * {@code openFor}: how long a circuit stays open. {@code streamIdle}: the longest gap between a
+     * stream's chunks, on every tier. {@code relayRetries}: the relays' same-provider retries of a
+     * transient 5xx (1, as shipped).
      */
-    record Tuning(int reservePerSecond, int breakerFailures, Duration openFor, Duration streamIdle) {
-        static final Tuning FUNCTIONAL = new Tuning(1_000, 3, Duration.ofSeconds(1), Duration.ofSeconds(1));
+    record Tuning(int reservePerSecond, int breakerFailures, Duration openFor, Duration streamIdle, int relayRetries) {
+        static final Tuning FUNCTIONAL = new Tuning(1_000, 3, Duration.ofSeconds(1), Duration.ofSeconds(1), 1);
 
         Tuning withReservePerSecond(int n) {
-            return new Tuning(n, breakerFailures, openFor, streamIdle);
+            return new Tuning(n, breakerFailures, openFor, streamIdle, relayRetries);
         }
 
         Tuning withBreakerFailures(int n) {
-            return new Tuning(reservePerSecond, n, openFor, streamIdle);
+            return new Tuning(reservePerSecond, n, openFor, streamIdle, relayRetries);
         }
 
         Tuning withOpenFor(Duration d) {
-            return new Tuning(reservePerSecond, breakerFailures, d, streamIdle);
+            return new Tuning(reservePerSecond, breakerFailures, d, streamIdle, relayRetries);
         }
 
         Tuning withStreamIdle(Duration d) {
-            return new Tuning(reservePerSecond, breakerFailures, openFor, d);
+            return new Tuning(reservePerSecond, breakerFailures, openFor, d, relayRetries);
+        }
+
+        Tuning withRelayRetries(int n) {
+            return new Tuning(reservePerSecond, breakerFailures, openFor, streamIdle, n);
         }
     }
 
@@ -108,6 +114,10 @@ final class AgentHarness implements AutoCloseable {
     private RelayConfig relayConfig(String extraRoutes) {
         return RelayConfig.from(yaml("""
                 server: { host: 127.0.0.1, port: 0 }
+                relay:
+                  retry-budget: { reserve-per-second: %d }
+                  circuit-breaker: { consecutive-failures: %d, open-for: %s, successes-to-close: 1 }
+                  retries: { same-upstream: %d }
                 providers:
                   - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT2S }
                 routes:
@@ -116,7 +126,8 @@ final class AgentHarness implements AutoCloseable {
                     targets: [ { provider: sim } ]
                 prices:
                   - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }
-                """.formatted(sim.baseUrl(), extraRoutes)), Map.<String, String>of()::get);
+                """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), tuning.relayRetries(),
+                sim.baseUrl(), extraRoutes)), Map.<String, String>of()::get);
     }
 
     String agentYaml(String extra) {

@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
-import static io.understudy.agent.InstanceHealth.State.DOWN;
-import static io.understudy.agent.InstanceHealth.State.SUSPECT;
-import static io.understudy.agent.InstanceHealth.State.UNKNOWN;
-import static io.understudy.agent.InstanceHealth.State.UP;
+import static io.understudy.core.failover.HealthState.DOWN;
+import static io.understudy.core.failover.HealthState.SUSPECT;
+import static io.understudy.core.failover.HealthState.UNKNOWN;
+import static io.understudy.core.failover.HealthState.UP;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class InstanceHealthTest {

@@ -1,6 +1,11 @@
 package io.understudy.relay;
 
 import io.understudy.core.receipt.Recent;
+import io.understudy.core.failover.FailoverLoop;
+import io.understudy.core.failover.FailoverPolicy;
+import io.understudy.core.failover.HealthState;
+import io.understudy.core.failover.RetryBudget;
+import io.understudy.core.failover.UpstreamCircuits;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -31,24 +36,37 @@ import java.math.BigDecimal;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.logging.Logger;
 
 /**
- * The model endpoints. Each request walks its route's targets in order; an upstream failure before
- * the first byte reached the client moves on to the next target (client errors never do). After
- * the first byte, a broken upstream ends the stream with an in-band error event, never with a
- * truncated answer that looks complete.
+ * The model endpoints. Each request's route lists provider targets in order; which target to call,
+ * whether to retry one, move on, wait out a Retry-After or give up is decided by the failover engine
+ * the agent uses too ({@link FailoverPolicy} run by {@link FailoverLoop}): the same retry budget,
+ * circuits per provider and per model ({@link UpstreamCircuits}), and Retry-After bound to the
+ * provider and model that sent it. Client errors end the request. After the first byte reached the
+ * client, a broken upstream ends the stream with an in-band error event, never with a truncated
+ * answer that looks complete (the agent resumes it).
  */
 final class Completions {
     private static final Logger LOG = Logger.getLogger(Completions.class.getName());
+    /** Every upstream of a relay is a provider: one tier, in route order. */
+    private static final String TIER = "provider";
 
     private final RelayConfig config;
     private final Router router;
     private final RelayMetrics metrics;
     private final Recent<Receipt> receipts;
     private final Clock clock;
+    private final FailoverPolicy policy;
+    private final RetryBudget budget;
+    private final Map<String, UpstreamCircuits> circuits = new ConcurrentHashMap<>();
 
     Completions(RelayConfig config, Router router, RelayMetrics metrics, Recent<Receipt> receipts, Clock clock) {
         this.config = config;
@@ -56,6 +74,13 @@ final class Completions {
         this.metrics = metrics;
         this.receipts = receipts;
         this.clock = clock;
+        this.policy = new FailoverPolicy(new FailoverPolicy.Self(config.instance(), Origin.PROVIDER),
+                config.failover().maxRetryAfterWait().toMillis(), Map.of(TIER, config.failover().retries()));
+        this.budget = RetryBudget.of(config.failover().budget(), clock::millis);
+    }
+
+    RetryBudget budget() {
+        return budget;
     }
 
     static String newRequestId() {
@@ -69,6 +94,10 @@ final class Completions {
         final String endpoint;
         final Api api;
         final List<Receipt.AttemptRecord> attempts = new ArrayList<>();
+        final List<FailoverPolicy.FailedAttempt> failures = new ArrayList<>();
+        /** Providers whose half-open circuit had no trial call left for this request. */
+        final Set<String> excluded = new HashSet<>();
+        int attemptsMade;
 
         Call(String endpoint, Api api) {
             this.endpoint = endpoint;
@@ -108,29 +137,10 @@ final class Completions {
         Call call = new Call("embeddings", Api.OPENAI);
         try {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
-            Failure last = null;
-            List<Router.Attempt> plan = plan(request.model());
-            for (int i = 0; i < plan.size(); i++) {
-                Router.Attempt attempt = plan.get(i);
-                try {
-                    Embeddings answer = attempt.provider().embed(request.withModel(attempt.model()));
-                    recordAttempt(call, attempt, "ok", null);
-                    Receipt receipt = receipt(call, request.model(), attempt.provider().name(), answer.model(), false,
-                            answer.usage());
-                    commonHeaders(res, call, attempt.provider().name(), answer.model());
-                    costHeader(res, receipt);
-                    res.header(HeaderNames.CONTENT_TYPE, "application/json");
-                    res.send(answer.bytes());
-                    finish(call, "ok", receipt);
-                    return;
-                } catch (FailureException e) {
-                    last = e.failure();
-                    if (!tryNext(call, attempt, last, i < plan.size() - 1)) {
-                        break;
-                    }
-                }
-            }
-            fail(call, res, last);
+            Served<Embeddings> served = failover(call, request.model(), target -> target.provider().embed(
+                    request.withModel(target.model())));
+            Embeddings answer = served.answer();
+            sendWhole(call, res, request.model(), served.target(), answer.model(), answer.usage(), answer.bytes());
         } catch (FailureException e) {
             fail(call, res, e.failure());
         }
@@ -139,49 +149,145 @@ final class Completions {
     // ------------------------------------------------------------------ the attempt loop
 
     private void serveChat(Call call, ServerResponse res, ChatRequest chat, boolean clientWantsUsage) {
-        List<Router.Attempt> plan = plan(chat.model());
-        Failure last = null;
-        for (int i = 0; i < plan.size(); i++) {
-            Router.Attempt attempt = plan.get(i);
-            ChatRequest upstream = chat.withModel(attempt.model());
+        if (chat.stream()) {
+            Served<OpenStream> served = failover(call, chat.model(), target -> OpenStream.open(target,
+                    chat.withModel(target.model()).withStreamUsage()));
+            relayStream(call, res, chat, served.target(), served.answer().stream(), served.answer().first(), clientWantsUsage);
+            return;
+        }
+        Served<ChatCompletion> served = failover(call, chat.model(), target -> target.provider().complete(
+                chat.withModel(target.model())));
+        ChatCompletion answer = served.answer();
+        sendWhole(call, res, chat.model(), served.target(), answer.model(), answer.usage(), call.api == Api.OPENAI
+                ? answer.bytes() : Json.bytes(AnthropicTranslation.toAnthropicResponse(answer.json())));
+        logAnswer(call, answer.json());
+    }
+
+    /** A whole (non-streamed) answer: priced, receipted, sent with its headers. */
+    private void sendWhole(Call call, ServerResponse res, String requestedModel, Router.Attempt target, String answeredModel,
+                           Usage usage, byte[] body) {
+        String provider = target.provider().name();
+        Receipt receipt = receipt(call, requestedModel, provider, answeredModel, false, usage);
+        commonHeaders(res, call, provider, answeredModel);
+        costHeader(res, receipt);
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(body);
+        finish(call, "ok", receipt);
+    }
+
+    /** A stream whose first chunk arrived: only then has a target answered. */
+    private record OpenStream(ChatStream stream, StreamChunk first) {
+        static OpenStream open(Router.Attempt target, ChatRequest request) {
+            ChatStream stream = target.provider().stream(request);
             try {
-                if (chat.stream()) {
-                    ChatStream stream = attempt.provider().stream(upstream.withStreamUsage());
-                    StreamChunk first;
-                    try {
-                        first = stream.next();
-                        if (first == null) {
-                            throw new FailureException(new Failure.Unavailable(Origin.PROVIDER, attempt.provider().name(),
-                                    Failure.UnavailableKind.BROKEN_STREAM, "stream ended before the first chunk"));
-                        }
-                    } catch (RuntimeException e) {
-                        stream.close();
-                        throw e;
-                    }
-                    recordAttempt(call, attempt, "ok", null);
-                    relayStream(call, res, chat, attempt, stream, first, clientWantsUsage);
-                } else {
-                    ChatCompletion answer = attempt.provider().complete(upstream);
-                    recordAttempt(call, attempt, "ok", null);
-                    Receipt receipt = receipt(call, chat.model(), attempt.provider().name(), answer.model(), false,
-                            answer.usage());
-                    commonHeaders(res, call, attempt.provider().name(), answer.model());
-                    costHeader(res, receipt);
-                    res.header(HeaderNames.CONTENT_TYPE, "application/json");
-                    res.send(call.api == Api.OPENAI ? answer.bytes()
-                            : Json.bytes(AnthropicTranslation.toAnthropicResponse(answer.json())));
-                    finish(call, "ok", receipt);
-                    logAnswer(call, answer.json());
+                StreamChunk first = stream.next();
+                if (first == null) {
+                    throw new FailureException(new Failure.Unavailable(Origin.PROVIDER, target.provider().name(),
+                            Failure.UnavailableKind.BROKEN_STREAM, "stream ended before the first chunk"));
                 }
-                return;
-            } catch (FailureException e) {
-                last = e.failure();
-                if (!tryNext(call, attempt, last, i < plan.size() - 1)) {
-                    break;
-                }
+                return new OpenStream(stream, first);
+            } catch (RuntimeException e) {
+                stream.close();
+                throw e;
             }
         }
-        fail(call, res, last);
+    }
+
+    /** One call of one target; throws {@link FailureException} when it fails. */
+    @FunctionalInterface
+    private interface TargetCall<T> {
+        T call(Router.Attempt target);
+    }
+
+    /** The target that answered, and its answer. */
+    private record Served<T>(Router.Attempt target, T answer) {
+    }
+
+    /**
+     * Runs the request through the failover engine over its route's targets. Returns the first
+     * answer; throws the failure to send when the engine gives up.
+     */
+    private <T> Served<T> failover(Call call, String model, TargetCall<T> targetCall) {
+        List<Router.Attempt> plan = plan(model);
+        budget.recordRequest();
+        int maxAttempts = plan.size() * (1 + config.failover().retries().sameUpstream()) + 1;
+        FailoverLoop.Steps<Served<T>> steps = new FailoverLoop.Steps<>() {
+            @Override
+            public FailoverPolicy.Situation situation() {
+                return Completions.this.situation(call, model, plan, maxAttempts);
+            }
+
+            @Override
+            public boolean admit(FailoverPolicy.Attempt a) {
+                String provider = a.candidate().upstream();
+                if (!circuits(provider).breaker().tryAcquirePermit()) {
+                    call.excluded.add(provider); // half-open and its trial calls are taken: look elsewhere
+                    return false;
+                }
+                return true;
+            }
+
+            @Override
+            public FailoverLoop.Carried<Served<T>> attempt(FailoverPolicy.Attempt a) {
+                Router.Attempt target = plan.get(a.candidate().tierIndex());
+                String provider = target.provider().name();
+                if (!call.failures.isEmpty()) {
+                    FailoverPolicy.FailedAttempt last = call.failures.get(call.failures.size() - 1);
+                    metrics.fallback(last.upstream(), outcomeOf(last.failure()));
+                    if (a.move() == FailoverPolicy.Move.REDIRECT) {
+                        budget.recordRedirect();
+                    }
+                    LOG.info(() -> call.id + " " + a.reason());
+                }
+                FailoverLoop.pause(a.delayMillis());
+                call.attemptsMade++;
+                try {
+                    T answer = targetCall.call(target);
+                    recordAttempt(call, target, "ok", null);
+                    circuits(provider).succeeded(target.model());
+                    return new FailoverLoop.Answered<>(new Served<>(target, answer));
+                } catch (FailureException e) {
+                    Failure failure = e.failure();
+                    recordAttempt(call, target, outcomeOf(failure), failure.message());
+                    circuits(provider).failed(failure, target.model(), clock.millis(), false);
+                    call.failures.add(new FailoverPolicy.FailedAttempt(provider, target.model(), failure));
+                    return new FailoverLoop.Tried<>();
+                }
+            }
+        };
+        return switch (FailoverLoop.run(policy, steps, maxAttempts)) {
+            case FailoverLoop.Served<Served<T>> served -> served.answer();
+            case FailoverLoop.GaveUp<Served<T>> gaveUp -> {
+                LOG.info(() -> call.id + " gave up: " + gaveUp.giveUp().reason());
+                throw new FailureException(gaveUp.giveUp().failure());
+            }
+        };
+    }
+
+    /** What the policy reads: every target of the route, with its provider's circuits for that model. */
+    private FailoverPolicy.Situation situation(Call call, String model, List<Router.Attempt> plan, int maxAttempts) {
+        long now = clock.millis();
+        List<FailoverPolicy.Candidate> candidates = new ArrayList<>(plan.size());
+        for (int i = 0; i < plan.size(); i++) {
+            Router.Attempt target = plan.get(i);
+            String provider = target.provider().name();
+            if (call.excluded.contains(provider)) {
+                continue;
+            }
+            UpstreamCircuits c = circuits(provider);
+            // a relay does not probe its providers: their health is what their calls show (the circuits)
+            candidates.add(new FailoverPolicy.Candidate(provider, TIER, i, model, target.model(), HealthState.UNKNOWN,
+                    c.circuitOpen(target.model(), now), c.coolingUntil(target.model()), i, true));
+        }
+        // no deadline of its own: each call is bounded by its provider's timeouts, the request by the attempt cap
+        return new FailoverPolicy.Situation(List.of(model), List.of(), candidates, List.copyOf(call.failures),
+                budget.askOnce(), now, Long.MAX_VALUE, List.of(), Optional.empty(), ThreadLocalRandom.current().nextDouble(),
+                call.attemptsMade, maxAttempts, Optional.empty());
+    }
+
+    private UpstreamCircuits circuits(String provider) {
+        return circuits.computeIfAbsent(provider, p -> new UpstreamCircuits(p, UpstreamCircuits.Kind.DIRECT,
+                config.failover().breaker(), (name, state) -> LOG.info(() -> "circuit of provider " + name + " is now " + state)));
     }
 
     private List<Router.Attempt> plan(String model) {
@@ -191,24 +297,6 @@ final class Completions {
                     "model_not_found", "model", result.noRoute().get()));
         }
         return result.attempts();
-    }
-
-    /**
-     * Records a failed attempt and says whether to try the next target. Client errors end the
-     * request (the same request would fail anywhere), except the provider refusing the relay's own
-     * credentials, which is the relay's problem, not the caller's.
-     */
-    private boolean tryNext(Call call, Router.Attempt attempt, Failure failure, boolean moreTargets) {
-        String outcome = outcomeOf(failure);
-        recordAttempt(call, attempt, outcome, failure.message());
-        if (failure instanceof Failure.ClientError c && !(c.status() == 401 || c.status() == 403)) {
-            return false;
-        }
-        if (moreTargets) {
-            metrics.fallback(attempt.provider().name(), outcome);
-            LOG.info(() -> call.id + " " + attempt.provider().name() + " failed (" + outcome + "), trying next target");
-        }
-        return true;
     }
 
     // ------------------------------------------------------------------ streaming
@@ -248,6 +336,7 @@ final class Completions {
                 outcome = "stream_broken";
                 Failure failure = broken;
                 recordAttempt(call, attempt, outcomeOf(failure), failure.message());
+                circuits(provider).failed(failure, attempt.model(), clock.millis(), false);
                 LOG.warning(() -> call.id + " stream from " + provider + " broke after the first byte: " + failure.message());
                 client.fail(failure);
             }
@@ -304,11 +393,16 @@ final class Completions {
         metrics.request(call.endpoint, outcomeOf(failure), call.elapsed());
         LOG.info(() -> call.id + " " + call.endpoint + " failed status=" + failure.httpStatus() + " code="
                 + failure.errorCode() + " origin=" + failure.origin().wireName());
-        if (failure.origin() == Origin.PROVIDER && !call.attempts.isEmpty() && !res.isSent()) {
+        if (failure.origin() == Origin.PROVIDER && !res.isSent()) {
             // which provider and model failed, so a caller binds a Retry-After to them on every path it has
-            Receipt.AttemptRecord last = call.attempts.get(call.attempts.size() - 1);
-            res.header(HttpTransport.ERROR_PROVIDER, last.provider());
-            res.header(HttpTransport.ERROR_MODEL, last.model());
+            if (failure instanceof Failure.RateLimited limited && limited.model().isPresent()) {
+                res.header(HttpTransport.ERROR_PROVIDER, limited.upstream());
+                res.header(HttpTransport.ERROR_MODEL, limited.model().get());
+            } else if (!call.attempts.isEmpty()) {
+                Receipt.AttemptRecord last = call.attempts.get(call.attempts.size() - 1);
+                res.header(HttpTransport.ERROR_PROVIDER, last.provider());
+                res.header(HttpTransport.ERROR_MODEL, last.model());
+            }
         }
         ApiErrors.send(res, call.api, failure, call.id);
     }

@@ -3,6 +3,7 @@ package io.understudy.relay;
 import io.helidon.config.Config;
 import io.understudy.core.config.ConfigError;
 import io.understudy.core.config.ConfigReader;
+import io.understudy.core.failover.FailoverSettings;
 import io.understudy.core.config.ProviderConfigs;
 import io.understudy.core.pricing.PriceTable;
 import io.understudy.core.provider.Secret;
@@ -32,12 +33,13 @@ import java.util.function.Function;
  * @param advertiseUrl  the base URL agents reach it at (default http://HOST:PORT/v1)
  * @param etcd          where leadership lives; empty = no leadership (static tiers only)
  * @param drainBound    longest wait for requests in flight before resigning leadership (default 10 s)
+ * @param failover      the retry budget, circuits and same-provider retries of its provider failover
  */
 public record RelayConfig(String host, int port, Role role, long maxBodyBytes, boolean logPrompts,
                           List<Secret> clientKeys, Map<String, ProviderConfigs.Entry> providers, List<Route> routes,
                           PriceTable prices, BigDecimal feePercent, int receiptsKept, String instance,
                           java.util.Optional<String> advertiseUrl, java.util.Optional<io.understudy.core.etcd.EtcdSettings> etcd,
-                          java.time.Duration drainBound) {
+                          java.time.Duration drainBound, FailoverSettings.Engine failover) {
 
     public enum Role {
         PRIMARY, STANDBY;
@@ -61,14 +63,14 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
 
     public RelayConfig withPort(int newPort) {
         return new RelayConfig(host, newPort, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound);
+                feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound, failover);
     }
 
     /** A new role also renames a default-named instance (primary-1 -> standby-1). */
     public RelayConfig withRole(Role newRole) {
         String name = instance.equals(role.wireName() + "-1") ? newRole.wireName() + "-1" : instance;
         return new RelayConfig(host, port, newRole, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound);
+                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound, failover);
     }
 
 
@@ -105,6 +107,8 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
                 ConfigReader.string(relay, "instance", role.wireName() + "-1"),
                 ConfigReader.string(relay, "advertise-url"),
                 io.understudy.core.etcd.EtcdSettings.from(root, env),
-                ConfigReader.duration(relay, "drain-bound", java.time.Duration.ofSeconds(10)));
+                ConfigReader.duration(relay, "drain-bound", java.time.Duration.ofSeconds(10)),
+                // a relay passes a Retry-After on at once: its callers (the agent) wait it out, not both
+                FailoverSettings.engine(relay, "relay", java.time.Duration.ZERO));
     }
 }

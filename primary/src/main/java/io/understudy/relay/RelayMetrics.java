@@ -32,6 +32,11 @@ final class RelayMetrics {
         registry.gauge(ACTIVE_STREAMS, activeStreams);
     }
 
+    /** The retry budget of the relay's provider failover: {@code understudy_relay_retry_budget_*}. */
+    void watchBudget(io.understudy.core.failover.RetryBudget budget) {
+        new io.understudy.core.failover.RetryBudgetMetrics("understudy.relay", budget).bindTo(registry);
+    }
+
     void request(String endpoint, String outcome, Duration duration) {
         Counter.builder(REQUESTS).tag("endpoint", endpoint).tag("outcome", outcome).register(registry).increment();
         Timer.builder(REQUEST_DURATION).tag("endpoint", endpoint).publishPercentileHistogram()

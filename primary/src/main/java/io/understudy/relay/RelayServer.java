@@ -58,6 +58,7 @@ public final class RelayServer implements AutoCloseable {
                 p -> Provider.create(p, HttpTransport.forProvider(p)));
         this.receipts = new Recent<>(config.receiptsKept());
         this.completions = new Completions(config, router, metrics, receipts, clock);
+        metrics.watchBudget(completions.budget());
         this.leadership = new Leadership(config.role() == RelayConfig.Role.STANDBY, clock::millis);
         this.server = WebServer.builder()
                 .host(config.host())

@@ -3,8 +3,8 @@ package io.understudy.relay;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.understudy.core.Json;
 import io.understudy.sim.SimConfig;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.understudy.sim.FaultMode;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -18,23 +18,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The relay in front of a real provider-sim, over real sockets. */
+/**
+ * The relay in front of a real provider-sim, over real sockets. A fresh relay per test: the relay
+ * remembers what its providers did (circuits, Retry-After), and one test's faults must not steer another.
+ */
 class RelayTest {
-    private static RelayHarness h;
+    private RelayHarness h;
 
-    @BeforeAll
-    static void start() throws Exception {
+    @BeforeEach
+    void start() throws Exception {
         h = RelayHarness.standard();
     }
 
-    @AfterAll
-    static void stop() {
+    @AfterEach
+    void stop() {
         h.close();
-    }
-
-    @BeforeEach
-    void clear() {
-        h.clearAttempts();
     }
 
     private static String chat(String model, boolean stream, String content) {
@@ -166,6 +164,57 @@ class RelayTest {
         assertEquals(2, h.simAttempts());
     }
 
+    /** Regression, outside benchmark: a provider that sent Retry-After was called again 0.09 s later. */
+    @Test
+    void aRetryAfterKeepsTheRelayOffThatProviderAndModelOnly() throws Exception {
+        h.sim.storm(FaultMode.RATE_LIMIT_RETRY_AFTER, 1, 60, "limited-");
+        HttpResponse<String> first = h.post("/v1/chat/completions", chat("limited-a", false, "x"));
+        assertEquals(429, first.statusCode());
+        assertEquals("60", first.headers().firstValue("retry-after").orElseThrow());
+        assertEquals(1, h.simAttempts());
+
+        HttpResponse<String> again = h.post("/v1/chat/completions", chat("limited-a", false, "x"));
+        assertEquals(429, again.statusCode(), again.body());
+        long left = Long.parseLong(again.headers().firstValue("retry-after").orElseThrow());
+        assertTrue(left >= 1 && left <= 60, "the time left of the provider's Retry-After: " + left);
+        assertEquals("sim", again.headers().firstValue("x-understudy-error-provider").orElseThrow());
+        assertEquals("limited-a", again.headers().firstValue("x-understudy-error-model").orElseThrow());
+        assertEquals(1, h.simAttempts(), "not called again while its Retry-After runs");
+
+        assertEquals(429, h.post("/v1/chat/completions", chat("limited-b", false, "x")).statusCode());
+        assertEquals(2, h.simAttempts(), "another model on the same provider is still called");
+        assertEquals(200, h.post("/v1/chat/completions", chat("steady", false, "x")).statusCode());
+    }
+
+    @Test
+    void aProviderThatKeepsRefusingIsLeftOutOnceItsCircuitOpens() throws Exception {
+        for (int i = 0; i < 3; i++) { // circuit-breaker.consecutive-failures as shipped
+            HttpResponse<String> r = h.post("/v1/chat/completions", chat("fallback-x", false, "fb" + i));
+            assertEquals(200, r.statusCode());
+            assertEquals("dead", receipt(r).path("attempts").path(0).path("provider").asText(), "tried first while closed");
+        }
+        HttpResponse<String> r = h.post("/v1/chat/completions", chat("fallback-x", false, "fb"));
+        assertEquals(200, r.statusCode());
+        JsonNode attempts = receipt(r).path("attempts");
+        assertEquals(1, attempts.size(), "the open circuit is not dialled: " + attempts);
+        assertEquals("sim", attempts.path(0).path("provider").asText());
+    }
+
+    @Test
+    void aTransientFiveHundredIsRetriedOnceOnTheSameProvider() throws Exception {
+        HttpResponse<String> r = h.post("/v1/chat/completions", chat("sim-500-once", false, "once"));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode attempts = receipt(r).path("attempts");
+        assertEquals("upstream_500", attempts.path(0).path("outcome").asText(), attempts.toString());
+        assertEquals("sim", attempts.path(1).path("provider").asText());
+        assertEquals("ok", attempts.path(1).path("outcome").asText());
+        assertEquals(2, h.simAttempts());
+    }
+
+    private JsonNode receipt(HttpResponse<String> r) throws Exception {
+        return Json.parse(h.get("/v1/receipts/" + r.headers().firstValue("x-request-id").orElseThrow()).body());
+    }
+
     @Test
     void clientErrorsPassThroughWithoutFallback() throws Exception {
         HttpResponse<String> r = h.post("/v1/chat/completions", chat("strict", false, "long"));
@@ -258,6 +307,7 @@ class RelayTest {
         assertTrue(metrics.contains("understudy_relay_requests_total{endpoint=\"chat\",outcome=\"ok\",role=\"primary\"}"), metrics);
         assertTrue(metrics.contains("understudy_relay_tokens_total"));
         assertTrue(metrics.contains("understudy_relay_cost_usd_total"));
+        assertTrue(metrics.contains("understudy_relay_retry_budget_window_allowed{role=\"primary\"}"), "the failover budget is watched");
         assertEquals(200, h.get("/health/live").statusCode());
         assertEquals(200, h.get("/health/ready").statusCode());
     }

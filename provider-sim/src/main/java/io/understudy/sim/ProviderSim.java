@@ -98,6 +98,14 @@ public final class ProviderSim implements AutoCloseable {
     }
 
     /**
+     * Every {@code every}-th chat request for a model starting with {@code models} gets {@code mode}
+     * (a 429 carries Retry-After {@code retryAfterSeconds}), until {@code DELETE /sim/storm}.
+     */
+    public void storm(FaultMode mode, int every, int retryAfterSeconds, String models) {
+        storm = new Storm(mode, every, retryAfterSeconds, models);
+    }
+
+    /**
      * {@code PUT /sim/storm {"mode": "429-retry-after", "every": 2, "retry_after": 1}}; with
      * {@code "models": "limited-"} only models whose name starts so are hit (one model persistently
      * limited while the provider's other models answer).
@@ -116,7 +124,7 @@ public final class ProviderSim implements AutoCloseable {
             return;
         }
         String models = body.path("models").asText("");
-        storm = new Storm(mode.get(), every, retryAfter, models);
+        storm(mode.get(), every, retryAfter, models);
         sendJson(exchange, 200, Json.object().put("storm", true).put("mode", mode.get().wireName()).put("every", every)
                 .put("models", models), Map.of());
     }

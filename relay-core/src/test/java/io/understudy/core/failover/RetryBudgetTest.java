@@ -1,4 +1,4 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
 import org.junit.jupiter.api.Test;
 
@@ -59,5 +59,18 @@ class RetryBudgetTest {
         assertFalse(budget.tryAcquireRetry(), "still inside the 10 s window");
         now.addAndGet(5_001);
         assertTrue(budget.tryAcquireRetry(), "old retries fell out of the window");
+    }
+
+    @Test
+    void oneDecisionSpendsAtMostOneRetryHoweverOftenItAsks() {
+        AtomicLong now = new AtomicLong(0);
+        RetryBudget budget = new RetryBudget(0.0, 2, Duration.ofSeconds(10), now::get);
+        var decision = budget.askOnce();
+        assertTrue(decision.getAsBoolean());
+        assertTrue(decision.getAsBoolean(), "the same answer again");
+        assertEquals(1, budget.snapshot().retriesTotal());
+        var next = budget.askOnce();
+        assertTrue(next.getAsBoolean());
+        assertEquals(2, budget.snapshot().retriesTotal(), "the next decision asks afresh");
     }
 }

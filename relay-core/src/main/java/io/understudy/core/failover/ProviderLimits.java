@@ -1,4 +1,4 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * calling a provider 0.1 s after it said "wait" is exactly what a Retry-After forbids.
  * Bounded: expired limits are dropped, and the route table is cleared when full.
  */
-final class ProviderLimits {
+public final class ProviderLimits {
     private static final int MAX_ENTRIES = 1024;
 
     // concurrent maps, no lock: learn() runs on every relay answer and relayUntil() on every decision
@@ -23,7 +23,7 @@ final class ProviderLimits {
     /** model asked -> provider|provider model, as last learned from any relay. */
     private final Map<String, String> routeByModel = new ConcurrentHashMap<>();
 
-    void limit(String provider, String providerModel, long nowMillis, long untilMillis) {
+    public void limit(String provider, String providerModel, long nowMillis, long untilMillis) {
         if (untilByProviderModel.size() >= MAX_ENTRIES) {
             untilByProviderModel.values().removeIf(until -> until <= nowMillis);
             if (untilByProviderModel.size() >= MAX_ENTRIES) {
@@ -33,7 +33,7 @@ final class ProviderLimits {
         untilByProviderModel.merge(key(provider, providerModel), untilMillis, Math::max);
     }
 
-    void learn(String relay, String model, String provider, String providerModel) {
+    public void learn(String relay, String model, String provider, String providerModel) {
         String route = key(provider, providerModel);
         String relayModel = key(relay, model);
         if (route.equals(routeByRelayModel.get(relayModel))) {
@@ -48,12 +48,12 @@ final class ProviderLimits {
     }
 
     /** Until when {@code provider} must not be called for {@code providerModel} (epoch millis; 0 for free). */
-    long until(String provider, String providerModel) {
+    public long until(String provider, String providerModel) {
         return untilByProviderModel.getOrDefault(key(provider, providerModel), 0L);
     }
 
     /** Until when {@code relay} must not be sent {@code model}: the limit on the provider model it routes it to. */
-    long relayUntil(String relay, String model) {
+    public long relayUntil(String relay, String model) {
         if (untilByProviderModel.isEmpty()) {
             return 0;
         }
@@ -62,7 +62,7 @@ final class ProviderLimits {
     }
 
     /** Limits still in force, as provider/model -> ms left. */
-    Map<String, Long> active(long nowMillis) {
+    public Map<String, Long> active(long nowMillis) {
         Map<String, Long> out = new HashMap<>();
         untilByProviderModel.forEach((k, until) -> {
             if (until > nowMillis) {

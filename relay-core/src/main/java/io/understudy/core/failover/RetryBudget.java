@@ -1,4 +1,4 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
 import java.time.Duration;
 import java.util.function.LongSupplier;
@@ -45,6 +45,10 @@ public final class RetryBudget {
         this.clockMillis = clockMillis;
     }
 
+    public static RetryBudget of(FailoverSettings.Budget settings, LongSupplier clockMillis) {
+        return new RetryBudget(settings.ratio(), settings.reservePerSecond(), settings.window(), clockMillis);
+    }
+
     /** Counts a client request (its first attempt is free). */
     public synchronized void recordRequest() {
         requests[bucket()]++;
@@ -60,6 +64,22 @@ public final class RetryBudget {
         retries[current]++;
         retriesTotal++;
         return true;
+    }
+
+    /**
+     * For one decision: asks this budget for a retry the first time the decision needs one and gives
+     * the same answer after that, so a decision that looks at several rungs spends at most one retry.
+     */
+    public java.util.function.BooleanSupplier askOnce() {
+        boolean[] asked = new boolean[1];
+        boolean[] granted = new boolean[1];
+        return () -> {
+            if (!asked[0]) {
+                asked[0] = true;
+                granted[0] = tryAcquireRetry();
+            }
+            return granted[0];
+        };
     }
 
     /** Counts a request moved off an upstream that is out of rotation: never refused. */

@@ -1,4 +1,4 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -15,7 +15,7 @@ import java.util.Map;
  * The upstream answered, so it is alive: a trial needs no permit scheme, the first result decides.
  * Bounded: only models that failed have an entry, and closed entries go first when it is full.
  */
-final class ModelCircuits {
+public final class ModelCircuits {
     private static final int MAX_MODELS = 256;
 
     private record State(int consecutiveFailures, long openUntilMillis, boolean onTrial) {
@@ -26,19 +26,19 @@ final class ModelCircuits {
     private final long openForMillis;
     private final Map<String, State> byModel = new HashMap<>();
 
-    ModelCircuits(int threshold, long openForMillis) {
+    public ModelCircuits(int threshold, long openForMillis) {
         this.threshold = Math.max(1, threshold);
         this.openForMillis = openForMillis;
     }
 
     /** Whether {@code model} is shut out now (open and inside its open period). */
-    synchronized boolean open(String model, long nowMillis) {
+    public synchronized boolean open(String model, long nowMillis) {
         State s = byModel.get(model);
         return s != null && s.openUntilMillis() > nowMillis;
     }
 
     /** @return true when this failure opened the circuit */
-    synchronized boolean failed(String model, long nowMillis) {
+    public synchronized boolean failed(String model, long nowMillis) {
         State s = byModel.getOrDefault(model, State.CLOSED);
         if (s.openUntilMillis() > nowMillis) {
             return false; // already open: a call that started before it opened
@@ -51,13 +51,13 @@ final class ModelCircuits {
     }
 
     /** @return true when this success closed an open circuit */
-    synchronized boolean succeeded(String model) {
+    public synchronized boolean succeeded(String model) {
         State s = byModel.remove(model);
         return s != null && s.onTrial();
     }
 
     /** Models with an open circuit, and for how long yet (ms). */
-    synchronized Map<String, Long> openFor(long nowMillis) {
+    public synchronized Map<String, Long> openFor(long nowMillis) {
         Map<String, Long> out = new HashMap<>();
         byModel.forEach((m, s) -> {
             if (s.openUntilMillis() > nowMillis) {

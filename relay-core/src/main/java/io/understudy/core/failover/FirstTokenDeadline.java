@@ -1,4 +1,4 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
 import java.time.Duration;
 import java.util.Arrays;
@@ -24,15 +24,15 @@ import java.util.OptionalLong;
  * the busy test above still protects one that is only slow. A silent relay then loses its waiting
  * streams about when its first probe fails, not a probe later when it is marked down.
  */
-final class FirstTokenDeadline {
+public final class FirstTokenDeadline {
     private FirstTokenDeadline() {
     }
 
     /** {@code enabled: false} keeps the configured first-token timeout as the only limit. */
-    record Settings(boolean enabled, double multiple, Duration floor, int minSamples) {
-        static final Settings SHIPPED = new Settings(true, 4.0, Duration.ofSeconds(2), 8);
+    public record Settings(boolean enabled, double multiple, Duration floor, int minSamples) {
+        public static final Settings SHIPPED = new Settings(true, 4.0, Duration.ofSeconds(2), 8);
 
-        Settings {
+        public Settings {
             if (multiple < 1) {
                 throw new IllegalArgumentException("multiple must be at least 1");
             }
@@ -43,10 +43,10 @@ final class FirstTokenDeadline {
     }
 
     /** The shortest wait on a suspect upstream, however fast its first tokens normally come. */
-    static final long SUSPECT_MINIMUM = 100;
+    public static final long SUSPECT_MINIMUM = 100;
 
     /** A wait, in ms: the adaptive limit (without the floor while {@code suspect}), or the ceiling. */
-    static long waitMillis(Settings s, long ceilingMillis, OptionalLong p99Millis, boolean suspect) {
+    public static long waitMillis(Settings s, long ceilingMillis, OptionalLong p99Millis, boolean suspect) {
         if (!s.enabled() || p99Millis.isEmpty()) {
             return ceilingMillis;
         }
@@ -56,14 +56,14 @@ final class FirstTokenDeadline {
     }
 
     /** What to do when a wait passed with no first token. */
-    sealed interface Verdict {
+    public sealed interface Verdict {
         String reason();
     }
 
-    record KeepWaiting(String reason) implements Verdict {
+    public record KeepWaiting(String reason) implements Verdict {
     }
 
-    record Cut(String reason) implements Verdict {
+    public record Cut(String reason) implements Verdict {
     }
 
     /**
@@ -73,7 +73,7 @@ final class FirstTokenDeadline {
      * @param peerProgressed another request got a first token from this (upstream, model) during the last wait
      * @param hostCongested  this host's own threads ran late during the last wait
      */
-    static Verdict onSilence(long waitedMillis, long ceilingMillis, OptionalLong p99Millis, boolean peerProgressed,
+    public static Verdict onSilence(long waitedMillis, long ceilingMillis, OptionalLong p99Millis, boolean peerProgressed,
                              boolean hostCongested) {
         if (waitedMillis >= ceilingMillis) {
             return new Cut("no first token within the configured " + ceilingMillis + " ms");
@@ -92,14 +92,14 @@ final class FirstTokenDeadline {
      * The last {@link #CAPACITY} first-token times of one (upstream, model), and when the last one
      * arrived. Thread-safe; cheap enough to read at every attempt.
      */
-    static final class Samples {
+    public static final class Samples {
         static final int CAPACITY = 128;
         private final long[] millis = new long[CAPACITY];
         private int count;
         private int next;
         private volatile long lastNanos = Long.MIN_VALUE;
 
-        synchronized void record(long firstTokenMillis, long atNanos) {
+        public synchronized void record(long firstTokenMillis, long atNanos) {
             millis[next] = Math.max(0, firstTokenMillis);
             next = (next + 1) % CAPACITY;
             count = Math.min(CAPACITY, count + 1);
@@ -107,7 +107,7 @@ final class FirstTokenDeadline {
         }
 
         /** The p99 of the samples held; empty with fewer than {@code minSamples}. */
-        synchronized OptionalLong p99(int minSamples) {
+        public synchronized OptionalLong p99(int minSamples) {
             if (count < Math.max(1, minSamples)) {
                 return OptionalLong.empty();
             }
@@ -118,7 +118,7 @@ final class FirstTokenDeadline {
         }
 
         /** True when a first token arrived after {@code sinceNanos} (System.nanoTime). */
-        boolean arrivedSince(long sinceNanos) {
+        public boolean arrivedSince(long sinceNanos) {
             long last = lastNanos;
             return last != Long.MIN_VALUE && last - sinceNanos > 0;
         }

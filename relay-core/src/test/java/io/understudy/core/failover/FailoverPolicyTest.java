@@ -1,7 +1,7 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
-import io.understudy.agent.FailoverPolicy.Candidate;
-import io.understudy.agent.FailoverPolicy.FailedAttempt;
+import io.understudy.core.failover.FailoverPolicy.Candidate;
+import io.understudy.core.failover.FailoverPolicy.FailedAttempt;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.Origin;
 import org.junit.jupiter.api.Test;
@@ -11,9 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-import static io.understudy.agent.InstanceHealth.State.DOWN;
-import static io.understudy.agent.InstanceHealth.State.SUSPECT;
-import static io.understudy.agent.InstanceHealth.State.UP;
+import static io.understudy.core.failover.HealthState.DOWN;
+import static io.understudy.core.failover.HealthState.SUSPECT;
+import static io.understudy.core.failover.HealthState.UP;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,11 +23,11 @@ class FailoverPolicyTest {
     private static final long NOW = 1_000_000;
     private final FailoverPolicy policy = new FailoverPolicy(2_000);
 
-    private static Candidate primary(InstanceHealth.State health) {
+    private static Candidate primary(HealthState health) {
         return new Candidate("primary-1", "primary", 0, "m", "m", health, false, 0, 1.0, false);
     }
 
-    private static Candidate standby(InstanceHealth.State health) {
+    private static Candidate standby(HealthState health) {
         return new Candidate("standby-1", "standby", 1, "m", "m", health, false, 0, 1.0, false);
     }
 
@@ -112,6 +112,35 @@ class FailoverPolicyTest {
         var d = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", bad)), true));
         assertInstanceOf(FailoverPolicy.GiveUp.class, d);
         assertEquals(bad, ((FailoverPolicy.GiveUp) d).failure());
+    }
+
+    /** Regression kept from the relay's own loop: a provider refusing the relay's key is the relay's problem. */
+    @Test
+    void aProviderRefusingOurKeyMovesOnToTheNextUpstream() {
+        Failure refused = new Failure.ClientError(Origin.PROVIDER, "direct:a", 401, "authentication_error", "invalid_api_key",
+                null, "bad key");
+        Candidate a = new Candidate("direct:a", "direct", 0, "m", "m", UP, false, 0, 1.0, true);
+        Candidate b = new Candidate("direct:b", "direct", 0, "m", "m", UP, false, 0, 2.0, true);
+        var d = policy.decide(situation(List.of(a, b), List.of(failed("direct:a", refused)), true));
+        assertEquals("direct:b", ((FailoverPolicy.Attempt) d).candidate().upstream());
+        var last = policy.decide(situation(List.of(a, b), List.of(failed("direct:a", refused), failed("direct:b", refused)), true));
+        assertEquals(refused, ((FailoverPolicy.GiveUp) last).failure(), "refused everywhere: the client hears why");
+        Failure relayRefused = new Failure.ClientError(Origin.RELAY, "primary-1", 401, "authentication_error", "invalid_api_key",
+                null, "bad key");
+        assertInstanceOf(FailoverPolicy.GiveUp.class, policy.decide(situation(List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", relayRefused)), true)), "a relay refusing the caller's key is passed through");
+    }
+
+    /** Regression, outside benchmark: a provider that sent Retry-After was called again 0.09 s later by another path. */
+    @Test
+    void aRetryAfterStillRunningIsPassedOnWithoutCallingTheProvider() {
+        Candidate cooling = new Candidate("sim", "provider", 0, "m", "m-1", UP, false, NOW + 29_500, 0, false);
+        var d = policy.decide(situation(List.of(cooling), List.of(), true));
+        var give = assertInstanceOf(FailoverPolicy.GiveUp.class, d);
+        var limited = assertInstanceOf(Failure.RateLimited.class, give.failure());
+        assertEquals(java.util.Optional.of(java.time.Duration.ofSeconds(30)), limited.retryAfter(), "the time left, rounded up");
+        assertEquals(java.util.Optional.of("m-1"), limited.model(), "names the model it binds, as the provider knows it");
+        assertEquals("sim", limited.upstream());
     }
 
     @Test
@@ -224,8 +253,8 @@ class FailoverPolicyTest {
     }
 
     private static final FailoverPolicy RETRYING = new FailoverPolicy(2_000, java.util.Map.of(
-            "primary", new AgentConfig.Retries(1, Duration.ofMillis(100)),
-            "direct", new AgentConfig.Retries(1, Duration.ofMillis(100))));
+            "primary", new FailoverPolicy.Retries(1, Duration.ofMillis(100)),
+            "direct", new FailoverPolicy.Retries(1, Duration.ofMillis(100))));
 
     private static FailoverPolicy.Situation withJitter(List<Candidate> candidates, List<FailedAttempt> failures, double jitter) {
         return new FailoverPolicy.Situation(List.of("m"), List.of(), candidates, failures, () -> true, NOW, NOW + 60_000,
@@ -234,18 +263,31 @@ class FailoverPolicyTest {
 
     private static final Failure HTTP_503 = new Failure.Retryable(Origin.PROVIDER, "sim", 503, "upstream_http_503", "overloaded");
 
+    private static final Failure RELAY_503 = new Failure.Retryable(Origin.RELAY, "primary-1", 503, "upstream_http_503", "busy");
+
     /** Regression, outside benchmark "500 once, then healthy": the agent moved to the fallback model at once. */
     @Test
     void aTransient5xxIsRetriedOnceOnTheSameUpstreamAfterAJitteredPause() {
         var d = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(primary(UP), standby(UP)),
-                List.of(failed("primary-1", HTTP_503)), 0.0));
+                List.of(failed("primary-1", RELAY_503)), 0.0));
         assertEquals("primary-1", d.candidate().upstream());
         assertEquals(FailoverPolicy.Move.RETRY, d.move());
         assertEquals(50, d.delayMillis(), "half the backoff at the lowest jitter");
-        assertEquals("primary-1 failed (HTTP 503 from provider), a transient error; retrying it once after 50 ms", d.reason());
+        assertEquals("primary-1 failed (HTTP 503), a transient error; retrying it once after 50 ms", d.reason());
         var high = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(primary(UP), standby(UP)),
-                List.of(failed("primary-1", HTTP_503)), 0.999));
+                List.of(failed("primary-1", RELAY_503)), 0.999));
         assertEquals(150, high.delayMillis(), "one and a half times the backoff at the highest");
+        var direct = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(direct("m")),
+                List.of(failed("direct:sim", HTTP_503)), 0.0));
+        assertEquals("direct:sim", direct.candidate().upstream(), "a provider called directly: retried in place");
+    }
+
+    /** Retries multiply across layers: the relay nearest the provider retries it, the agent moves on. */
+    @Test
+    void aProvidersFiveHundredPassedOnByARelayIsNotRetriedOnThatRelay() {
+        var d = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(primary(UP), standby(UP)),
+                List.of(failed("primary-1", HTTP_503)), 0.0));
+        assertEquals("standby-1", d.candidate().upstream(), d.reason());
     }
 
     @Test

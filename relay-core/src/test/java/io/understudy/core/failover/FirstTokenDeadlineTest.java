@@ -1,4 +1,4 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.understudy.agent;
+package io.understudy.core.failover;
 
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.Origin;
@@ -23,14 +23,30 @@ public final class FailoverPolicy {
     /** Longest pause before a retry from the third attempt on (exponential, full jitter). */
     private static final long MAX_BACKOFF_MILLIS = 500;
 
+    /**
+     * Who ends a request when the policy itself does (nothing left to try, out of time), as the
+     * failure's origin and name. The agent speaks for itself; a relay, whose upstreams are all
+     * providers, reports "nothing left" as the providers' failure, so that a caller does not take a
+     * relay whose providers are out for a broken relay.
+     */
+    public record Self(String name, Origin origin) {
+        public static final Self AGENT = new Self("agent", Origin.LOCAL);
+    }
+
+    private final Self self;
     /** Never wait longer than this for a Retry-After when nothing else can serve. */
     private final long maxRetryAfterWaitMillis;
     /** Same-upstream retries for transient errors, per tier name; tiers not named get none. */
-    private final Map<String, AgentConfig.Retries> retriesByTier;
+    private final Map<String, Retries> retriesByTier;
 
-    public FailoverPolicy(long maxRetryAfterWaitMillis, Map<String, AgentConfig.Retries> retriesByTier) {
+    public FailoverPolicy(Self self, long maxRetryAfterWaitMillis, Map<String, Retries> retriesByTier) {
+        this.self = self;
         this.maxRetryAfterWaitMillis = maxRetryAfterWaitMillis;
         this.retriesByTier = Map.copyOf(retriesByTier);
+    }
+
+    public FailoverPolicy(long maxRetryAfterWaitMillis, Map<String, Retries> retriesByTier) {
+        this(Self.AGENT, maxRetryAfterWaitMillis, retriesByTier);
     }
 
     public FailoverPolicy(long maxRetryAfterWaitMillis) {
@@ -38,11 +54,12 @@ public final class FailoverPolicy {
     }
 
     /**
-     * One upstream able to serve one model of the request's chain. {@code lastResort} marks the
-     * direct-provider tier: used only when no relay, not even a suspect one, can serve.
+     * One upstream able to serve one model of the request's chain. {@code lastResort} marks a provider
+     * called directly (the agent's direct tier, every upstream of a relay): used only when no relay, not
+     * even a suspect one, can serve.
      */
     public record Candidate(String upstream, String tier, int tierIndex, String model, String askModel,
-                            InstanceHealth.State health, boolean circuitOpen, long coolingUntilMillis, double score,
+                            HealthState health, boolean circuitOpen, long coolingUntilMillis, double score,
                             boolean lastResort) {
     }
 
@@ -137,6 +154,14 @@ public final class FailoverPolicy {
         }
     }
 
+    /**
+     * Tries of the same upstream after a transient 500/502/503 before failing over ({@code sameUpstream}
+     * more, each after a jittered pause of half to one and a half times {@code backoff}).
+     */
+    public record Retries(int sameUpstream, java.time.Duration backoff) {
+        public static final Retries NONE = new Retries(0, java.time.Duration.ZERO);
+    }
+
     public Decision decide(Situation s) {
         Decision d = ladder(s);
         if (d instanceof Attempt a && s.resumption().isPresent()) {
@@ -173,8 +198,9 @@ public final class FailoverPolicy {
         }
 
         // 1. The request itself is wrong: the same request fails anywhere. One exception: configured
-        //    larger-context models on context_length_exceeded.
-        if (last.isPresent() && last.get().failure() instanceof Failure.ClientError c) {
+        //    larger-context models on context_length_exceeded. A provider refusing the key we called it
+        //    with (401/403) is not the request's fault but that provider's setup: the ladder goes on.
+        if (last.isPresent() && last.get().failure() instanceof Failure.ClientError c && !refusedOurKey(c)) {
             if ("context_length_exceeded".equals(c.code())) {
                 Optional<Candidate> bigger = best(s, s.contextFallbacks());
                 if (bigger.isPresent() && s.retryAllowed().getAsBoolean()) {
@@ -246,6 +272,15 @@ public final class FailoverPolicy {
                         + " allows another call in " + wait + " ms");
             }
         }
+        if (last.isEmpty() && cooling.isPresent()) {
+            // nothing tried: a Retry-After heard earlier still holds. Say so, with the time left, rather
+            // than call a provider that asked us to wait.
+            Candidate c = cooling.get();
+            long seconds = Math.max(1, (c.coolingUntilMillis() - s.nowMillis() + 999) / 1000);
+            return new GiveUp(new Failure.RateLimited(self.origin(), c.upstream(), Optional.of(java.time.Duration.ofSeconds(seconds)),
+                    c.upstream() + " asked for no calls for " + c.askModel() + " for " + seconds + " s more", Optional.of(c.askModel())),
+                    "every usable upstream is rate limited for longer than max-retry-after-wait; Retry-After passed on to the client");
+        }
         Failure failure = last.map(FailedAttempt::failure).orElseGet(() -> noUpstream(s));
         if (failure instanceof Failure.RateLimited && cooling.isPresent()) {
             return new GiveUp(failure, "rate limited everywhere; Retry-After passed on to the client");
@@ -264,7 +299,10 @@ public final class FailoverPolicy {
         if (same.isEmpty()) {
             return Optional.empty();
         }
-        AgentConfig.Retries retries = retriesByTier.getOrDefault(same.get().tier(), AgentConfig.Retries.NONE);
+        if (r.origin() == Origin.PROVIDER && !same.get().lastResort()) {
+            return Optional.empty(); // a relay passing on its provider's 5xx has retried that provider itself
+        }
+        FailoverPolicy.Retries retries = retriesByTier.getOrDefault(same.get().tier(), FailoverPolicy.Retries.NONE);
         long triedHere = s.failures().stream()
                 .filter(f -> f.upstream().equals(failed.upstream()) && f.model().equals(failed.model())).count();
         // transient means this request met it on one upstream only; once it followed the request
@@ -299,7 +337,7 @@ public final class FailoverPolicy {
                     .filter(x -> x.health().usable() && !x.circuitOpen() && x.coolingUntilMillis() <= s.nowMillis())
                     .filter(x -> !excluded(s, x))
                     .min(Comparator.comparingInt((Candidate x) -> x.lastResort() ? 1 : 0)
-                            .thenComparingInt(x -> x.health() == InstanceHealth.State.SUSPECT ? 1 : 0)
+                            .thenComparingInt(x -> x.health() == HealthState.SUSPECT ? 1 : 0)
                             .thenComparingInt(x -> s.leaderTier().map(t -> t.equals(x.tier()) ? 0 : 1).orElse(0))
                             .thenComparingInt(Candidate::tierIndex)
                             .thenComparingDouble(Candidate::score));
@@ -325,10 +363,10 @@ public final class FailoverPolicy {
         }
         for (Candidate c : s.candidates()) {
             if (c.upstream().equals(f.upstream()) && c.askModel().equals(f.model())) {
-                if (c.health() == InstanceHealth.State.DOWN) {
+                if (c.health() == HealthState.DOWN) {
                     return Optional.of("marked down");
                 }
-                if (c.health() == InstanceHealth.State.SUSPECT && f.failure() instanceof Failure.Unavailable u
+                if (c.health() == HealthState.SUSPECT && f.failure() instanceof Failure.Unavailable u
                         && u.kind() == Failure.UnavailableKind.TIMEOUT) {
                     return Optional.of("suspect and silent");
                 }
@@ -338,6 +376,11 @@ public final class FailoverPolicy {
             }
         }
         return Optional.empty();
+    }
+
+    /** A provider refused the credentials this process called it with: another provider may take them. */
+    private static boolean refusedOurKey(Failure.ClientError c) {
+        return c.origin() == Origin.PROVIDER && (c.status() == 401 || c.status() == 403);
     }
 
     private static boolean failedHere(Situation s, Candidate c) {
@@ -353,7 +396,7 @@ public final class FailoverPolicy {
     private static String describe(Candidate c) {
         return switch (c.health()) {
             case UP -> "healthy";
-            case UNKNOWN -> "not probed yet";
+            case UNKNOWN -> "not probed";
             case SUSPECT -> "suspect but the best left";
             case DOWN -> "down";
         };
@@ -362,7 +405,7 @@ public final class FailoverPolicy {
     private static String summary(Situation s) {
         List<String> parts = new ArrayList<>();
         for (Candidate c : s.candidates()) {
-            String state = c.circuitOpen() ? "circuit open" : c.health() == InstanceHealth.State.DOWN ? "down"
+            String state = c.circuitOpen() ? "circuit open" : c.health() == HealthState.DOWN ? "down"
                     : c.coolingUntilMillis() > s.nowMillis() ? "rate limited" : failedHere(s, c) ? "failed" : "usable";
             String entry = c.upstream() + " " + state;
             if (!parts.contains(entry)) {
@@ -374,13 +417,13 @@ public final class FailoverPolicy {
     }
 
     /** 503, as Envoy's "no healthy upstream": nothing was tried because nothing is in rotation. */
-    private static Failure noUpstream(Situation s) {
-        return new Failure.Retryable(Origin.LOCAL, "agent", 503, "no_upstream_available",
+    private Failure noUpstream(Situation s) {
+        return new Failure.Retryable(self.origin(), self.name(), 503, "no_upstream_available",
                 "No upstream can serve this request now: " + summary(s));
     }
 
-    private static Failure timeout() {
-        return new Failure.Unavailable(Origin.LOCAL, "agent", Failure.UnavailableKind.TIMEOUT, "request deadline reached");
+    private Failure timeout() {
+        return new Failure.Unavailable(self.origin(), self.name(), Failure.UnavailableKind.TIMEOUT, "request deadline reached");
     }
 
     public static String outcome(Failure failure) {
