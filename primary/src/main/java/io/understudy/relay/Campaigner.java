@@ -21,6 +21,9 @@ import java.util.logging.Logger;
  * Drives one relay's {@link Leadership} against etcd: campaigns on a lease, renews it every
  * keep-alive period, steps down the moment a renewal fails (renew first; if renewal fails, step
  * down before anything else), hands leadership over when a command asks, and records history.
+ * The renewer steps a leader down itself, at once, because the campaign thread may be blocked in an
+ * etcd call just when the lease is failing; claiming and stepping down share one lock, so a claim
+ * never lands on a lease already reported lost.
  * A standby starts cold and campaigns only when the leader key has been vacant for a grace period
  * or a command promotes it. Never claims leadership from stale data: only by winning the election.
  */
@@ -162,7 +165,7 @@ final class Campaigner implements AutoCloseable {
         Thread renewer = Thread.ofPlatform().daemon(true).name("renew-" + instance).start(() -> renew(lease, lost));
         try {
             if (leadership.view().state() == Leadership.State.STEPPED_DOWN) {
-                leadership.campaigning("etcd reachable again");
+                leadership.campaigning("campaigning again on a new lease");
             }
             ObjectNode value = Json.object().put("instance", instance).put("role", role).put("url", url);
             CompletableFuture<CampaignResponse> campaign = etcd.client().getElectionClient()
@@ -190,11 +193,42 @@ final class Campaigner implements AutoCloseable {
             Optional<ClusterState.Command> cause = promotedBy != null ? Optional.of(promotedBy) : readCommandQuietly();
             promotedBy = null;
             warmUp.run(); // a cold standby opens its connection pools and model catalogue before it leads
-            leadership.won(epoch);
+            if (!claim(leadership, epoch, lost)) {
+                return; // the lease died during the warm-up: campaign again on a new one
+            }
             recordHistory(epoch, cause);
             lead(key, lease, lost);
         } finally {
             renewer.interrupt();
+        }
+    }
+
+    /**
+     * The one place a relay becomes leader: it has won the election for {@code epoch}, and claims
+     * leadership only if its lease is still alive. A lease lost meanwhile (during a promotion's
+     * warm-up, which may take seconds) steps it down instead: never claim on a dead lease. The
+     * renewer reports a lost lease under the same lock ({@link #reportLost}), so a lease cannot die
+     * between the check and the claim unseen.
+     */
+    static boolean claim(Leadership leadership, long epoch, AtomicReference<String> lost) {
+        synchronized (lost) {
+            String failure = lost.get();
+            if (failure != null) {
+                leadership.steppedDown("won epoch " + epoch + " but did not claim it: " + failure);
+                return false;
+            }
+            leadership.won(epoch);
+            return true;
+        }
+    }
+
+    /** The renewer's report: the lease is lost; a leader steps down at once (renew first, else step down). */
+    static void reportLost(Leadership leadership, String failure, AtomicReference<String> lost) {
+        synchronized (lost) {
+            lost.set(failure);
+            if (leadership.view().leader()) {
+                leadership.steppedDown(failure);
+            }
         }
     }
 
@@ -210,7 +244,7 @@ final class Campaigner implements AutoCloseable {
                 lastCommandCheck = clock.millis();
                 Optional<ClusterState.Command> command = readCommandQuietly();
                 if (command.isPresent() && !command.get().to().equals(role) && !command.get().force()
-                        && !command.get().id().equals(abandonedCommand) && handOver(key, lease, command.get())) {
+                        && !command.get().id().equals(abandonedCommand) && handOver(key, lease, command.get(), lost)) {
                     return;
                 }
             }
@@ -227,10 +261,14 @@ final class Campaigner implements AutoCloseable {
      * Graceful: wait for the target to queue, stop new work, drain, resign; then queue behind it.
      * False when the target never queued: this relay keeps leading.
      */
-    private boolean handOver(LeaderKey key, long lease, ClusterState.Command command) throws InterruptedException {
+    private boolean handOver(LeaderKey key, long lease, ClusterState.Command command, AtomicReference<String> lost)
+            throws InterruptedException {
         LOG.info(() -> "leadership handover to " + command.to() + " requested by " + command.who() + ": waiting for it to queue");
         long deadline = clock.millis() + HANDOVER_WAIT.toMillis();
         while (cluster.candidates() < 2) {
+            if (lost.get() != null) {
+                return true; // stepped down by the renewer: nothing to hand over
+            }
             if (clock.millis() > deadline) {
                 LOG.warning(() -> "leadership handover to " + command.to() + " abandoned: no candidate queued within " + HANDOVER_WAIT);
                 abandonedCommand = command.id();
@@ -240,6 +278,10 @@ final class Campaigner implements AutoCloseable {
         }
         leadership.draining("handing over to " + command.to() + ": " + command.reason());
         drainer.drain(drainBound);
+        if (lost.get() != null) {
+            undrain.run();
+            return true; // the lease died while draining: stepped down, nothing left to resign
+        }
         etcd.await(etcd.client().getElectionClient().resign(key));
         etcd.await(etcd.client().getLeaseClient().revoke(lease));
         undrain.run();
@@ -287,10 +329,7 @@ final class Campaigner implements AutoCloseable {
                     continue;
                 }
             }
-            lost.set(failure);
-            if (leadership.view().leader()) {
-                leadership.steppedDown(failure);
-            }
+            reportLost(leadership, failure, lost);
             return;
         }
     }
