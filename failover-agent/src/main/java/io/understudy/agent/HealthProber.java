@@ -34,7 +34,7 @@ final class HealthProber implements AutoCloseable {
     /** Why this host, since {@code startedMillis}, makes a probe timeout no verdict; empty when it counts. */
     @FunctionalInterface
     interface Starved {
-        Optional<String> since(long startedMillis, Duration interval);
+        Optional<String> since(long startedMillis, AgentConfig.Probe probe);
     }
 
     /** {@code timedOut}: no answer within the probe timeout (as opposed to refused, or a bad status). */
@@ -162,7 +162,7 @@ final class HealthProber implements AutoCloseable {
         if (result.ok()) {
             health.probeSucceeded();
         } else if (result.timedOut()) {
-            health.probeTimedOut(result.error(), started, starved.since(started, probe.interval()));
+            health.probeTimedOut(result.error(), started, starved.since(started, probe));
         } else {
             health.probeFailed(result.error());
         }

@@ -6,9 +6,12 @@ import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
 
 /**
- * Watches whether this host can run probes on time. A platform thread sleeps {@link #TICK} again
- * and again and notes when it woke {@link #LATE} or more late (the agent's own threads fell
- * behind), and every {@link #CPU_EVERY} ticks it reads the host's CPU load and notes when it was
+ * Watches whether this host can run probes on time. A platform thread and a virtual thread each
+ * sleep {@link #TICK} again and again and note when they woke {@link #LATE} or more late: the
+ * platform one sees the OS fall behind, the virtual one sees the agent's carrier threads busy
+ * (probe calls and the reads of every answer run on virtual threads, so while they queue, neither
+ * a probe's timeout nor "nothing came back" says anything about the upstream). Every
+ * {@link #CPU_EVERY} ticks the platform thread also reads the host's CPU load and notes when it was
  * {@link #SATURATED} or more (other processes, such as a cold standby on the same host, may be
  * starved although the agent is not). A probe that timed out meanwhile may say more about this
  * host than about the upstream. Gathers input only; the rule lives in
@@ -25,6 +28,7 @@ final class HostLag implements AutoCloseable {
     private final LongSupplier clockMillis;
     private final DoubleSupplier cpuLoad;
     private final Thread thread;
+    private final Thread virtualTicker;
     private volatile long lastLateMillis = Long.MIN_VALUE;
     private volatile long lastSaturatedMillis = Long.MIN_VALUE;
     private volatile long worstLagMillis;
@@ -35,6 +39,7 @@ final class HostLag implements AutoCloseable {
         this.clockMillis = clockMillis;
         this.cpuLoad = cpuLoad;
         this.thread = Thread.ofPlatform().daemon(true).name("host-lag").start(this::loop);
+        this.virtualTicker = Thread.ofVirtual().name("host-lag-virtual").start(this::virtualLoop);
     }
 
     /** The whole host's CPU load as the JVM reports it (container-aware), or -1 where it cannot. */
@@ -46,22 +51,36 @@ final class HostLag implements AutoCloseable {
     }
 
     private void loop() {
-        for (long tick = 0; running; tick++) {
-            long before = System.nanoTime();
-            try {
-                Thread.sleep(TICK);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-            long lateMillis = (System.nanoTime() - before - TICK.toNanos()) / 1_000_000;
-            if (lateMillis >= LATE.toMillis()) {
-                lastLateMillis = clockMillis.getAsLong();
-                worstLagMillis = Math.max(worstLagMillis, lateMillis);
-            }
+        for (long tick = 0; running && sleptOneTick(); tick++) {
             if (tick % CPU_EVERY == 0 && cpuLoad.getAsDouble() >= SATURATED) {
                 lastSaturatedMillis = clockMillis.getAsLong();
             }
+        }
+    }
+
+    private void virtualLoop() {
+        while (running && sleptOneTick()) {
+            // lateness is all this thread watches
+        }
+    }
+
+    /** Sleeps one tick and notes how late it woke; false when interrupted (closing). */
+    private boolean sleptOneTick() {
+        long before = System.nanoTime();
+        try {
+            Thread.sleep(TICK);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        noteLateness((System.nanoTime() - before - TICK.toNanos()) / 1_000_000);
+        return true;
+    }
+
+    private void noteLateness(long lateMillis) {
+        if (lateMillis >= LATE.toMillis()) {
+            lastLateMillis = clockMillis.getAsLong();
+            worstLagMillis = Math.max(worstLagMillis, lateMillis);
         }
     }
 
@@ -84,5 +103,6 @@ final class HostLag implements AutoCloseable {
     public void close() {
         running = false;
         thread.interrupt();
+        virtualTicker.interrupt();
     }
 }

@@ -106,11 +106,18 @@ public final class InstanceHealth {
             probeFailed(error);
             return;
         }
+        Transition t = null;
         synchronized (this) {
             busyProbes++;
             lastError = error + (answering ? " while answering requests: busy, not dead"
                     : " while " + hostExcuse.get() + ": no verdict");
+            if (answering && state == HealthState.SUSPECT) {
+                // suspected because nothing came back; answers are coming back: the suspicion is refuted
+                consecutiveFailures = 0;
+                t = transitionTo(HealthState.UP, "answering requests again (" + lastError + ")");
+            }
         }
+        notifyListeners(t);
     }
 
     /** What the caller saw of this host and of one upstream while that upstream's probe timed out. */
@@ -119,10 +126,11 @@ public final class InstanceHealth {
 
     /**
      * Why a probe timeout says more about this host than about the upstream, in words; empty when the
-     * timeout counts. A host that ran the agent's own threads late could not time the probe at all.
-     * Otherwise an upstream with requests in flight gets no excuse: that silence is its own. An idle
-     * one is excused when the host's CPU was saturated (it may be a cold JVM on this very host,
-     * starved by the burst) or when every probe timed out while one upstream answered requests.
+     * timeout counts. A host that ran the agent's own threads late (the probe's and the requests'
+     * virtual threads included) could not run the probe, nor read the answers, on time. Otherwise an
+     * upstream with requests in flight gets no excuse: that silence is its own. An idle one is excused
+     * when the host's CPU was saturated (it may be a cold JVM on this very host, starved by the burst)
+     * or when every probe timed out while one upstream answered requests.
      */
     static Optional<String> hostExcuse(HostDuringProbe h) {
         if (h.ranLate()) {

@@ -81,7 +81,7 @@ final class Upstreams implements AutoCloseable {
                                 probe.timeout(), probe.timeout());
                         probers.put(name, HealthProber.provider(name, Provider.create(quick, HttpTransport.forProvider(quick)),
                                 probe, health, () -> clockMillis.getAsLong() - u.lastStartedMillis() > QUIET_AFTER.toMillis(),
-                                (started, interval) -> hostStarved(u, started, interval)));
+                                (started, settings) -> hostStarved(u, started, settings)));
                     }
                     return p;
                 });
@@ -105,7 +105,7 @@ final class Upstreams implements AutoCloseable {
         if (health != null) {
             health.onTransition(onHealth);
             probers.put(u.name(), HealthProber.relay(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health,
-                    (started, interval) -> hostStarved(u, started, interval)));
+                    (started, settings) -> hostStarved(u, started, settings)));
         }
         return u;
     }
@@ -246,13 +246,13 @@ final class Upstreams implements AutoCloseable {
      * Why a probe timeout of {@code u} that began at {@code startedMillis} says more about this host
      * than about {@code u}, if it does: gathers the facts for {@link InstanceHealth#hostExcuse}.
      */
-    Optional<String> hostStarved(Upstream u, long startedMillis, java.time.Duration interval) {
+    Optional<String> hostStarved(Upstream u, long startedMillis, AgentConfig.Probe probe) {
         return InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(
                 hostLag.congestedSince(startedMillis),
                 u.inflight() == 0,
                 hostLag.saturatedSince(startedMillis),
                 InstanceHealth.allSlowWhileOneAnswers(byName.values().stream().flatMap(x -> x.health().stream()).toList(),
-                        startedMillis, interval.toMillis())));
+                        startedMillis, probe.interval().toMillis())));
     }
 
     @Override

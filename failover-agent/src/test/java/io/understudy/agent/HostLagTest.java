@@ -48,6 +48,38 @@ class HostLagTest {
         }
     }
 
+    /**
+     * Regression, chaos scenario 20 (ci15): during a burst the agent's carrier threads were saturated,
+     * so answers were read late and a probe timed out "with nothing back"; the platform ticker, run by
+     * the OS, saw nothing. Here every carrier is held by a virtual thread that never yields.
+     */
+    @Test
+    void saturatedCarrierThreadsCountAsRunningLate() throws InterruptedException {
+        try (HostLag lag = new HostLag(System::currentTimeMillis, () -> -1)) {
+            Thread.sleep(HostLag.TICK.multipliedBy(3)); // both tickers running
+            long start = System.currentTimeMillis();
+            int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
+            java.util.List<Thread> spinners = new java.util.ArrayList<>();
+            for (int i = 0; i < carriers; i++) {
+                spinners.add(Thread.ofVirtual().start(() -> {
+                    long until = System.nanoTime() + 400_000_000L;
+                    while (System.nanoTime() < until) {
+                        Thread.onSpinWait(); // holds its carrier: no blocking call, no yield
+                    }
+                }));
+            }
+            for (Thread t : spinners) {
+                t.join(5_000);
+            }
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!lag.congestedSince(start) && System.nanoTime() < deadline) {
+                Thread.sleep(HostLag.TICK);
+            }
+            assertTrue(lag.congestedSince(start), "the virtual ticker woke late behind the spinning carriers");
+            assertTrue(lag.worstLagMillis() >= HostLag.LATE.toMillis());
+        }
+    }
+
     private static void awaitReadings(AtomicInteger readings, int atLeast) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (readings.get() < atLeast) {

@@ -191,6 +191,24 @@ class InstanceHealthTest {
     }
 
     @Test
+    void aSuspectInstanceThatAnswersRequestsAgainIsUp() {
+        health.probeSucceeded();
+        long started = now.get();
+        now.addAndGet(500);
+        health.probeTimedOut("timeout after 500 ms", started, Optional.empty());
+        assertEquals(SUSPECT, health.state(), "nothing came back during the probe");
+        long next = now.get();
+        now.addAndGet(200);
+        health.answered();
+        now.addAndGet(300);
+        health.probeTimedOut("timeout after 500 ms", next, Optional.empty());
+        assertEquals(UP, health.state(), "answers came back: the suspicion is refuted");
+        now.addAndGet(500);
+        health.probeTimedOut("timeout after 500 ms", now.get() - 500, Optional.empty());
+        assertEquals(SUSPECT, health.state(), "and a silence after that is counted afresh, not added to the old one");
+    }
+
+    @Test
     void aHostThatRanLateExcusesEveryUpstream() {
         assertEquals(Optional.of("this host was too busy to run the probe on time"),
                 InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(true, false, false, false)));
