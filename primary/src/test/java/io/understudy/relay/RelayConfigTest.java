@@ -1,0 +1,31 @@
+package io.understudy.relay;
+
+import io.understudy.core.failover.FailoverSettings;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The relay configs shipped in config/ load, and say what the docs say. */
+class RelayConfigTest {
+
+    @Test
+    void theShippedFailoverSettingsAreTheDocumentedOnes() {
+        RelayConfig config = RelayConfig.load("builtin:primary.yaml", Map.<String, String>of()::get);
+        FailoverSettings.Engine failover = config.failover();
+        assertEquals(1, failover.retries().sameUpstream());
+        assertEquals(Duration.ofMillis(100), failover.retries().backoff());
+        assertEquals(new FailoverSettings.Budget(0.2, 10, Duration.ofSeconds(10)), failover.budget());
+        assertEquals(new FailoverSettings.Breaker(3, 50, 10, Duration.ofSeconds(10), Duration.ofSeconds(5), 2), failover.breaker());
+        assertEquals(Duration.ZERO, failover.maxRetryAfterWait(), "a relay passes Retry-After on; its caller waits");
+    }
+
+    @Test
+    void theLiveConfigLoadsWithItsDefaults() {
+        RelayConfig live = RelayConfig.load("builtin:primary-live.yaml", Map.<String, String>of()::get);
+        assertEquals(RelayConfig.load("builtin:primary.yaml", Map.<String, String>of()::get).failover(), live.failover(),
+                "the same failover defaults, written or not");
+    }
+}
