@@ -30,6 +30,9 @@ final class HostLag implements AutoCloseable {
     private final Thread thread;
     private final Thread virtualTicker;
     private volatile long lastLateMillis = Long.MIN_VALUE;
+    /** When each ticker last woke; a ticker that has not woken for TICK + LATE is late right now. */
+    private volatile long platformWokeMillis;
+    private volatile long virtualWokeMillis;
     private volatile long lastSaturatedMillis = Long.MIN_VALUE;
     private volatile long worstLagMillis;
     private volatile boolean running = true;
@@ -38,6 +41,8 @@ final class HostLag implements AutoCloseable {
     HostLag(LongSupplier clockMillis, DoubleSupplier cpuLoad) {
         this.clockMillis = clockMillis;
         this.cpuLoad = cpuLoad;
+        this.platformWokeMillis = clockMillis.getAsLong();
+        this.virtualWokeMillis = platformWokeMillis;
         this.thread = Thread.ofPlatform().daemon(true).name("host-lag").start(this::loop);
         this.virtualTicker = Thread.ofVirtual().name("host-lag-virtual").start(this::virtualLoop);
     }
@@ -52,6 +57,7 @@ final class HostLag implements AutoCloseable {
 
     private void loop() {
         for (long tick = 0; running && sleptOneTick(); tick++) {
+            platformWokeMillis = clockMillis.getAsLong();
             if (tick % CPU_EVERY == 0 && cpuLoad.getAsDouble() >= SATURATED) {
                 lastSaturatedMillis = clockMillis.getAsLong();
             }
@@ -60,7 +66,7 @@ final class HostLag implements AutoCloseable {
 
     private void virtualLoop() {
         while (running && sleptOneTick()) {
-            // lateness is all this thread watches
+            virtualWokeMillis = clockMillis.getAsLong();
         }
     }
 
@@ -84,9 +90,14 @@ final class HostLag implements AutoCloseable {
         }
     }
 
-    /** Whether this host fell behind on the agent's threads at any point since {@code sinceMillis}. */
+    /**
+     * Whether this host fell behind on the agent's threads at any point since {@code sinceMillis}: a
+     * tick woke late, or a ticker is overdue right now (one stuck behind saturated carriers notes its
+     * lateness only when it finally runs, which may be after the probe that needs to know).
+     */
     boolean congestedSince(long sinceMillis) {
-        return lastLateMillis >= sinceMillis;
+        long overdue = clockMillis.getAsLong() - TICK.toMillis() - LATE.toMillis();
+        return lastLateMillis >= sinceMillis || (running && Math.min(platformWokeMillis, virtualWokeMillis) < overdue);
     }
 
     /** Whether the host's CPU was saturated at any reading since {@code sinceMillis}. */
