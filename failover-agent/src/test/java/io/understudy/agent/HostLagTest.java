@@ -56,7 +56,6 @@ class HostLagTest {
     @Test
     void saturatedCarrierThreadsCountAsRunningLate() throws InterruptedException {
         try (HostLag lag = new HostLag(System::currentTimeMillis, () -> -1)) {
-            Thread.sleep(HostLag.TICK.multipliedBy(3)); // both tickers running
             long start = System.currentTimeMillis();
             int carriers = Integer.getInteger("jdk.virtualThreadScheduler.parallelism", Runtime.getRuntime().availableProcessors());
             java.util.List<Thread> spinners = new java.util.ArrayList<>();
@@ -68,8 +67,15 @@ class HostLagTest {
                     }
                 }));
             }
-            Thread.sleep(200); // this platform thread runs; the virtual ticker waits behind the spinners
-            assertTrue(lag.congestedSince(start), "overdue now, before the virtual ticker could note it");
+            // this platform thread runs while the virtual ticker waits behind the spinners
+            boolean seenWhileHeld = false;
+            while (!seenWhileHeld && spinners.stream().allMatch(Thread::isAlive)) {
+                seenWhileHeld = lag.congestedSince(start);
+                if (!seenWhileHeld) {
+                    Thread.sleep(5);
+                }
+            }
+            assertTrue(seenWhileHeld, "overdue while the carriers are held, before the virtual ticker could note it");
             for (Thread t : spinners) {
                 t.join(5_000);
             }
