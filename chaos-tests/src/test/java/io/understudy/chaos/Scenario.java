@@ -49,6 +49,8 @@ final class Scenario implements AutoCloseable {
     private long faultStart = -1;
     private long faultEnd = -1;
     private String faultName = "";
+    /** Wall-clock time of the fault, to read the processes' logs against. */
+    private java.time.LocalTime faultAt;
     private final long listenOverflowsAtStart = listenOverflows();
 
     private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
@@ -217,6 +219,7 @@ final class Scenario implements AutoCloseable {
     void inject(String what, Action action) {
         faultName = what;
         faultStart = now();
+        faultAt = java.time.LocalTime.now();
         run(what, action);
     }
 
@@ -267,7 +270,7 @@ final class Scenario implements AutoCloseable {
         ScenarioResult result = ScenarioResult.of(id, title, invariant, records, faultStart < 0 ? Long.MAX_VALUE : faultStart,
                 faultEnd, steadyTier, recoveredTier, now(), BUDGET.ratio(),
                 (int) (BUDGET.reservePerSecond() * BUDGET.window().toSeconds()), BUDGET.window().toMillis(), redirects);
-        result.note("fault: " + faultName);
+        result.note("fault: " + faultName + (faultAt == null ? "" : " (at " + faultAt.truncatedTo(java.time.temporal.ChronoUnit.MILLIS) + ")"));
         long overflows = listenOverflows() - listenOverflowsAtStart;
         if (overflows > 0) { // a connection the kernel dropped before any of our processes could accept it
             result.note("kernel listen-queue overflows during the run (any process on this host): " + overflows);

@@ -49,11 +49,21 @@ record ScenarioResult(String id, String title, String invariant, List<RequestRec
         // may have called the provider before it died: those calls are lost with it, not multiplied)
         long duplicateBound = (long) Math.ceil(retryRatio * records.size()) + (long) reservePerWindow * windows + redirects;
         long worstAdded = 0;
+        String slowest = "";
         for (boolean stream : new boolean[]{false, true}) {
             long base = median(records.stream().filter(r -> r.stream() == stream && r.startMs() < faultStartMs
                     && r.outcome() == Outcome.COMPLETE).mapToLong(RequestRecord::latencyMs));
-            long worst = records.stream().filter(r -> r.stream() == stream).mapToLong(RequestRecord::latencyMs).max().orElse(base);
-            worstAdded = Math.max(worstAdded, worst - base);
+            var worst = records.stream().filter(r -> r.stream() == stream)
+                    .max(java.util.Comparator.comparingLong(RequestRecord::latencyMs));
+            if (worst.isPresent() && worst.get().latencyMs() - base > worstAdded) {
+                RequestRecord w = worst.get();
+                worstAdded = w.latencyMs() - base;
+                // where the added time went: the first question when the bound is missed
+                slowest = "slowest: " + (stream ? "a stream" : "a non-streamed request") + " that began "
+                        + (w.startMs() - faultStartMs) + " ms after the fault took " + w.latencyMs() + " ms (median before "
+                        + base + " ms" + (stream ? ", its first chunk at " + w.ttftMs() + " ms" : "") + "), ended on "
+                        + w.upstream() + " after " + w.attempts() + " provider call(s)";
+            }
         }
         long failover = records.stream().filter(r -> r.startMs() >= faultStartMs && r.outcome() == Outcome.COMPLETE
                         && !r.tier().equals(steadyTier)).mapToLong(r -> r.startMs() - faultStartMs).min().orElse(-1);
@@ -88,8 +98,12 @@ record ScenarioResult(String id, String title, String invariant, List<RequestRec
         if (faultEndMs >= 0 && recover < 0) {
             violations.add("not healthy again after the fault was lifted: requests did not settle on " + recoveredTier);
         }
+        List<String> notes = new ArrayList<>();
+        if (!slowest.isEmpty()) {
+            notes.add(slowest);
+        }
         return new ScenarioResult(id, title, invariant, records, faultStartMs, faultEndMs, steadyTier, durationMs, duplicates,
-                duplicateBound, worstAdded, failover, recover, new ArrayList<>(), violations);
+                duplicateBound, worstAdded, failover, recover, notes, violations);
     }
 
     private static long median(LongStream values) {

@@ -185,7 +185,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
             Config p = t.get("probe");
             Probe probe = new Probe(ConfigReader.bool(p, "enabled", true), ConfigReader.string(p, "path", "/health/ready"),
                     ConfigReader.duration(p, "interval", Duration.ofMillis(500)),
-                    ConfigReader.duration(p, "timeout", Duration.ofMillis(500)),
+                    ConfigReader.duration(p, "timeout", Duration.ofMillis(400)),
                     ConfigReader.integer(p, "fall", 2, 1, 100), ConfigReader.integer(p, "rise", 2, 1, 100),
                     ConfigReader.bool(p, "with-auth", false));
             Config to = t.get("timeouts");

@@ -11,6 +11,7 @@ public final class AgentMain {
     }
 
     public static void main(String[] args) {
+        io.understudy.core.LogFormat.oneLine();
         AgentConfig config = AgentConfig.load(args.length > 0 ? args[0] : "builtin:agent.yaml", System::getenv);
         if (args.length > 1) {
             config = config.withPort(Integer.parseInt(args[1]));

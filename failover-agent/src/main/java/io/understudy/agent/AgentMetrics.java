@@ -27,6 +27,7 @@ final class AgentMetrics {
     static final String CIRCUIT_STATE = "understudy.agent.circuit.state";
     static final String HEALTH_STATE = "understudy.agent.health.state";
     static final String HEALTH_TRANSITIONS = "understudy.agent.health.transitions";
+    static final String MOVED_AT_VERDICT = "understudy.agent.moved.at.mark.down";
     static final String BUSY_PROBES = "understudy.agent.health.busy.probes";
     static final String STREAM_RECOVERIES = "understudy.agent.stream.recoveries";
     static final String FIRST_TOKEN_WAITS = "understudy.agent.first.token.waits";
@@ -66,6 +67,14 @@ final class AgentMetrics {
     void healthTransition(String upstream, String from, String to) {
         Counter.builder(HEALTH_TRANSITIONS).tag("upstream", upstream).tag("from", from).tag("to", to)
                 .register(registry).increment();
+    }
+
+    /**
+     * Attempts in flight moved off an upstream the moment probes marked it down: {@code reissued} (nothing
+     * sent to the client yet) or {@code resumed} (a stream that fell silent with it).
+     */
+    void movedAtMarkDown(String upstream, String how, int n) {
+        Counter.builder(MOVED_AT_VERDICT).tag("upstream", upstream).tag("how", how).register(registry).increment(n);
     }
 
     void usage(String tier, String provider, String model, Usage usage, BigDecimal cost) {

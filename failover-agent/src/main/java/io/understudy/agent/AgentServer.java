@@ -238,8 +238,11 @@ public final class AgentServer implements AutoCloseable {
 
     /**
      * A relay marked down: attempts to it that have sent nothing to their client are re-issued
-     * elsewhere at once (HAProxy's on-marked-down shutdown-sessions). Streams already flowing are
-     * resumed by their dispatcher once silent on it (see {@code Dispatcher.nextStreamEvent}).
+     * elsewhere at once (HAProxy's on-marked-down shutdown-sessions). Streams already flowing that have
+     * been silent for a probe timeout are resumed elsewhere at once too (the verdict took at least two
+     * timeouts of silence, so a stream stalled by the same fault always qualifies); one still flowing
+     * is left alone, and resumed by its dispatcher if it falls silent later (see
+     * {@code Dispatcher.nextStreamEvent}).
      */
     private void onHealthChange(InstanceHealth.Transition t) {
         metrics.healthTransition(t.instance(), t.from().name(), t.to().name());
@@ -262,15 +265,28 @@ public final class AgentServer implements AutoCloseable {
         Failure down = new Failure.Unavailable(u.kind() == UpstreamCircuits.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER, u.name(),
                 Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
+        // fall x timeout of probe silence decided it: a stream silent for one probe timeout fell silent with it
+        long silentMillis = config.tiers().stream().filter(tier -> tier.name().equals(u.tier())).findFirst()
+                .orElseThrow().probe().timeout().toMillis(); // only probed tiers' upstreams have a health to change
+        Failure silent = new Failure.Unavailable(down.origin(), u.name(), Failure.UnavailableKind.MARKED_DOWN,
+                "stream from " + u.name() + " silent for a probe timeout or more when it was marked down ("
+                        + t.reason() + ")");
         int reissued = 0;
+        int resumed = 0;
         for (AttemptWorker worker : u.activeAttempts()) {
             if (worker.abortIfUncommitted(down)) {
                 reissued++;
+            } else if (worker.abortIfSilentFor(silentMillis, silent)) {
+                resumed++; // its request thread resumes it elsewhere; a stream still flowing is left alone
             }
         }
         int n = reissued;
-        if (n > 0) {
-            LOG.info(() -> n + " request(s) in flight to " + u.name() + " re-issued elsewhere");
+        int m = resumed;
+        metrics.movedAtMarkDown(u.name(), "reissued", n);
+        metrics.movedAtMarkDown(u.name(), "resumed", m);
+        if (n + m > 0) {
+            LOG.info(() -> n + " request(s) in flight to " + u.name() + " re-issued elsewhere, " + m
+                    + " stream(s) silent with it resumed elsewhere");
         }
     }
 

@@ -86,9 +86,23 @@ final class AttemptWorker {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
 
-    /** Nanos since the last event arrived (a committed stream that is silent this long is stalled). */
+    /** Nanos since the upstream last said anything (a committed stream that is silent this long is stalled). */
     long silentNanos() {
         return System.nanoTime() - lastEventNanos;
+    }
+
+    /**
+     * Aborts a committed stream that has heard nothing from its upstream for at least {@code millis}
+     * (the "marked down: resume streams that went silent with it" path); the request thread then
+     * resumes it. True when it aborted.
+     */
+    boolean abortIfSilentFor(long millis, Failure reason) {
+        if (state.get() == COMMITTED && silentNanos() >= TimeUnit.MILLISECONDS.toNanos(millis)
+                && state.compareAndSet(COMMITTED, ABORTED)) {
+            stop(reason);
+            return true;
+        }
+        return false;
     }
 
     private void run() {
@@ -135,6 +149,7 @@ final class AttemptWorker {
             return;
         }
         if (!(event instanceof Failed f && f.failure() instanceof Failure.Unavailable)) {
+            lastEventNanos = System.nanoTime();
             upstream.answered(); // it speaks: what its health needs to tell busy from dead
         }
         try {
@@ -146,11 +161,7 @@ final class AttemptWorker {
 
     /** The next event, or null when none came within the timeout. */
     Event poll(long timeoutNanos) throws InterruptedException {
-        Event e = events.poll(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
-        if (e != null) {
-            lastEventNanos = System.nanoTime();
-        }
-        return e;
+        return events.poll(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
     }
 
     /**

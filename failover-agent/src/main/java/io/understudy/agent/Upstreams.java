@@ -80,8 +80,10 @@ final class Upstreams implements AutoCloseable {
                         ProviderConfig quick = new ProviderConfig(pc.name(), pc.kind(), pc.baseUrl(), pc.apiKey(),
                                 probe.timeout(), probe.timeout());
                         probers.put(name, HealthProber.provider(name, Provider.create(quick, HttpTransport.forProvider(quick)),
-                                probe, health, () -> clockMillis.getAsLong() - u.lastStartedMillis() > QUIET_AFTER.toMillis(),
-                                (started, settings) -> hostStarved(u, started, settings)));
+                                probe, health, () -> u.inflight() > 0 ? HealthProber.Traffic.IN_FLIGHT
+                                        : clockMillis.getAsLong() - u.lastStartedMillis() > QUIET_AFTER.toMillis()
+                                        ? HealthProber.Traffic.QUIET : HealthProber.Traffic.IDLE,
+                                (started, interval) -> hostStarved(u, started, interval)));
                     }
                     return p;
                 });
@@ -105,7 +107,8 @@ final class Upstreams implements AutoCloseable {
         if (health != null) {
             health.onTransition(onHealth);
             probers.put(u.name(), HealthProber.relay(instance.name(), instance.baseUrl(), tier.probe(), tier.apiKey(), health,
-                    (started, settings) -> hostStarved(u, started, settings)));
+                    () -> u.inflight() > 0 ? HealthProber.Traffic.IN_FLIGHT : HealthProber.Traffic.IDLE,
+                    (started, interval) -> hostStarved(u, started, interval)));
         }
         return u;
     }
@@ -246,13 +249,13 @@ final class Upstreams implements AutoCloseable {
      * Why a probe timeout of {@code u} that began at {@code startedMillis} says more about this host
      * than about {@code u}, if it does: gathers the facts for {@link InstanceHealth#hostExcuse}.
      */
-    Optional<String> hostStarved(Upstream u, long startedMillis, AgentConfig.Probe probe) {
+    Optional<String> hostStarved(Upstream u, long startedMillis, java.time.Duration interval) {
         return InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(
                 hostLag.congestedSince(startedMillis),
                 u.inflight() == 0,
                 hostLag.saturatedSince(startedMillis),
                 InstanceHealth.allSlowWhileOneAnswers(byName.values().stream().flatMap(x -> x.health().stream()).toList(),
-                        startedMillis, probe.interval().toMillis())));
+                        startedMillis, interval.toMillis())));
     }
 
     @Override

@@ -45,4 +45,34 @@ class AgentStrandedStreamTest {
             h.primaryProxy.mode(TcpProxy.Mode.PASS);
         }
     }
+
+    /**
+     * Regression: at the verdict a stream stalled by the same fault waited, polled every 100 ms, until it had been
+     * silent for a full second; with a verdict about 1.2 s after the fault, the silent-primary scenario's worst stream
+     * came about 1.6 s late. The verdict needs two probe timeouts of silence, so the stream has been silent for at
+     * least one: it is moved by the verdict itself.
+     */
+    @Test
+    void aStreamThatFellSilentWithItsRelayIsResumedAtTheVerdictItself() throws Exception {
+        try (AgentHarness h = AgentHarness.withSlowStreams(AgentHarness.Tuning.FUNCTIONAL.withStreamIdle(Duration.ofSeconds(30)))) {
+            h.reset();
+            HttpResponse<InputStream> r = h.http.send(HttpRequest.newBuilder(URI.create(h.base() + "/v1/chat/completions"))
+                    .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(chat("m", true, "stranded at the verdict"))).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            String body;
+            try (InputStream in = r.body()) {
+                in.readNBytes(1); // flowing to the client: committed
+                h.primaryProxy.mode(TcpProxy.Mode.BLACKHOLE);
+                body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } finally {
+                h.primaryProxy.mode(TcpProxy.Mode.PASS);
+            }
+            assertTrue(body.endsWith("data: [DONE]\n\n"), "completed, resumed elsewhere: " + body.substring(Math.max(0, body.length() - 200)));
+            String metrics = h.get("/metrics").body();
+            assertTrue(metrics.contains("understudy_agent_moved_at_mark_down_total{how=\"resumed\",upstream=\"primary-1\"} 1.0"),
+                    "resumed by the verdict, not by the stream's own later check: "
+                            + metrics.lines().filter(l -> l.startsWith("understudy_agent_moved")).toList());
+        }
+    }
 }

@@ -12,6 +12,7 @@ public final class RelayMain {
     }
 
     public static void main(String[] args) {
+        io.understudy.core.LogFormat.oneLine();
         if (args.length < 1) {
             System.err.println("usage: RelayMain CONFIG [primary|standby] [PORT]");
             System.exit(2);

@@ -13,6 +13,7 @@ public final class SimMain {
     }
 
     public static void main(String[] args) throws IOException {
+        io.understudy.core.LogFormat.oneLine();
         SimConfig config = SimConfig.defaults().withPort(args.length > 0 ? Integer.parseInt(args[0]) : 8090);
         if (args.length > 3) {
             config = config.withTiming(Duration.ofMillis(Long.parseLong(args[1])), Duration.ofMillis(Long.parseLong(args[2])),
