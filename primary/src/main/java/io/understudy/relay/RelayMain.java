@@ -31,8 +31,9 @@ public final class RelayMain {
         run(config);
     }
 
-    /** Starts the relay, announces its port on stdout, and blocks until the JVM shuts down. */
+    /** Rehearses, starts the relay, announces its port on stdout, and blocks until the JVM shuts down. */
     public static void run(RelayConfig config) {
+        Rehearsal.run(config, config.rehearsal());
         RelayServer relay = RelayServer.start(config);
         Lifecycle.serveUntilShutdown("relay", relay.port(), relay);
     }
