@@ -239,7 +239,9 @@ public final class BenchMain {
     private Result failover(Row row, boolean blackhole) {
         Contender c = row.contender;
         try (Stage stage = new Stage(dir(c, blackhole ? "blackhole" : "kill"), Stage.SimTiming.PACED, blackhole ? toxiproxy : null)) {
-            Deployment d = ready(c, stage, warmup());
+            // the failover is measured from the steady state a primary path is in after minutes in production;
+            // the standby gets none of this traffic: it is as cold as a real standby (its own rehearsal aside)
+            Deployment d = ready(c, stage, longWarmup());
             load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, warmup(), 2, FAILOVER_DEADLINE, null, null));
             ProcessHandle primary = d.primary().orElseThrow();
             Runnable fault = blackhole ? stage::blackholePrimary : primary::destroyForcibly;
@@ -337,8 +339,8 @@ public final class BenchMain {
         line("");
         line("Load: open loop at fixed rates (request i is due at start + i/rate whatever earlier ones do), latency from each");
         line("request's due time (coordinated-omission corrected), percentiles by HdrHistogram; every answer is checked against");
-        line("provider-sim's deterministic text. Warm-up (JIT) with wrk: " + longWarmup().toSeconds() + " s before sections 1 and 2, "
-                + warmup().toSeconds() + " s before 3 and 4 (then");
+        line("provider-sim's deterministic text. Warm-up (JIT) with wrk: " + longWarmup().toSeconds() + " s before sections 1, 2 and 4 "
+                + "(through the primary path only: a standby stays cold), " + warmup().toSeconds() + " s before 3 (then");
         line((quick ? warmup().toSeconds() : 15) + " s of streams before 3, " + warmup().toSeconds() + " s of the failover load before 4); each open-loop row "
                 + (quick ? 1 : 2) + " s at its own rate, then " + measure().toSeconds() + " s measured. Maximum throughput: " + wrk.map(w -> "`" + w.command("URL", Duration.ofSeconds(quick ? 2 : 8))
                 + "` (" + w.version() + ")").orElse("wrk is not installed: " + peers.whyMissing("wrk")) + ".");

@@ -55,7 +55,8 @@ import java.util.logging.Logger;
  * answer that looks complete (the agent resumes it).
  */
 final class Completions {
-    private static final Logger LOG = Logger.getLogger(Completions.class.getName());
+    /** The request log: the class's logger, or a silent one for a rehearsal (see {@link Rehearsal}). */
+    private final Logger log;
     /** Every upstream of a relay is a provider: one tier, in route order. */
     private static final String TIER = "provider";
 
@@ -68,7 +69,8 @@ final class Completions {
     private final RetryBudget budget;
     private final Map<String, UpstreamCircuits> circuits = new ConcurrentHashMap<>();
 
-    Completions(RelayConfig config, Router router, RelayMetrics metrics, Recent<Receipt> receipts, Clock clock) {
+    Completions(RelayConfig config, Router router, RelayMetrics metrics, Recent<Receipt> receipts, Clock clock, Logger log) {
+        this.log = log;
         this.config = config;
         this.router = router;
         this.metrics = metrics;
@@ -237,7 +239,7 @@ final class Completions {
                     if (a.move() == FailoverPolicy.Move.REDIRECT) {
                         budget.recordRedirect();
                     }
-                    LOG.info(() -> call.id + " " + a.reason());
+                    log.info(() -> call.id + " " + a.reason());
                 }
                 FailoverLoop.pause(a.delayMillis());
                 call.attemptsMade++;
@@ -258,7 +260,7 @@ final class Completions {
         return switch (FailoverLoop.run(policy, steps, maxAttempts)) {
             case FailoverLoop.Served<Served<T>> served -> served.answer();
             case FailoverLoop.GaveUp<Served<T>> gaveUp -> {
-                LOG.info(() -> call.id + " gave up: " + gaveUp.giveUp().reason());
+                log.info(() -> call.id + " gave up: " + gaveUp.giveUp().reason());
                 throw new FailureException(gaveUp.giveUp().failure());
             }
         };
@@ -287,7 +289,7 @@ final class Completions {
 
     private UpstreamCircuits circuits(String provider) {
         return circuits.computeIfAbsent(provider, p -> new UpstreamCircuits(p, UpstreamCircuits.Kind.DIRECT,
-                config.failover().breaker(), (name, state) -> LOG.info(() -> "circuit of provider " + name + " is now " + state)));
+                config.failover().breaker(), (name, state) -> log.info(() -> "circuit of provider " + name + " is now " + state)));
     }
 
     private List<Router.Attempt> plan(String model) {
@@ -337,7 +339,7 @@ final class Completions {
                 Failure failure = broken;
                 recordAttempt(call, attempt, outcomeOf(failure), failure.message());
                 circuits(provider).failed(failure, attempt.model(), clock.millis(), false);
-                LOG.warning(() -> call.id + " stream from " + provider + " broke after the first byte: " + failure.message());
+                log.warning(() -> call.id + " stream from " + provider + " broke after the first byte: " + failure.message());
                 client.fail(failure);
             }
         } catch (IOException | RuntimeException clientGone) {
@@ -383,7 +385,7 @@ final class Completions {
 
     private void finish(Call call, String outcome, Receipt receipt) {
         metrics.request(call.endpoint, outcome, call.elapsed());
-        LOG.info(() -> call.id + " " + call.endpoint + " model=" + receipt.model() + " provider=" + receipt.provider()
+        log.info(() -> call.id + " " + call.endpoint + " model=" + receipt.model() + " provider=" + receipt.provider()
                 + " outcome=" + outcome + " ms=" + call.elapsed().toMillis() + " tokens_in=" + receipt.usage().promptTokens()
                 + " tokens_out=" + receipt.usage().completionTokens()
                 + " cost_usd=" + receipt.total().map(BigDecimal::toPlainString).orElse("unknown"));
@@ -391,7 +393,7 @@ final class Completions {
 
     private void fail(Call call, ServerResponse res, Failure failure) {
         metrics.request(call.endpoint, outcomeOf(failure), call.elapsed());
-        LOG.info(() -> call.id + " " + call.endpoint + " failed status=" + failure.httpStatus() + " code="
+        log.info(() -> call.id + " " + call.endpoint + " failed status=" + failure.httpStatus() + " code="
                 + failure.errorCode() + " origin=" + failure.origin().wireName());
         if (failure.origin() == Origin.PROVIDER && !res.isSent()) {
             // which provider and model failed, so a caller binds a Retry-After to them on every path it has
@@ -418,13 +420,13 @@ final class Completions {
 
     private void logPrompt(Call call, ObjectNode body) {
         if (config.logPrompts()) {
-            LOG.info(() -> call.id + " prompt " + Json.text(body));
+            log.info(() -> call.id + " prompt " + Json.text(body));
         }
     }
 
     private void logAnswer(Call call, ObjectNode body) {
         if (config.logPrompts()) {
-            LOG.info(() -> call.id + " answer " + Json.text(body));
+            log.info(() -> call.id + " answer " + Json.text(body));
         }
     }
 }

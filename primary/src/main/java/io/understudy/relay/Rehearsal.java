@@ -14,6 +14,8 @@ import io.understudy.sim.ProviderSim;
 import io.understudy.sim.SimConfig;
 
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.time.Duration;
@@ -22,58 +24,69 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 
 /**
- * Before a relay process serves, it rehearses its own request paths: a throwaway relay with the
+ * A relay process rehearses its own request paths while nobody needs it: a throwaway relay with the
  * same code, on a loopback port, in front of an in-process provider-sim, gets chat (plain and
- * streamed), Messages, embeddings and model-list requests for a bounded time. The JVM compiles
- * those paths then, so the first real requests, which for a standby arrive all at once when the
- * primary dies, run compiled code instead of the interpreter. Nothing of it is kept: no port,
- * metrics, receipts or log lines of the real relay, and no provider is called.
+ * streamed), Messages, embeddings and model-list requests. The JVM compiles those paths then, so the
+ * first real requests, which for a standby arrive all at once when the primary dies, run compiled
+ * code instead of the interpreter. It ends when the JIT has had nothing more to compile for a while
+ * (the paths are compiled), when the first real request arrives (real traffic warms it from there),
+ * or at the configured bound. Nothing of it is kept: no metrics, receipts or log lines of the real
+ * relay (Helidon's lines for the throwaway port aside), and no provider is called.
  */
 final class Rehearsal {
     private static final Logger LOG = Logger.getLogger(Rehearsal.class.getName());
-    /** Requests in flight at once: enough to exercise the concurrent paths, few enough for two cores. */
-    private static final int CLIENTS = 4;
-    /** Rounds (one request of each kind) at most; the time bound usually ends it first on a small machine. */
-    private static final int MAX_ROUNDS = 2_000;
+    /** Requests in flight at once: the concurrent paths are exercised, and a core is left to the relay's traffic. */
+    private static final int CLIENTS = 2;
+    /**
+     * How often the JIT's progress is read. A window in which its compiler threads were busy less than
+     * a tenth of the time ends the rehearsal: measured on 2 cores, C1 alone gets there in about 4 s
+     * (6,000 requests), C2 in about 23 s (40,000 requests, when the throughput had stopped rising).
+     */
+    private static final Duration PLATEAU_WINDOW = Duration.ofSeconds(1);
+    private static final long PLATEAU_COMPILE_MILLIS = 100;
 
-    /** What a rehearsal did; {@code firstFailure} names the first request kind that failed, and how. */
-    record Result(int requests, int failed, long millis, String firstFailure) {
+    /** What a rehearsal did, and why it ended; {@code firstFailure} names the first request kind that failed, and how. */
+    record Result(int requests, int failed, long millis, String ended, String firstFailure) {
     }
 
     private Rehearsal() {
     }
 
-    /** Rehearses for at most {@code budget} (zero: not at all). Never fails: a failed rehearsal only means a colder start. */
-    static Result run(RelayConfig real, Duration budget) {
-        if (budget.isZero() || budget.isNegative()) {
-            return new Result(0, 0, 0, "");
+    /** Rehearses on a virtual thread (see {@link #run}); the process does not wait for it. */
+    static void inBackground(RelayConfig real, Duration bound, BooleanSupplier realTraffic) {
+        if (bound.isPositive()) {
+            Thread.ofVirtual().name("rehearsal").start(() -> run(real, bound, realTraffic));
+        }
+    }
+
+    /**
+     * Rehearses until the paths are compiled, {@code realTraffic} says real requests arrived, or
+     * {@code bound} passed (zero: not at all). Never fails: a failed rehearsal only means a colder start.
+     */
+    static Result run(RelayConfig real, Duration bound, BooleanSupplier realTraffic) {
+        if (!bound.isPositive()) {
+            return new Result(0, 0, 0, "off", "");
         }
         long start = System.nanoTime();
-        // the throwaway relay's start-up lines (its port, "no client keys") and request lines are not the relay's
-        Map<Logger, Level> muted = new java.util.LinkedHashMap<>();
-        for (String name : List.of(RelayServer.class.getName(), Completions.class.getName(), "io.helidon")) {
-            Logger logger = Logger.getLogger(name);
-            muted.put(logger, logger.getLevel());
-            logger.setLevel(Level.SEVERE);
-        }
         Result result;
         try (ProviderSim sim = ProviderSim.start(SimConfig.defaults().withPort(0)
                 .withTiming(Duration.ZERO, Duration.ZERO, 16));
-             RelayServer relay = RelayServer.start(config(real, URI.create(sim.baseUrl())))) {
-            result = drive(relay.port(), start + budget.toNanos());
+             RelayServer relay = RelayServer.startSilent(config(real, URI.create(sim.baseUrl())))) {
+            LOG.fine(() -> "rehearsing on a throwaway relay at 127.0.0.1:" + relay.port());
+            result = drive(relay.port(), start, start + bound.toNanos(), realTraffic);
         } catch (IOException | RuntimeException e) {
-            result = new Result(0, 0, (System.nanoTime() - start) / 1_000_000, e.getClass().getSimpleName() + ": " + e.getMessage());
-        } finally {
-            muted.forEach(Logger::setLevel);
+            result = new Result(0, 0, (System.nanoTime() - start) / 1_000_000, "could not start",
+                    e.getClass().getSimpleName() + ": " + e.getMessage());
         }
         Result r = result;
-        LOG.info(() -> "rehearsed " + r.requests() + " requests in " + r.millis()
-                + " ms before serving (the JIT compiles the request paths now, not on the first real requests)"
-                + (r.failed() > 0 || r.requests() == 0 ? "; failed: " + r.failed() + ", first: " + r.firstFailure() : ""));
+        LOG.info(() -> "rehearsed " + r.requests() + " requests in " + r.millis() + " ms (" + r.ended()
+                + "): its request paths are compiled before real requests need them"
+                + (r.failed() > 0 ? "; " + r.failed() + " failed, the first: " + r.firstFailure() : ""));
         return r;
     }
 
@@ -100,40 +113,63 @@ final class Rehearsal {
                 Duration.ZERO);
     }
 
-    private static Result drive(int port, long deadlineNanos) {
+    private static Result drive(int port, long startNanos, long deadlineNanos, BooleanSupplier realTraffic) {
         WebClient client = WebClient.builder().baseUri("http://127.0.0.1:" + port)
                 .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(Duration.ofSeconds(2)).readTimeout(Duration.ofSeconds(5)))
                 .build();
         AtomicInteger requests = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
         AtomicInteger rounds = new AtomicInteger();
-        java.util.concurrent.atomic.AtomicReference<String> firstFailure = new java.util.concurrent.atomic.AtomicReference<>("");
-        long start = System.nanoTime();
+        AtomicReference<String> firstFailure = new AtomicReference<>("");
+        AtomicReference<String> ended = new AtomicReference<>("");
         List<Thread> clients = new ArrayList<>();
         for (int c = 0; c < CLIENTS; c++) {
             clients.add(Thread.ofVirtual().name("rehearsal-" + c).start(() -> {
-                while (System.nanoTime() < deadlineNanos && rounds.getAndIncrement() < MAX_ROUNDS && failed.get() < 10) {
-                    int round = rounds.get();
+                while (ended.get().isEmpty()) {
+                    int round = rounds.incrementAndGet();
                     for (Call call : Call.values()) {
                         String failure = call.send(client, round);
-                        if (!failure.isEmpty()) {
-                            failed.incrementAndGet();
-                            firstFailure.compareAndSet("", call + ": " + failure);
+                        if (!failure.isEmpty() && failed.incrementAndGet() == 1) {
+                            firstFailure.set(call + ": " + failure);
                         }
                         requests.incrementAndGet();
                     }
                 }
             }));
         }
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean measurable = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long compiled = measurable ? jit.getTotalCompilationTime() : 0;
+        try {
+            while (ended.get().isEmpty()) {
+                long left = deadlineNanos - System.nanoTime();
+                Thread.sleep(Duration.ofNanos(Math.max(1, Math.min(left, PLATEAU_WINDOW.toNanos()))));
+                long now = measurable ? jit.getTotalCompilationTime() : 0;
+                if (realTraffic.getAsBoolean()) {
+                    ended.set("real requests arrived");
+                } else if (System.nanoTime() >= deadlineNanos) {
+                    ended.set("at its bound");
+                } else if (failed.get() >= 10) {
+                    ended.set("too many failures");
+                } else if (measurable && now - compiled < PLATEAU_COMPILE_MILLIS) {
+                    ended.set("the JIT had nothing more to compile");
+                }
+                compiled = now;
+            }
+        } catch (InterruptedException e) {
+            ended.set("interrupted");
+            Thread.currentThread().interrupt();
+        }
         for (Thread t : clients) {
             try {
-                t.join(Duration.ofNanos(Math.max(1, deadlineNanos - System.nanoTime()) + Duration.ofSeconds(5).toNanos()));
+                t.join(Duration.ofSeconds(10)); // each finishes its round: every call is bounded by the read timeout
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             }
         }
-        return new Result(requests.get(), failed.get(), (System.nanoTime() - start) / 1_000_000, firstFailure.get());
+        return new Result(requests.get(), failed.get(), (System.nanoTime() - startNanos) / 1_000_000, ended.get(),
+                firstFailure.get());
     }
 
     /** The request kinds rehearsed, each as a client sends it. */

@@ -31,10 +31,10 @@ public final class RelayMain {
         run(config);
     }
 
-    /** Rehearses, starts the relay, announces its port on stdout, and blocks until the JVM shuts down. */
+    /** Starts the relay and its rehearsal, announces its port on stdout, and blocks until the JVM shuts down. */
     public static void run(RelayConfig config) {
-        Rehearsal.run(config, config.rehearsal());
         RelayServer relay = RelayServer.start(config);
+        Rehearsal.inBackground(config, config.rehearsal(), relay::servedAny);
         Lifecycle.serveUntilShutdown("relay", relay.port(), relay);
     }
 }

@@ -46,18 +46,23 @@ public final class RelayServer implements AutoCloseable {
     private final WebServer server;
     private final Leadership leadership;
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong requestsSeen = new java.util.concurrent.atomic.AtomicLong();
+    /** Its own log: the class's logger, or a silent one for a rehearsal. */
+    private final Logger log;
     private volatile boolean draining;
     private io.understudy.core.etcd.Etcd etcd;
     private Campaigner campaigner;
 
-    private RelayServer(RelayConfig config, Clock clock) {
+    private RelayServer(RelayConfig config, Clock clock, boolean silent) {
         this.config = config;
+        this.log = silent ? silentLogger() : LOG;
         this.metrics = new RelayMetrics(config.role().wireName());
         this.auth = new ClientAuth(config.clientKeys());
         this.router = Router.create(config.routes(), config.providers(),
                 p -> Provider.create(p, HttpTransport.forProvider(p)));
         this.receipts = new Recent<>(config.receiptsKept());
-        this.completions = new Completions(config, router, metrics, receipts, clock);
+        this.completions = new Completions(config, router, metrics, receipts, clock,
+                silent ? silentLogger() : Logger.getLogger(Completions.class.getName()));
         metrics.watchBudget(completions.budget());
         this.leadership = new Leadership(config.role() == RelayConfig.Role.STANDBY, clock::millis);
         this.server = WebServer.builder()
@@ -66,15 +71,31 @@ public final class RelayServer implements AutoCloseable {
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .routing(this::routing)
                 .build();
-        Router.disabledReasons(config.providers()).forEach((name, why) -> LOG.warning("provider '" + name + "' disabled: " + why));
+        Router.disabledReasons(config.providers()).forEach((name, why) -> log.warning("provider '" + name + "' disabled: " + why));
         if (!auth.enabled()) {
-            LOG.warning("no client keys configured: the relay accepts any caller (set relay.client-keys-env)");
+            log.warning("no client keys configured: the relay accepts any caller (set relay.client-keys-env)");
         }
     }
 
     /** Builds and starts a relay; returns once it is listening. */
     public static RelayServer start(RelayConfig config) {
-        RelayServer relay = new RelayServer(config, Clock.systemUTC());
+        return start(config, false);
+    }
+
+    /** A relay that logs nothing of its own: a rehearsal's throwaway relay (Helidon's own lines aside). */
+    static RelayServer startSilent(RelayConfig config) {
+        return start(config, true);
+    }
+
+    private static Logger silentLogger() {
+        Logger silent = Logger.getAnonymousLogger();
+        silent.setUseParentHandlers(false);
+        silent.setLevel(Level.OFF);
+        return silent;
+    }
+
+    private static RelayServer start(RelayConfig config, boolean silent) {
+        RelayServer relay = new RelayServer(config, Clock.systemUTC(), silent);
         relay.server.start();
         if (!relay.server.isRunning()) { // Helidon logs a failed bind and returns; never claim to listen on port -1
             relay.close();
@@ -86,13 +107,18 @@ public final class RelayServer implements AutoCloseable {
             relay.campaigner = new Campaigner(relay.etcd, config.instance(), config.role(), url, relay.leadership,
                     relay::drain, () -> relay.draining = false, config.drainBound(), relay::warmUp, Clock.systemUTC());
         });
-        LOG.info(() -> "understudy relay (" + config.role().wireName() + ") " + Version.current()
+        relay.log.info(() -> "understudy relay (" + config.role().wireName() + ") " + Version.current()
                 + " listening on http://" + config.host() + ":" + relay.port());
         return relay;
     }
 
     public int port() {
         return server.port();
+    }
+
+    /** Whether a client request (chat, Messages, embeddings; not a probe) has reached it since it started. */
+    boolean servedAny() {
+        return requestsSeen.get() > 0;
     }
 
     public RelayConfig config() {
@@ -125,7 +151,7 @@ public final class RelayServer implements AutoCloseable {
                 try {
                     p.models();
                 } catch (RuntimeException e) {
-                    LOG.fine(() -> "warm-up of " + p.name() + " failed: " + e.getMessage());
+                    log.fine(() -> "warm-up of " + p.name() + " failed: " + e.getMessage());
                 }
             }));
         }
@@ -138,7 +164,7 @@ public final class RelayServer implements AutoCloseable {
                 return;
             }
         }
-        LOG.info(() -> "warmed up " + calls.size() + " provider connection(s) in "
+        log.info(() -> "warmed up " + calls.size() + " provider connection(s) in "
                 + java.time.Duration.ofNanos(System.nanoTime() - start).toMillis() + " ms before leading");
     }
 
@@ -154,7 +180,7 @@ public final class RelayServer implements AutoCloseable {
                 return;
             }
         }
-        LOG.info(() -> "drained: " + inFlight.get() + " request(s) still in flight at the bound");
+        log.info(() -> "drained: " + inFlight.get() + " request(s) still in flight at the bound");
     }
 
     void routing(HttpRouting.Builder rules) {
@@ -185,6 +211,7 @@ public final class RelayServer implements AutoCloseable {
             return;
         }
         inFlight.incrementAndGet();
+        requestsSeen.incrementAndGet();
         try {
             guardedInner(req, res, api, handler);
         } finally {
@@ -284,7 +311,7 @@ public final class RelayServer implements AutoCloseable {
     /** A bug or an unexpected I/O error: log it here with its stack, tell the client only an id. */
     private void unexpected(ServerRequest req, ServerResponse res, Throwable error) {
         String incident = Completions.newRequestId();
-        LOG.log(Level.SEVERE, "unexpected error, incident " + incident + " on " + req.path().path(), error);
+        log.log(Level.SEVERE, "unexpected error, incident " + incident + " on " + req.path().path(), error);
         if (res.isSent()) {
             return;
         }
