@@ -34,7 +34,7 @@ import java.util.function.Function;
  * @param etcd          where leadership lives; empty = no leadership (static tiers only)
  * @param drainBound    longest wait for requests in flight before resigning leadership (default 10 s)
  * @param failover      the retry budget, circuits and same-provider retries of its provider failover
- * @param rehearsal     the longest the process rehearses its request paths after it starts (default 30 s; 0: not
+ * @param rehearsal     the longest the process rehearses its request paths after it starts (default 60 s; 0: not
  *                      at all), so that its first real requests run compiled code (see {@link Rehearsal})
  */
 public record RelayConfig(String host, int port, Role role, long maxBodyBytes, boolean logPrompts,
@@ -112,6 +112,6 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
                 ConfigReader.duration(relay, "drain-bound", java.time.Duration.ofSeconds(10)),
                 // a relay passes a Retry-After on at once: its callers (the agent) wait it out, not both
                 FailoverSettings.engine(relay, "relay", java.time.Duration.ZERO),
-                ConfigReader.duration(relay, "rehearsal", java.time.Duration.ofSeconds(30)));
+                ConfigReader.duration(relay, "rehearsal", java.time.Duration.ofSeconds(60)));
     }
 }

@@ -20,7 +20,7 @@ class RelayConfigTest {
         assertEquals(new FailoverSettings.Budget(0.2, 10, Duration.ofSeconds(10)), failover.budget());
         assertEquals(new FailoverSettings.Breaker(3, 50, 10, Duration.ofSeconds(10), Duration.ofSeconds(5), 2), failover.breaker());
         assertEquals(Duration.ZERO, failover.maxRetryAfterWait(), "a relay passes Retry-After on; its caller waits");
-        assertEquals(Duration.ofSeconds(30), config.rehearsal(), "a relay process rehearses 30 s at most");
+        assertEquals(Duration.ofSeconds(60), config.rehearsal(), "a relay process rehearses 60 s at most");
     }
 
     @Test
