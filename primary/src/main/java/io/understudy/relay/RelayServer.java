@@ -46,7 +46,8 @@ public final class RelayServer implements AutoCloseable {
     private final WebServer server;
     private final Leadership leadership;
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicLong requestsSeen = new java.util.concurrent.atomic.AtomicLong();
+    /** Set by the first client request: written once, so the hot path only reads it after that. */
+    private volatile boolean servedAny;
     /** Its own log: the class's logger, or a silent one for a rehearsal. */
     private final Logger log;
     private volatile boolean draining;
@@ -118,7 +119,7 @@ public final class RelayServer implements AutoCloseable {
 
     /** Whether a client request (chat, Messages, embeddings; not a probe) has reached it since it started. */
     boolean servedAny() {
-        return requestsSeen.get() > 0;
+        return servedAny;
     }
 
     public RelayConfig config() {
@@ -211,7 +212,9 @@ public final class RelayServer implements AutoCloseable {
             return;
         }
         inFlight.incrementAndGet();
-        requestsSeen.incrementAndGet();
+        if (!servedAny) {
+            servedAny = true;
+        }
         try {
             guardedInner(req, res, api, handler);
         } finally {

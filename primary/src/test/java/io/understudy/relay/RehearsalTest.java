@@ -28,6 +28,22 @@ class RehearsalTest {
         assertEquals("real requests arrived", r.ended(), r.toString());
     }
 
+    /** What stops a real relay's rehearsal: its first client request, not a probe. */
+    @Test
+    void aRelayKnowsWhenItsFirstClientRequestArrivedAndAProbeIsNotOne() throws Exception {
+        try (io.understudy.sim.ProviderSim sim = io.understudy.sim.ProviderSim.start(io.understudy.sim.SimConfig.defaults().withPort(0));
+             RelayServer relay = RelayServer.start(Rehearsal.config(shipped, java.net.URI.create(sim.baseUrl())))) {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + relay.port();
+            assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/health/ready")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode());
+            assertEquals(false, relay.servedAny(), "a probe is not a client request");
+            assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/models")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode());
+            assertTrue(relay.servedAny());
+        }
+    }
+
     @Test
     void aZeroBoundRehearsesNothing() {
         assertEquals(new Rehearsal.Result(0, 0, 0, "off", ""), Rehearsal.run(shipped, Duration.ZERO, () -> false));
