@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * bin/bench: Understudy side by side with nginx, HAProxy, LiteLLM and Portkey, each set up as
@@ -244,12 +246,29 @@ public final class BenchMain {
             Deployment d = ready(c, stage, longWarmup());
             load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, warmup(), 2, FAILOVER_DEADLINE, null, null));
             ProcessHandle primary = d.primary().orElseThrow();
-            Runnable fault = blackhole ? stage::blackholePrimary : primary::destroyForcibly;
-            return load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, failoverRun(), 2, FAILOVER_DEADLINE, faultAt(), fault));
+            Runnable inject = blackhole ? stage::blackholePrimary : primary::destroyForcibly;
+            AtomicReference<Instant> faultWallClock = new AtomicReference<>();
+            Runnable fault = () -> {
+                faultWallClock.set(Instant.now());
+                inject.run();
+            };
+            Result result = load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, failoverRun(), 2, FAILOVER_DEADLINE, faultAt(), fault));
+            writeSamples(stage.dir().resolve("samples.tsv"), faultWallClock.get(), result);
+            return result;
         } catch (Exception e) {
             row.notes.add((blackhole ? "blackhole" : "SIGKILL") + " run failed: " + oneLine(e));
             return null;
         }
+    }
+
+    /** Every request of a failover run, one per line, so a "back to normal" figure can be traced to its windows. */
+    private static void writeSamples(Path file, Instant faultWallClock, Result result) throws IOException {
+        StringBuilder out = new StringBuilder("# fault injected at " + faultWallClock + " (UTC)\ndue_ms\tlatency_ms\tstream\toutcome\n");
+        for (Sample s : result.samples()) {
+            out.append(s.dueMillis()).append('\t').append(String.format(Locale.ROOT, "%.1f", s.latencyMicros() / 1000.0))
+                    .append('\t').append(s.stream()).append('\t').append(s.outcome()).append('\n');
+        }
+        Files.writeString(file, out);
     }
 
     private Path dir(Contender c, String part) {

@@ -60,8 +60,10 @@ final class Stage implements AutoCloseable {
                 String.valueOf(timing.tokenGapMillis()), String.valueOf(timing.tokens())), "-Xmx256m");
     }
 
-    JavaProcess java(String name, String main, List<String> args, String heap) {
-        JavaProcess p = JavaProcess.start(name, dir, main, args, heap, "-XX:TieredStopAtLevel=4");
+    JavaProcess java(String name, String main, List<String> args, String heap, String... more) {
+        List<String> jvm = new ArrayList<>(List.of(heap, "-XX:TieredStopAtLevel=4", "-Xlog:gc*,safepoint:file=" + dir.resolve(name + "-gc.log")));
+        jvm.addAll(List.of(more));
+        JavaProcess p = JavaProcess.start(name, dir, main, args, jvm.toArray(String[]::new));
         started.add(p);
         return p;
     }

@@ -59,8 +59,10 @@ record ScenarioResult(String id, String title, String invariant, List<RequestRec
                 RequestRecord w = worst.get();
                 worstAdded = w.latencyMs() - base;
                 // where the added time went: the first question when the bound is missed
+                String began = faultStartMs == Long.MAX_VALUE ? w.startMs() + " ms into the run"
+                        : (w.startMs() - faultStartMs) + " ms after the fault";
                 slowest = "slowest: " + (stream ? "a stream" : "a non-streamed request") + " that began "
-                        + (w.startMs() - faultStartMs) + " ms after the fault took " + w.latencyMs() + " ms (median before "
+                        + began + " took " + w.latencyMs() + " ms (median " + (faultStartMs == Long.MAX_VALUE ? "" : "before ")
                         + base + " ms" + (stream ? ", its first chunk at " + w.ttftMs() + " ms" : "") + "), ended on "
                         + w.upstream() + " after " + w.attempts() + " provider call(s)";
             }

@@ -375,7 +375,7 @@ final class Dispatcher {
                     continue;
                 }
                 FirstTokenDeadline.Verdict verdict = FirstTokenDeadline.onSilence(waited, ceiling, p99,
-                        samples.arrivedSince(windowNanos), upstreams.hostLag().congestedSince(windowMillis));
+                        samples.arrivedSince(windowNanos), upstreams.hostLag().stallSince(windowMillis));
                 switch (verdict) {
                     case FirstTokenDeadline.KeepWaiting k -> {
                         metrics.firstTokenWait(u.name(), "extended");

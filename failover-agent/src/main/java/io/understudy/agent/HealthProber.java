@@ -186,7 +186,8 @@ final class HealthProber implements AutoCloseable {
         if (result.ok()) {
             health.probeSucceeded();
         } else if (result.timedOut()) {
-            health.probeTimedOut(result.error(), started, starved.since(started, probe.interval()));
+            health.probeTimedOut(result.error(), started, starved.since(started, probe.interval()))
+                    .ifPresent(why -> LOG.info(() -> "probe of " + name + ": " + why));
         } else {
             health.probeFailed(result.error());
         }

@@ -1,6 +1,7 @@
 package io.understudy.agent;
 
 import io.understudy.core.failover.HealthState;
+import io.understudy.core.failover.HostStall;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -96,21 +97,24 @@ public final class InstanceHealth {
     /**
      * A probe started at {@code startedMillis} timed out. Busy (see the class comment) when a request
      * got an answer since then, or no verdict when {@code hostExcuse} gives a reason (see
-     * {@link #hostExcuse}); otherwise a failure like any other.
+     * {@link #hostExcuse}); otherwise a failure like any other. Returns why it did not count, if it did not.
      */
-    public void probeTimedOut(String error, long startedMillis, Optional<String> hostExcuse) {
+    public Optional<String> probeTimedOut(String error, long startedMillis, Optional<String> hostExcuse) {
         lastProbeTimeoutMillis = clockMillis.getAsLong();
         lastProbeMillis = lastProbeTimeoutMillis;
         boolean answering = lastAnsweredMillis >= startedMillis;
-        if (!answering && hostExcuse.isEmpty()) {
+        if ((!answering && hostExcuse.isEmpty()) || state() == HealthState.DOWN) {
+            // a down instance gets no traffic: excusing its timeouts would spare nothing, and say nothing
             probeFailed(error);
-            return;
+            return Optional.empty();
         }
         Transition t = null;
+        String excused;
         synchronized (this) {
             busyProbes++;
             lastError = error + (answering ? " while answering requests: busy, not dead"
                     : " while " + hostExcuse.get() + ": no verdict");
+            excused = lastError;
             if (answering && state == HealthState.SUSPECT) {
                 // suspected because nothing came back; answers are coming back: the suspicion is refuted
                 consecutiveFailures = 0;
@@ -118,23 +122,25 @@ public final class InstanceHealth {
             }
         }
         notifyListeners(t);
+        return Optional.of(excused);
     }
 
     /** What the caller saw of this host and of one upstream while that upstream's probe timed out. */
-    record HostDuringProbe(boolean ranLate, boolean idle, boolean cpuSaturated, boolean allSlowWhileOneAnswers) {
+    record HostDuringProbe(HostStall stall, boolean idle, boolean cpuSaturated, boolean allSlowWhileOneAnswers) {
     }
 
     /**
      * Why a probe timeout says more about this host than about the upstream, in words; empty when the
-     * timeout counts. A host that ran the agent's own threads late (the probe's and the requests'
-     * virtual threads included) could not run the probe, nor read the answers, on time. Otherwise an
+     * timeout counts. A host whose own threads (the probe's and the requests' virtual threads
+     * included) lost half the probe's time or more could not run the probe, nor read the answers, on
+     * time ({@link HostStall}); a few late ticks leave the upstream most of it. Otherwise an
      * upstream with requests in flight gets no excuse: that silence is its own. An idle one is excused
      * when the host's CPU was saturated (it may be a cold JVM on this very host, starved by the burst)
      * or when every probe timed out while one upstream answered requests.
      */
     static Optional<String> hostExcuse(HostDuringProbe h) {
-        if (h.ranLate()) {
-            return Optional.of("this host was too busy to run the probe on time");
+        if (h.stall().explainsSilence()) {
+            return Optional.of(h.stall() + " of the probe");
         }
         if (!h.idle()) {
             return Optional.empty();

@@ -251,7 +251,7 @@ final class Upstreams implements AutoCloseable {
      */
     Optional<String> hostStarved(Upstream u, long startedMillis, java.time.Duration interval) {
         return InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(
-                hostLag.congestedSince(startedMillis),
+                hostLag.stallSince(startedMillis),
                 u.inflight() == 0,
                 hostLag.saturatedSince(startedMillis),
                 InstanceHealth.allSlowWhileOneAnswers(byName.values().stream().flatMap(x -> x.health().stream()).toList(),

@@ -1,5 +1,6 @@
 package io.understudy.agent;
 
+import io.understudy.core.failover.HostStall;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.atomic.AtomicInteger;
@@ -70,7 +71,7 @@ class HostLagTest {
             // this platform thread runs while the virtual ticker waits behind the spinners
             boolean seenWhileHeld = false;
             while (!seenWhileHeld && spinners.stream().allMatch(Thread::isAlive)) {
-                seenWhileHeld = lag.congestedSince(start);
+                seenWhileHeld = lag.stallSince(start).lostMillis() >= HostLag.LATE.toMillis();
                 if (!seenWhileHeld) {
                     Thread.sleep(5);
                 }
@@ -84,7 +85,8 @@ class HostLagTest {
                 Thread.sleep(HostLag.TICK);
             }
             assertTrue(lag.worstLagMillis() >= HostLag.LATE.toMillis(), "the virtual ticker woke late behind the spinners");
-            assertTrue(lag.congestedSince(start), "and that lateness is remembered");
+            HostStall stall = lag.stallSince(start);
+            assertTrue(stall.lostMillis() >= 200, "most of the 400 ms the carriers were held is remembered as lost: " + stall);
         }
     }
 

@@ -15,8 +15,9 @@ import java.util.OptionalLong;
  *
  * <p>When that wait passes with nothing, the attempt is cut only if nothing says the model is merely
  * busy: another request got a first token from the same (upstream, model) during the wait, or this
- * host fell behind on its own threads. Then a burst that slows every answer down is waited out (up to
- * the ceiling) rather than cut and sent again, which would double its load and its bill.
+ * host's own threads lost half the wait or more (see {@link HostStall}). Then a burst that slows
+ * every answer down is waited out (up to the ceiling) rather than cut and sent again, which would
+ * double its load and its bill.
  *
  * <p>While probes hold the upstream suspect (a probe failed; not yet down) the floor does not apply:
  * the wait is the multiple of the p99 alone (at least {@link #SUSPECT_MINIMUM}). The floor is the
@@ -71,10 +72,10 @@ public final class FirstTokenDeadline {
      * @param ceilingMillis  the configured first-token timeout (or what is left of the request's deadline)
      * @param p99Millis      the (upstream, model)'s first-token p99 the wait was drawn from, if any
      * @param peerProgressed another request got a first token from this (upstream, model) during the last wait
-     * @param hostCongested  this host's own threads ran late during the last wait
+     * @param hostStall      how much of the last wait this host's own threads lost
      */
     public static Verdict onSilence(long waitedMillis, long ceilingMillis, OptionalLong p99Millis, boolean peerProgressed,
-                             boolean hostCongested) {
+                             HostStall hostStall) {
         if (waitedMillis >= ceilingMillis) {
             return new Cut("no first token within the configured " + ceilingMillis + " ms");
         }
@@ -82,8 +83,8 @@ public final class FirstTokenDeadline {
         if (peerProgressed) {
             return new KeepWaiting("other requests for this model got their first token meanwhile: busy, not hung" + normal);
         }
-        if (hostCongested) {
-            return new KeepWaiting("this host fell behind on its own threads meanwhile: no verdict" + normal);
+        if (hostStall.explainsSilence()) {
+            return new KeepWaiting(hostStall + " of the wait: no verdict" + normal);
         }
         return new Cut("no first token within " + waitedMillis + " ms" + normal + ", and none for any other request meanwhile");
     }

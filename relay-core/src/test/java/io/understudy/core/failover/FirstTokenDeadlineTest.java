@@ -45,15 +45,28 @@ class FirstTokenDeadlineTest {
         assertEquals(30_000, FirstTokenDeadline.waitMillis(off, 30_000, OptionalLong.of(100), false));
     }
 
+    /**
+     * Regression, bin/bench blackhole of the primary relay (2026-12-02): a timer 50 ms late anywhere in
+     * a wait made it no verdict, so on a loaded host silent streams waited for the probes' verdict.
+     */
+    @Test
+    void aHostThatLostLittleOfTheWaitDoesNotExcuseTheSilence() {
+        OptionalLong p99 = OptionalLong.of(80);
+        assertInstanceOf(FirstTokenDeadline.Cut.class, FirstTokenDeadline.onSilence(400, 30_000, p99, false, new HostStall(120, 400)));
+        assertInstanceOf(FirstTokenDeadline.KeepWaiting.class, FirstTokenDeadline.onSilence(400, 30_000, p99, false, new HostStall(200, 400)));
+    }
+
     @Test
     void silenceIsCutOnlyWhenNothingSaysTheModelIsBusy() {
         OptionalLong p99 = OptionalLong.of(300);
-        assertInstanceOf(FirstTokenDeadline.Cut.class, FirstTokenDeadline.onSilence(2_000, 30_000, p99, false, false));
-        var busy = FirstTokenDeadline.onSilence(2_000, 30_000, p99, true, false);
+        HostStall onTime = new HostStall(0, 2_000);
+        HostStall stalled = new HostStall(1_200, 2_000);
+        assertInstanceOf(FirstTokenDeadline.Cut.class, FirstTokenDeadline.onSilence(2_000, 30_000, p99, false, onTime));
+        var busy = FirstTokenDeadline.onSilence(2_000, 30_000, p99, true, onTime);
         assertInstanceOf(FirstTokenDeadline.KeepWaiting.class, busy);
         assertTrue(busy.reason().contains("busy"), busy.reason());
-        assertInstanceOf(FirstTokenDeadline.KeepWaiting.class, FirstTokenDeadline.onSilence(2_000, 30_000, p99, false, true));
-        assertInstanceOf(FirstTokenDeadline.Cut.class, FirstTokenDeadline.onSilence(30_000, 30_000, p99, true, true),
+        assertInstanceOf(FirstTokenDeadline.KeepWaiting.class, FirstTokenDeadline.onSilence(2_000, 30_000, p99, false, stalled));
+        assertInstanceOf(FirstTokenDeadline.Cut.class, FirstTokenDeadline.onSilence(30_000, 30_000, p99, true, stalled),
                 "the configured timeout is a ceiling whatever the signals");
     }
 
