@@ -23,6 +23,7 @@ import io.understudy.core.receipt.Recent;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientStream;
+import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.EmbeddingsRequest;
@@ -815,7 +816,7 @@ final class Dispatcher {
             });
         } else {
             res.header(HeaderNames.create("x-understudy-provider"), u.provider().name());
-            res.header(HeaderNames.create("x-understudy-model"), model);
+            res.header(HeaderNames.create("x-understudy-model"), HeaderValues.safe(model));
             cost.ifPresent(c -> res.header(HeaderNames.create("x-understudy-cost-usd"), c.toPlainString()));
         }
     }

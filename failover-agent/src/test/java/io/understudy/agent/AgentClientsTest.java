@@ -89,6 +89,10 @@ class AgentClientsTest {
             "fallbacks not a list  | /v1/chat/completions | {\"model\":\"m\",\"fallbacks\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request",
             "unknown path          | /v1/nothing          | {}                                             | 404 | unknown_url",
             "anthropic: no max_tokens | /v1/messages      | {\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request_error",
+            "model with CR LF      | /v1/chat/completions | {\"model\":\"gpt-4o-mini\\r\\nx-evil: 1\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request",
+            "model with NUL        | /v1/chat/completions | {\"model\":\"gpt-4o-mini\\u0000\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request",
+            "anthropic: model with LF | /v1/messages      | {\"model\":\"claude\\n\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request_error",
+            "embeddings: model with CR | /v1/embeddings   | {\"model\":\"e\\r\",\"input\":\"x\"} | 400 | invalid_request",
     })
     void badInputGetsAClearErrorAndTheAgentStaysUp(String name, String path, String body, int status, String code) throws Exception {
         HttpResponse<String> r = h.post(path, body);
@@ -98,6 +102,36 @@ class AgentClientsTest {
         assertEquals(code, actual);
         assertFalse(r.body().contains("Exception") || r.body().contains("\tat "));
         assertEquals(0, h.simAttempts(), "bad input never reaches a provider");
+        assertEquals(200, h.get("/health/live").statusCode());
+    }
+
+    /**
+     * Regression: a model name holding a control character got HTTP 500 with an empty body after
+     * the provider was called, and the agent failed over to the direct tier: a second billed call.
+     */
+    @Test
+    void aTenThousandCharacterModelNameIsRefusedBeforeAnyProviderCall() throws Exception {
+        HttpResponse<String> r = h.post("/v1/chat/completions", "{\"model\":\"" + "m".repeat(10_000)
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("model", Json.parse(r.body()).path("error").path("param").asText());
+        assertEquals(0, h.simAttempts());
+    }
+
+    @Test
+    void aBodyThatIsNotUtf8IsRefusedBeforeAnyProviderCall() throws Exception {
+        byte[] prefix = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] suffix = "\"}]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.write(prefix);
+        body.write(new byte[]{(byte) 0xC3, (byte) 0x28, (byte) 0xFF}); // an invalid UTF-8 sequence
+        body.write(suffix);
+        HttpResponse<String> r = h.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.base() + "/v1/chat/completions"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(10))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, r.statusCode(), r.body());
+        assertEquals("invalid_request", Json.parse(r.body()).path("error").path("code").asText());
+        assertEquals(0, h.simAttempts());
         assertEquals(200, h.get("/health/live").statusCode());
     }
 

@@ -25,6 +25,7 @@ import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientStream;
+import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.EmbeddingsRequest;
@@ -374,7 +375,7 @@ final class Completions {
     private void commonHeaders(ServerResponse res, Call call, String provider, String model) {
         res.header(HeaderNames.create("x-request-id"), call.id);
         res.header(HeaderNames.create("x-understudy-provider"), provider);
-        res.header(HeaderNames.create("x-understudy-model"), model);
+        res.header(HeaderNames.create("x-understudy-model"), HeaderValues.safe(model));
         res.header(HeaderNames.create("x-understudy-role"), config.role().wireName());
         res.header(HeaderNames.create("x-understudy-receipt"), "/v1/receipts/" + call.id);
     }

@@ -9,7 +9,7 @@ import io.understudy.core.wire.WireChecks;
 /** An Anthropic Messages API request, validated the way Anthropic's API validates it. */
 public record MessagesRequest(ObjectNode body) {
     public MessagesRequest {
-        WireChecks.requireText(body, "model");
+        WireChecks.requireModel(body);
         WireChecks.requirePositiveInt(body, "max_tokens");
         JsonNode messages = body.get("messages");
         if (messages == null || !messages.isArray() || messages.isEmpty()) {

@@ -64,7 +64,7 @@ public record ChatRequest(ObjectNode body) {
     }
 
     private static void validate(ObjectNode body) {
-        WireChecks.requireText(body, "model");
+        WireChecks.requireModel(body);
         JsonNode messages = body.get("messages");
         if (messages == null || messages.isNull()) {
             throw invalid("messages", "'messages' is required");

@@ -7,7 +7,7 @@ import io.understudy.core.Json;
 /** An OpenAI embeddings request, kept as a tree like {@link ChatRequest}. */
 public record EmbeddingsRequest(ObjectNode body) {
     public EmbeddingsRequest {
-        WireChecks.requireText(body, "model");
+        WireChecks.requireModel(body);
         JsonNode input = body.get("input");
         if (input == null || input.isNull()) {
             throw ChatRequest.invalid("input", "'input' is required");

@@ -26,6 +26,29 @@ public final class WireChecks {
         return node.asText();
     }
 
+    /** Longer model names are refused: the longest real ones (fine-tunes, routed names) are under 100. */
+    public static final int MAX_MODEL_LENGTH = 256;
+
+    /**
+     * The model name: a non-empty string of at most {@link #MAX_MODEL_LENGTH} characters with no
+     * control character. It is routed on, logged and echoed in headers, so a CR, LF or NUL in it is
+     * refused here, before any provider is called (and billed).
+     */
+    public static String requireModel(ObjectNode body) {
+        String model = requireText(body, "model");
+        if (model.length() > MAX_MODEL_LENGTH) {
+            throw ChatRequest.invalid("model", "'model' is " + model.length() + " characters long; at most "
+                    + MAX_MODEL_LENGTH + " are accepted");
+        }
+        for (int i = 0; i < model.length(); i++) {
+            if (Character.isISOControl(model.charAt(i))) {
+                throw ChatRequest.invalid("model", "'model' holds a control character (U+"
+                        + String.format("%04X", (int) model.charAt(i)) + ") at position " + i);
+            }
+        }
+        return model;
+    }
+
     public static void optionalBoolean(ObjectNode body, String field) {
         JsonNode node = body.get(field);
         if (node != null && !node.isNull() && !node.isBoolean()) {
