@@ -19,6 +19,7 @@ import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
 import io.understudy.core.receipt.Recent;
+import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
@@ -141,7 +142,7 @@ public final class AgentServer implements AutoCloseable {
         rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.chat(req, res, Api.OPENAI)))
                 .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, () -> dispatcher.chat(req, res, Api.ANTHROPIC)))
                 .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.embeddings(req, res)))
-                .get("/v1/models", (req, res) -> guarded(req, res, Api.OPENAI, () -> models(res)))
+                .get("/v1/models", (req, res) -> guarded(req, res, Api.forModelList(req), () -> models(req, res)))
                 .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, () -> receipt(req, res)))
                 .get("/health/live", (req, res) -> json(res, Json.object().put("status", "UP").put("version", Version.current())))
                 .get("/health/ready", this::ready)
@@ -172,8 +173,12 @@ public final class AgentServer implements AutoCloseable {
         }
     }
 
-    /** Lists models from the first usable relay; the direct tier's routes when no relay answers. */
-    private void models(ServerResponse res) {
+    /**
+     * Lists models from the first usable relay (what the relays route); the direct tier's catalog
+     * when no relay answers. In Anthropic's shape for callers that send {@code anthropic-version}.
+     */
+    private void models(ServerRequest req, ServerResponse res) {
+        boolean anthropic = Api.forModelList(req) == Api.ANTHROPIC;
         for (Upstream u : upstreams.relays()) {
             if (!u.healthState().usable() || u.circuitOpen()) {
                 continue;
@@ -189,17 +194,17 @@ public final class AgentServer implements AutoCloseable {
                 });
                 ObjectNode list = future.get(2, TimeUnit.SECONDS);
                 res.header(HeaderNames.create("x-understudy-upstream"), u.name());
-                json(res, list);
+                json(res, anthropic ? ModelCatalog.toAnthropic(list) : list);
                 return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
             } catch (Exception e) {
                 LOG.fine(() -> "models from " + u.name() + " failed: " + e);
             }
         }
-        ObjectNode out = Json.object().put("object", "list");
-        ArrayNode data = out.putArray("data");
-        upstreams.directRouter().ifPresent(r -> r.listedModels().forEach(id ->
-                data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "understudy")));
-        json(res, out);
+        ObjectNode list = upstreams.directCatalog().map(ModelCatalog::openAiList).orElseGet(ModelCatalog::emptyOpenAiList);
+        json(res, anthropic ? ModelCatalog.toAnthropic(list) : list);
     }
 
     private void receipt(ServerRequest req, ServerResponse res) {

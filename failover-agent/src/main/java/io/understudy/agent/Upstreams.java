@@ -9,6 +9,7 @@ import io.understudy.core.provider.HttpTransport;
 import io.understudy.core.provider.Provider;
 import io.understudy.core.provider.ProviderConfig;
 import io.understudy.core.provider.ProviderKind;
+import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.routing.Router;
 
 import java.time.Clock;
@@ -35,6 +36,7 @@ final class Upstreams implements AutoCloseable {
     private final UpstreamCircuits.Listener onBreaker;
     private volatile Consumer<Upstream> onAdded = u -> { };
     private final Optional<Router> directRouter;
+    private final Optional<ModelCatalog> directCatalog;
     private final ProviderLimits providerLimits = new ProviderLimits();
     private final HostLag hostLag;
     private final int directTierIndex;
@@ -90,6 +92,7 @@ final class Upstreams implements AutoCloseable {
             }
         }
         this.directRouter = Optional.ofNullable(router);
+        this.directCatalog = directRouter.map(ModelCatalog::of);
         this.directTierIndex = directIndex;
         this.directTierName = directName;
     }
@@ -214,6 +217,11 @@ final class Upstreams implements AutoCloseable {
 
     Optional<Router> directRouter() {
         return directRouter;
+    }
+
+    /** What the direct tier can serve, for /v1/models when no relay answers. */
+    Optional<ModelCatalog> directCatalog() {
+        return directCatalog;
     }
 
     /** Every (upstream, model) pair for the decision; {@code excluded} upstreams show as circuit open. */

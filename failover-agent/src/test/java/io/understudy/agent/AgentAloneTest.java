@@ -77,6 +77,15 @@ class AgentAloneTest {
         assertEquals("backup", attempts.get(1).path("model").asText());
     }
 
+    /** Regression: with no relay, /v1/models listed only the direct tier's literal routes: nothing, on a "*" route. */
+    @Test
+    void theModelListOfTheDirectTierHoldsWhatItsProviderServes() throws Exception {
+        JsonNode models = Json.parse(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/v1/models"))
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
+        assertTrue(models.path("data").toString().contains("\"sim-large\""), models.toString());
+        assertEquals(0, sim.attempts().toJson().path("attempts").size(), "listing models is no model call");
+    }
+
     /** Regression, outside benchmark "500 once, then healthy", agent alone: the provider is retried in place. */
     @Test
     void aProvidersFiveHundredOnceIsRetriedInPlaceAfterAShortPause() throws Exception {

@@ -80,6 +80,10 @@ class AgentClientsTest {
         HttpResponse<String> models = h.get("/v1/models");
         assertEquals(200, models.statusCode());
         assertEquals("list", Json.parse(models.body()).path("object").asText());
+        assertTrue(Json.parse(models.body()).path("data").toString().contains("\"sim-small\""),
+                "the relay's pattern route lists what provider-sim serves: " + models.body());
+        JsonNode anthropicModels = Json.parse(h.get("/v1/models", "anthropic-version", "2023-06-01").body());
+        assertEquals("model", anthropicModels.path("data").path(0).path("type").asText(), anthropicModels.toString());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -11,6 +11,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.understudy.core.Json;
 import io.understudy.core.Version;
+import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
@@ -41,6 +42,7 @@ public final class RelayServer implements AutoCloseable {
     private final RelayMetrics metrics;
     private final ClientAuth auth;
     private final Router router;
+    private final ModelCatalog catalog;
     private final Recent<Receipt> receipts;
     private final Completions completions;
     private final WebServer server;
@@ -61,6 +63,7 @@ public final class RelayServer implements AutoCloseable {
         this.auth = new ClientAuth(config.clientKeys());
         this.router = Router.create(config.routes(), config.providers(),
                 p -> Provider.create(p, HttpTransport.forProvider(p)));
+        this.catalog = ModelCatalog.of(router);
         this.receipts = new Recent<>(config.receiptsKept());
         this.completions = new Completions(config, router, metrics, receipts, clock,
                 silent ? silentLogger() : Logger.getLogger(Completions.class.getName()));
@@ -188,7 +191,7 @@ public final class RelayServer implements AutoCloseable {
         rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, completions::chat))
                 .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, completions::messages))
                 .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, completions::embeddings))
-                .get("/v1/models", (req, res) -> guarded(req, res, Api.OPENAI, this::models))
+                .get("/v1/models", (req, res) -> guarded(req, res, Api.forModelList(req), this::models))
                 .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, this::receipt))
                 .get("/health/live", this::live)
                 .get("/health/ready", this::ready)
@@ -242,14 +245,9 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void models(ServerRequest req, ServerResponse res) {
-        ObjectNode out = Json.object();
-        out.put("object", "list");
-        ArrayNode data = out.putArray("data");
-        for (String id : router.listedModels()) {
-            data.addObject().put("id", id).put("object", "model").put("created", 0).put("owned_by", "understudy");
-        }
+        ObjectNode list = catalog.openAiList();
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(Json.bytes(out));
+        res.send(Json.bytes(Api.forModelList(req) == Api.ANTHROPIC ? ModelCatalog.toAnthropic(list) : list));
     }
 
     private void receipt(ServerRequest req, ServerResponse res) {

@@ -88,6 +88,22 @@ class RelayTest {
         assertTrue(models.path("data").toString().contains("gpt-4o-mini"));
     }
 
+    /** Regression: /v1/models listed only literal routes, so a relay routing "*" listed nothing the provider serves. */
+    @Test
+    void theModelListHoldsWhatPatternRoutesReachInEitherShape() throws Exception {
+        JsonNode models = Json.parse(h.get("/v1/models").body());
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        models.path("data").forEach(m -> ids.add(m.path("id").asText()));
+        assertTrue(ids.containsAll(java.util.List.of("ratelimited", "gpt-4o-mini", "sim-small", "sim-large", "claude-sonnet-4-5")), ids.toString());
+        assertEquals(ids.size(), new java.util.HashSet<>(ids).size(), "no model listed twice: " + ids);
+        assertEquals("provider-sim", models.path("data").path(ids.indexOf("sim-small")).path("owned_by").asText());
+
+        JsonNode anthropic = Json.parse(h.get("/v1/models", "anthropic-version", "2023-06-01").body());
+        assertEquals("model", anthropic.path("data").path(0).path("type").asText());
+        assertEquals(ids.size(), anthropic.path("data").size());
+        assertEquals(false, anthropic.path("has_more").asBoolean(true));
+    }
+
     @Test
     void anthropicClientsCanCallTheRelay() throws Exception {
         String request = "{\"model\":\"gpt-4o-mini\",\"max_tokens\":100,\"system\":\"Be terse.\","

@@ -51,16 +51,9 @@ public final class Router {
         return new Result(List.of(), Optional.of("The model '" + model + "' does not exist here"));
     }
 
-    /** Model names for /v1/models: each literal route pattern that has a usable provider. */
-    public List<String> listedModels() {
-        List<String> out = new ArrayList<>();
-        for (Route route : routes) {
-            String pattern = route.model().pattern();
-            if (!pattern.contains("*") && route.targets().stream().anyMatch(t -> enabled.containsKey(t.provider()))) {
-                out.add(pattern);
-            }
-        }
-        return out;
+    /** The routes in order (the first whose pattern matches wins). */
+    public List<Route> routes() {
+        return routes;
     }
 
     public boolean anyProviderEnabled() {

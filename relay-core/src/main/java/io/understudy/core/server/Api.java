@@ -1,11 +1,22 @@
 package io.understudy.core.server;
 
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+
 /** The API shape a client called, which decides the shape of errors and stream events. */
 public enum Api {
     OPENAI, ANTHROPIC;
 
+    private static final HeaderName ANTHROPIC_VERSION = HeaderNames.create("anthropic-version");
+
     /** {@code /v1/messages} is Anthropic's; everything else speaks OpenAI's shape. */
     public static Api forPath(String path) {
         return path.startsWith("/v1/messages") ? ANTHROPIC : OPENAI;
+    }
+
+    /** {@code GET /v1/models} is one path for both: Anthropic's SDKs send {@code anthropic-version}. */
+    public static Api forModelList(ServerRequest req) {
+        return req.headers().contains(ANTHROPIC_VERSION) ? ANTHROPIC : OPENAI;
     }
 }
