@@ -99,6 +99,11 @@ public final class ModelCatalog {
         return list;
     }
 
+    /** Whether a provider's list is being fetched right now. */
+    boolean fetchRunning() {
+        return !fetching.isEmpty();
+    }
+
     /**
      * An OpenAI-shaped list in the shape of Anthropic's {@code GET /v1/models}, for callers that
      * send {@code anthropic-version}.

@@ -28,6 +28,8 @@ class ModelCatalogTest {
     private final Map<String, List<String>> served = new ConcurrentHashMap<>();
     private final Map<String, RuntimeException> failing = new ConcurrentHashMap<>();
     private final AtomicInteger fetches = new AtomicInteger();
+    /** While set, a fetch waits for it: a provider slow to list. */
+    private volatile java.util.concurrent.CountDownLatch slowProvider;
 
     private static Provider provider(String name) {
         ProviderConfig c = new ProviderConfig(name, ProviderKind.OPENAI, URI.create("http://127.0.0.1:9/v1"), Optional.empty(),
@@ -37,6 +39,14 @@ class ModelCatalogTest {
 
     private ObjectNode list(Provider p) {
         fetches.incrementAndGet();
+        java.util.concurrent.CountDownLatch gate = slowProvider;
+        if (gate != null) {
+            try {
+                gate.await(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         RuntimeException e = failing.get(p.name());
         if (e != null) {
             throw e;
@@ -93,14 +103,19 @@ class ModelCatalogTest {
         assertEquals(1, fetches.get());
 
         nanos.addAndGet(Duration.ofMinutes(6).toNanos());
-        assertEquals(List.of("a"), ids(c.openAiList()), "stale: the old list is served while a fetch runs");
+        slowProvider = new java.util.concurrent.CountDownLatch(1);
+        assertEquals(List.of("a"), ids(c.openAiList()), "stale: the old list is served at once while a fetch runs");
+        slowProvider.countDown();
+        slowProvider = null;
         listUntilFetched(c, 2);
         assertEquals(List.of("a", "b"), awaitIds(c, List.of("a", "b")));
 
         failing.put("sim", new IllegalStateException("provider down"));
         nanos.addAndGet(Duration.ofMinutes(6).toNanos());
         listUntilFetched(c, 3);
+        awaitNoFetch(c);
         assertEquals(List.of("a", "b"), ids(c.openAiList()), "a provider that fails keeps its last list");
+        assertEquals(3, fetches.get(), "and is not asked again at once");
 
         failing.clear();
         nanos.addAndGet(ModelCatalog.RETRY_AFTER_FAILURE.toNanos());
@@ -128,6 +143,14 @@ class ModelCatalogTest {
             Thread.sleep(5);
         }
         assertEquals(n, fetches.get(), "fetches");
+    }
+
+    private static void awaitNoFetch(ModelCatalog c) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (c.fetchRunning() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(false, c.fetchRunning(), "the fetch ended");
     }
 
     private List<String> awaitIds(ModelCatalog c, List<String> expected) throws InterruptedException {
