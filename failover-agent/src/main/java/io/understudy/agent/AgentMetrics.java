@@ -33,6 +33,7 @@ final class AgentMetrics {
     static final String FIRST_TOKEN_WAITS = "understudy.agent.first.token.waits";
     static final String TOKENS = "understudy.agent.tokens";
     static final String COST = "understudy.agent.cost.usd";
+    static final String PASS_THROUGH = "understudy.agent.pass.through";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
@@ -43,6 +44,11 @@ final class AgentMetrics {
 
     void timeToFirstToken(String tier, Duration ttft) {
         Timer.builder(TIME_TO_FIRST_TOKEN).tag("tier", tier).publishPercentileHistogram().register(registry).record(ttft);
+    }
+
+    /** A call passed through as it is (audio, images, moderations...), by who answered and its status class. */
+    void passThrough(String upstream, int status) {
+        Counter.builder(PASS_THROUGH).tag("upstream", upstream).tag("status", (status / 100) + "xx").register(registry).increment();
     }
 
     void attempt(String upstream, String outcome) {

@@ -23,9 +23,15 @@ import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
+import io.understudy.core.server.HeaderValues;
+import io.understudy.core.server.PassThrough;
+import io.understudy.core.server.RequestBodies;
+import io.understudy.core.wire.WireChecks;
+import io.understudy.core.provider.HttpTransport;
 
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +48,9 @@ public final class AgentServer implements AutoCloseable {
     private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/embeddings",
             "/v1/models", "/health/live", "/health/ready", "/metrics", "/status", "/");
 
+    /** Pass-through calls (audio, images...) may take long: the wait between two reads of the answer. */
+    private static final java.time.Duration PASS_THROUGH_READ_TIMEOUT = java.time.Duration.ofSeconds(600);
+
     private final AgentConfig config;
     private final Clock clock;
     private final AgentMetrics metrics = new AgentMetrics();
@@ -56,6 +65,7 @@ public final class AgentServer implements AutoCloseable {
     private final WebServer server;
     private final io.understudy.core.etcd.Etcd etcd;
     private final LeaderView leaderView;
+    private final PassThrough passThrough;
 
     private AgentServer(AgentConfig config, Clock clock) {
         this.config = config;
@@ -66,6 +76,8 @@ public final class AgentServer implements AutoCloseable {
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
         this.leaderView = etcd == null ? null : new LeaderView(etcd, config.name(), clock, this::onLeaderChange);
         this.receipts = new Recent<>(config.receiptsKept());
+        this.passThrough = new PassThrough(new HttpTransport("pass-through", Origin.RELAY, java.time.Duration.ofSeconds(2),
+                PASS_THROUGH_READ_TIMEOUT, clock), PASS_THROUGH_READ_TIMEOUT);
         this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis(), config.retriesByTier()),
                 budget, metrics, failoverLog, clock, this::leaderTier,
                 (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts);
@@ -155,8 +167,44 @@ public final class AgentServer implements AutoCloseable {
                     res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
                     res.send(status.html());
                 })
-                .any(this::notFound)
+                .any(this::otherPath)
                 .error(Throwable.class, this::unexpected);
+    }
+
+    /** Any other call under /v1/ passes through (see {@link PassThrough}); the rest is 404/405. */
+    private void otherPath(ServerRequest req, ServerResponse res) {
+        String path = req.path().path();
+        if (!path.startsWith("/v1/") || KNOWN_PATHS.contains(path) || path.startsWith("/v1/receipts/")) {
+            notFound(req, res);
+            return;
+        }
+        guarded(req, res, Api.OPENAI, () -> passThrough(req, res));
+    }
+
+    /**
+     * Usable relays in tier order (a relay passes the call on to its providers the same way), then
+     * the direct tier's providers for the call's model. A relay that refuses the connection is
+     * skipped for the next; once a byte has gone up, the answer (or the failure) is the client's.
+     */
+    private void passThrough(ServerRequest req, ServerResponse res) {
+        byte[] body = RequestBodies.read(req, config.maxBodyBytes());
+        Optional<String> model = PassThrough.model(body, req.headers().first(HeaderNames.CONTENT_TYPE));
+        model.ifPresent(WireChecks::checkModel);
+        List<PassThrough.Candidate> candidates = new java.util.ArrayList<>();
+        for (Upstream u : upstreams.relays()) {
+            if (u.healthState().usable() && !u.circuitOpen()) {
+                candidates.add(new PassThrough.Candidate(u.name(), u.provider().config(), Optional.empty()));
+            }
+        }
+        upstreams.directRouter().ifPresent(r -> candidates.addAll(PassThrough.candidates(r, model)));
+        long started = System.nanoTime();
+        PassThrough.Outcome o = passThrough.forward(req, res, body, candidates,
+                name -> LOG.info(() -> "pass-through " + req.path().path() + ": " + name + " refused the connection; trying the next"));
+        metrics.passThrough(o.candidate(), o.status());
+        LOG.info(() -> "pass-through " + req.prologue().method().text() + " " + req.path().path() + " model="
+                + model.map(HeaderValues::safe).orElse("-") + " upstream=" + o.candidate() + " status=" + o.status()
+                + " bytes=" + o.bytes() + " ms=" + (System.nanoTime() - started) / 1_000_000
+                + o.brokeOff().map(why -> " broke_off=" + why).orElse(""));
     }
 
     private void guarded(ServerRequest req, ServerResponse res, Api api, Runnable handler) {

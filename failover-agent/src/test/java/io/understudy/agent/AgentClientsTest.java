@@ -91,7 +91,7 @@ class AgentClientsTest {
             "malformed JSON        | /v1/chat/completions | {                                              | 400 | invalid_request",
             "missing messages      | /v1/chat/completions | {\"model\":\"m\"}                              | 400 | invalid_request",
             "fallbacks not a list  | /v1/chat/completions | {\"model\":\"m\",\"fallbacks\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request",
-            "unknown path          | /v1/nothing          | {}                                             | 404 | unknown_url",
+            "unknown path          | /v2/nothing          | {}                                             | 404 | unknown_url",
             "anthropic: no max_tokens | /v1/messages      | {\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request_error",
             "model with CR LF      | /v1/chat/completions | {\"model\":\"gpt-4o-mini\\r\\nx-evil: 1\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request",
             "model with NUL        | /v1/chat/completions | {\"model\":\"gpt-4o-mini\\u0000\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} | 400 | invalid_request",
@@ -137,6 +137,32 @@ class AgentClientsTest {
         assertEquals("invalid_request", Json.parse(r.body()).path("error").path("code").asText());
         assertEquals(0, h.simAttempts());
         assertEquals(200, h.get("/health/live").statusCode());
+    }
+
+    /**
+     * Regression: /v1/moderations, /v1/audio/speech (any /v1/ call the agent does not model) answered
+     * 404 from the agent. They pass through agent -> relay -> provider byte for byte, and move to the
+     * standby when the primary refuses the connection.
+     */
+    @Test
+    void callsTheAgentDoesNotModelPassThroughAndFailOverWhenRefused() throws Exception {
+        String moderation = "{\"model\":\"omni-moderation-latest\",\"input\":\"hello\"}";
+        HttpResponse<String> r = h.post("/v1/moderations", moderation);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("modr-sim", Json.parse(r.body()).path("id").asText());
+        assertEquals("primary-1", r.headers().firstValue("x-understudy-upstream").orElseThrow());
+
+        HttpResponse<byte[]> speech = h.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(h.base() + "/v1/audio/speech"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(20))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"tts-1\",\"input\":\"agent\",\"voice\":\"alloy\"}"))
+                .build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, speech.statusCode());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(io.understudy.sim.ProviderSim.speechBytes("agent"), speech.body());
+
+        h.primaryProxy.mode(TcpProxy.Mode.REFUSE);
+        HttpResponse<String> moved = h.post("/v1/moderations", moderation);
+        assertEquals(200, moved.statusCode(), moved.body());
+        assertEquals("standby-1", moved.headers().firstValue("x-understudy-upstream").orElseThrow());
     }
 
     @Test

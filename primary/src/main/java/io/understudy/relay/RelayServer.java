@@ -14,6 +14,9 @@ import io.understudy.core.Version;
 import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
+import io.understudy.core.server.RequestBodies;
+import io.understudy.core.server.HeaderValues;
+import io.understudy.core.server.PassThrough;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
 import io.understudy.core.error.ErrorBodies;
@@ -38,11 +41,15 @@ public final class RelayServer implements AutoCloseable {
     private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/embeddings",
             "/v1/models", "/health/live", "/health/ready", "/metrics", "/status");
 
+    /** Pass-through calls (audio, images...) may take long: the wait between two reads of the answer. */
+    private static final java.time.Duration PASS_THROUGH_READ_TIMEOUT = java.time.Duration.ofSeconds(600);
+
     private final RelayConfig config;
     private final RelayMetrics metrics;
     private final ClientAuth auth;
     private final Router router;
     private final ModelCatalog catalog;
+    private final PassThrough passThrough;
     private final Recent<Receipt> receipts;
     private final Completions completions;
     private final WebServer server;
@@ -64,6 +71,8 @@ public final class RelayServer implements AutoCloseable {
         this.router = Router.create(config.routes(), config.providers(),
                 p -> Provider.create(p, HttpTransport.forProvider(p)));
         this.catalog = ModelCatalog.of(router);
+        this.passThrough = new PassThrough(new HttpTransport("pass-through", Origin.PROVIDER, java.time.Duration.ofSeconds(5),
+                PASS_THROUGH_READ_TIMEOUT, clock), PASS_THROUGH_READ_TIMEOUT);
         this.receipts = new Recent<>(config.receiptsKept());
         this.completions = new Completions(config, router, metrics, receipts, clock,
                 silent ? silentLogger() : Logger.getLogger(Completions.class.getName()));
@@ -197,7 +206,7 @@ public final class RelayServer implements AutoCloseable {
                 .get("/health/ready", this::ready)
                 .get("/status", this::status)
                 .get("/metrics", this::metrics)
-                .any(this::notFound)
+                .any(this::otherPath)
                 .error(Throwable.class, this::unexpected);
     }
 
@@ -307,6 +316,29 @@ public final class RelayServer implements AutoCloseable {
 
     private void notFound(ServerRequest req, ServerResponse res) {
         ApiErrors.notFound(req, res, KNOWN_PATHS);
+    }
+
+    /** Any other call under /v1/ passes through to a provider (see {@link PassThrough}); the rest is 404/405. */
+    private void otherPath(ServerRequest req, ServerResponse res) {
+        String path = req.path().path();
+        if (!path.startsWith("/v1/") || KNOWN_PATHS.contains(path) || path.startsWith("/v1/receipts/")) {
+            notFound(req, res);
+            return;
+        }
+        guarded(req, res, Api.OPENAI, this::passThrough);
+    }
+
+    private void passThrough(ServerRequest req, ServerResponse res) {
+        byte[] body = RequestBodies.read(req, config.maxBodyBytes());
+        Optional<String> model = PassThrough.model(body, req.headers().first(HeaderNames.CONTENT_TYPE));
+        model.ifPresent(io.understudy.core.wire.WireChecks::checkModel);
+        long started = System.nanoTime();
+        PassThrough.Outcome o = passThrough.forward(req, res, body, PassThrough.candidates(router, model),
+                name -> log.info(() -> "pass-through " + req.path().path() + ": " + name + " refused the connection; trying the next"));
+        log.info(() -> "pass-through " + req.prologue().method().text() + " " + req.path().path() + " model="
+                + model.map(HeaderValues::safe).orElse("-") + " upstream=" + o.candidate() + " status=" + o.status()
+                + " bytes=" + o.bytes() + " ms=" + (System.nanoTime() - started) / 1_000_000
+                + o.brokeOff().map(why -> " broke_off=" + why).orElse(""));
     }
 
     /** A bug or an unexpected I/O error: log it here with its stack, tell the client only an id. */

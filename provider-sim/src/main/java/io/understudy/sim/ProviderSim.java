@@ -90,6 +90,9 @@ public final class ProviderSim implements AutoCloseable {
             case "POST /v1/chat/completions" -> chat(request, exchange, Api.OPENAI);
             case "POST /v1/messages" -> chat(request, exchange, Api.ANTHROPIC);
             case "POST /v1/embeddings" -> embeddings(request, exchange);
+            case "POST /v1/moderations" -> moderations(request, exchange);
+            case "POST /v1/audio/speech" -> speech(request, exchange);
+            case "POST /v1/audio/transcriptions" -> transcription(request, exchange);
             default -> {
                 Api api = request.path().startsWith("/v1/messages") ? Api.ANTHROPIC : Api.OPENAI;
                 sendError(exchange, api, 404, "not_found_error", "not_found", "no route " + route, Map.of());
@@ -374,6 +377,56 @@ public final class ProviderSim implements AutoCloseable {
         out.put("model", model);
         out.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
         sendJson(exchange, 200, out, Map.of());
+    }
+
+    /** OpenAI's moderations: nothing is ever flagged. */
+    private void moderations(SimRequest request, SimExchange exchange) throws IOException {
+        ObjectNode body = parseBody(request, exchange, Api.OPENAI);
+        if (body == null) {
+            return;
+        }
+        String model = body.path("model").asText("omni-moderation-latest");
+        attempts.record("moderations", model, FaultMode.NONE, false, "ok", request.header("x-sim-tag").orElse(null),
+                request.header("host").orElse(""), false);
+        ObjectNode out = Json.object().put("id", "modr-sim").put("model", model);
+        out.putArray("results").addObject().put("flagged", false).putObject("categories");
+        sendJson(exchange, 200, out, Map.of());
+    }
+
+    /** The bytes {@code /v1/audio/speech} answers for {@code input}: 200 KiB, deterministic, not text. */
+    public static byte[] speechBytes(String input) {
+        byte[] out = new byte[200 * 1024];
+        int seed = input.hashCode();
+        for (int i = 0; i < out.length; i++) {
+            seed = seed * 1_103_515_245 + 12_345;
+            out[i] = (byte) (seed >>> 16);
+        }
+        return out;
+    }
+
+    /** OpenAI's text-to-speech: audio/mpeg bytes (see {@link #speechBytes}). */
+    private void speech(SimRequest request, SimExchange exchange) throws IOException {
+        ObjectNode body = parseBody(request, exchange, Api.OPENAI);
+        if (body == null) {
+            return;
+        }
+        attempts.record("speech", body.path("model").asText(""), FaultMode.NONE, false, "ok",
+                request.header("x-sim-tag").orElse(null), request.header("host").orElse(""), false);
+        exchange.send(200, "audio/mpeg", Map.of(), speechBytes(body.path("input").asText("")));
+    }
+
+    /** OpenAI's transcription upload (multipart): answers with the size and SHA-256 of the body it received. */
+    private void transcription(SimRequest request, SimExchange exchange) throws IOException {
+        attempts.record("transcriptions", "", FaultMode.NONE, false, "ok", request.header("x-sim-tag").orElse(null),
+                request.header("host").orElse(""), false);
+        String sha256;
+        try {
+            sha256 = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(request.body()));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        sendJson(exchange, 200, Json.object().put("text", "sim transcript").put("bytes", request.body().length)
+                .put("sha256", sha256).put("content_type", request.header("content-type").orElse("")), Map.of());
     }
 
     private ObjectNode models() {

@@ -123,6 +123,20 @@ public final class HttpTransport {
         }
     }
 
+    /**
+     * Sends once and returns the response whatever its status (the caller closes it): for calls
+     * passed through as they are, whose errors are the upstream's answer. Nothing is re-sent, not
+     * even after Helidon's idle-connection race: such calls may not be idempotent.
+     */
+    public HttpClientResponse exchange(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
+                                       Duration readTimeout) {
+        try {
+            return submit(method, uri, headers, body, readTimeout);
+        } catch (RuntimeException e) {
+            throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        }
+    }
+
     private HttpClientResponse submit(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
                                       Duration readTimeout) {
         HttpClientRequest request = client.method(method).uri(uri).readTimeout(readTimeout);

@@ -24,6 +24,11 @@ public final class RequestBodies {
                         "unsupported_media_type", null, "Content-Type must be application/json, got '" + type + "'"));
             }
         });
+        return read(request, maxBytes);
+    }
+
+    /** Reads a body of any type within the size limit (413 beyond it). */
+    public static byte[] read(ServerRequest request, long maxBytes) {
         OptionalLong declared = request.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > maxBytes) {
             throw tooLarge(maxBytes);

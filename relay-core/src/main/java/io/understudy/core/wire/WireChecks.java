@@ -35,7 +35,11 @@ public final class WireChecks {
      * refused here, before any provider is called (and billed).
      */
     public static String requireModel(ObjectNode body) {
-        String model = requireText(body, "model");
+        return checkModel(requireText(body, "model"));
+    }
+
+    /** The checks of {@link #requireModel} on a name already read. */
+    public static String checkModel(String model) {
         if (model.length() > MAX_MODEL_LENGTH) {
             throw ChatRequest.invalid("model", "'model' is " + model.length() + " characters long; at most "
                     + MAX_MODEL_LENGTH + " are accepted");

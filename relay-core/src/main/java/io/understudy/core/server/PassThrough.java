@@ -1,0 +1,187 @@
+package io.understudy.core.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.http.Status;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import io.understudy.core.Json;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Origin;
+import io.understudy.core.provider.HttpTransport;
+import io.understudy.core.provider.ProviderConfig;
+import io.understudy.core.provider.ProviderKind;
+import io.understudy.core.routing.Router;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Every other call under {@code /v1/} (legacy completions, audio, images, moderations, files...),
+ * passed on as it is: the body goes up unchanged (the model renamed only where a route says so),
+ * and the answer, errors included, comes back as it arrives, byte for byte, flushed as it comes
+ * (a legacy completion may stream). Such calls may not be idempotent, so a call moves to the next
+ * candidate only when its connection was refused: no byte of it reached the one before. Anything
+ * later (a timeout, a reset) is the client's to retry, never ours.
+ */
+public final class PassThrough {
+    /** Request headers passed on; the client's key is replaced by the candidate's. */
+    private static final Set<String> REQUEST_HEADERS = Set.of("content-type", "accept", "openai-beta");
+    /** Answer headers passed back, besides the {@code x-ratelimit-*} family. */
+    private static final Set<String> ANSWER_HEADERS = Set.of("content-type", "content-disposition", "retry-after",
+            "openai-processing-ms", "openai-version", "cache-control");
+
+    /**
+     * One place a call may go: an OpenAI-compatible API root ({@code .../v1}) and its key, and the
+     * model to ask for there, when a route renames it.
+     */
+    public record Candidate(String name, ProviderConfig api, Optional<String> renameModelTo) {
+    }
+
+    /** What happened, for the caller's logs: {@code brokeOff} says why the answer stopped short, if it did. */
+    public record Outcome(String candidate, int status, long bytes, Optional<String> brokeOff) {
+    }
+
+    private final HttpTransport transport;
+    private final Duration readTimeout;
+
+    /** {@code transport}: used for every candidate (connections are pooled per host). */
+    public PassThrough(HttpTransport transport, Duration readTimeout) {
+        this.transport = transport;
+        this.readTimeout = readTimeout;
+    }
+
+    /**
+     * Where a router sends a pass-through call: the OpenAI-compatible targets of the route for
+     * {@code model}, else (no model, or no route for it) the first OpenAI-compatible provider.
+     * Anthropic providers take no OpenAI-shaped call.
+     */
+    public static List<Candidate> candidates(Router router, Optional<String> model) {
+        List<Candidate> out = new ArrayList<>();
+        if (model.isPresent()) {
+            for (Router.Attempt a : router.plan(model.get()).attempts()) {
+                if (a.provider().config().kind() == ProviderKind.OPENAI) {
+                    out.add(new Candidate(a.provider().name(), a.provider().config(),
+                            a.model().equals(model.get()) ? Optional.empty() : Optional.of(a.model())));
+                }
+            }
+        }
+        if (out.isEmpty()) {
+            router.providers().values().stream().filter(p -> p.config().kind() == ProviderKind.OPENAI).findFirst()
+                    .ifPresent(p -> out.add(new Candidate(p.name(), p.config(), Optional.empty())));
+        }
+        return out;
+    }
+
+    /** The JSON body's {@code model}, when the body is a JSON object that names one. */
+    public static Optional<String> model(byte[] body, Optional<String> contentType) {
+        if (contentType.isPresent() && !contentType.get().toLowerCase(Locale.ROOT).contains("json")) {
+            return Optional.empty();
+        }
+        try {
+            JsonNode node = Json.parse(body);
+            return node != null && node.path("model").isTextual() ? Optional.of(node.path("model").asText()) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Sends the call to the first candidate that takes the connection and streams its answer back.
+     * {@code refused} hears of each candidate that refused. Throws {@link FailureException} (502,
+     * or 503 with no candidate) when none could be reached, before anything was sent to the client.
+     */
+    public Outcome forward(ServerRequest req, ServerResponse res, byte[] body, List<Candidate> candidates,
+                           Consumer<String> refused) {
+        if (candidates.isEmpty()) {
+            throw new FailureException(new Failure.Unavailable(Origin.LOCAL, "local", Failure.UnavailableKind.MARKED_DOWN,
+                    "No upstream can take " + req.prologue().method().text() + " " + req.path().path() + " now"));
+        }
+        String path = req.path().path().substring("/v1".length());
+        String query = req.query().rawValue();
+        List<String> tried = new ArrayList<>();
+        for (Candidate c : candidates) {
+            Map<HeaderName, String> headers = new LinkedHashMap<>();
+            for (io.helidon.http.Header h : req.headers()) {
+                if (REQUEST_HEADERS.contains(h.name().toLowerCase(Locale.ROOT))) {
+                    headers.put(h.headerName(), h.get());
+                }
+            }
+            c.api().apiKey().ifPresent(k -> headers.put(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
+            byte[] sent = c.renameModelTo().map(m -> renamed(body, m)).orElse(body);
+            HttpClientResponse answer;
+            try {
+                answer = transport.exchange(req.prologue().method(), c.api().resolve(path + (query.isEmpty() ? "" : "?" + query)),
+                        headers, req.prologue().method() == Method.GET && sent.length == 0 ? null : sent, readTimeout);
+            } catch (FailureException e) {
+                if (e.failure() instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.CONNECT_REFUSED) {
+                    tried.add(c.name() + " (refused)");
+                    refused.accept(c.name());
+                    continue; // nothing of the call reached it: the next one may take it
+                }
+                throw new FailureException(new Failure.Unavailable(Origin.LOCAL, c.name(), Failure.UnavailableKind.RESET,
+                        c.name() + " did not answer " + req.path().path() + ": " + e.getMessage()
+                                + " (not retried: the call may have been received)"));
+            }
+            try (answer) {
+                return copy(answer, res, c.name());
+            }
+        }
+        throw new FailureException(new Failure.Unavailable(Origin.LOCAL, "local", Failure.UnavailableKind.CONNECT_REFUSED,
+                "No upstream took " + req.path().path() + ": " + String.join(", ", tried)));
+    }
+
+    private static byte[] renamed(byte[] body, String model) {
+        try {
+            if (Json.parse(body) instanceof ObjectNode o) {
+                o.put("model", model);
+                return Json.bytes(o);
+            }
+        } catch (IOException e) {
+            // not JSON after all: sent as it is
+        }
+        return body;
+    }
+
+    /** Status, the headers that matter, then the body as it arrives. */
+    private static Outcome copy(HttpClientResponse answer, ServerResponse res, String candidate) {
+        int status = answer.status().code();
+        res.status(Status.create(status));
+        for (io.helidon.http.Header h : answer.headers()) {
+            String name = h.name().toLowerCase(Locale.ROOT);
+            if (ANSWER_HEADERS.contains(name) || name.startsWith("x-ratelimit-")) {
+                res.header(h.headerName(), h.get());
+            }
+        }
+        res.header(HeaderNames.create("x-understudy-upstream"), HeaderValues.safe(candidate));
+        long copied = 0;
+        byte[] buffer = new byte[16 * 1024];
+        try (InputStream in = answer.inputStream(); OutputStream out = res.outputStream()) {
+            for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+                out.write(buffer, 0, n);
+                out.flush(); // a streamed legacy completion reaches the client as it comes
+                copied += n;
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // the upstream or the client broke off mid-answer: nothing more can be said to the client
+            return new Outcome(candidate, status, copied, Optional.of(String.valueOf(e.getMessage())));
+        }
+        return new Outcome(candidate, status, copied, Optional.empty());
+    }
+}
