@@ -23,7 +23,6 @@ import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
-import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.PassThrough;
 import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.WireChecks;
@@ -174,7 +173,7 @@ public final class AgentServer implements AutoCloseable {
     /** Any other call under /v1/ passes through (see {@link PassThrough}); the rest is 404/405. */
     private void otherPath(ServerRequest req, ServerResponse res) {
         String path = req.path().path();
-        if (!path.startsWith("/v1/") || KNOWN_PATHS.contains(path) || path.startsWith("/v1/receipts/")) {
+        if (!PassThrough.takes(path, KNOWN_PATHS)) {
             notFound(req, res);
             return;
         }
@@ -201,10 +200,7 @@ public final class AgentServer implements AutoCloseable {
         PassThrough.Outcome o = passThrough.forward(req, res, body, candidates,
                 name -> LOG.info(() -> "pass-through " + req.path().path() + ": " + name + " refused the connection; trying the next"));
         metrics.passThrough(o.candidate(), o.status());
-        LOG.info(() -> "pass-through " + req.prologue().method().text() + " " + req.path().path() + " model="
-                + model.map(HeaderValues::safe).orElse("-") + " upstream=" + o.candidate() + " status=" + o.status()
-                + " bytes=" + o.bytes() + " ms=" + (System.nanoTime() - started) / 1_000_000
-                + o.brokeOff().map(why -> " broke_off=" + why).orElse(""));
+        LOG.info(() -> o.describe(req, model, started));
     }
 
     private void guarded(ServerRequest req, ServerResponse res, Api api, Runnable handler) {

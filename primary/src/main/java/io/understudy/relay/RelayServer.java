@@ -15,7 +15,6 @@ import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.RequestBodies;
-import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.PassThrough;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
@@ -321,7 +320,7 @@ public final class RelayServer implements AutoCloseable {
     /** Any other call under /v1/ passes through to a provider (see {@link PassThrough}); the rest is 404/405. */
     private void otherPath(ServerRequest req, ServerResponse res) {
         String path = req.path().path();
-        if (!path.startsWith("/v1/") || KNOWN_PATHS.contains(path) || path.startsWith("/v1/receipts/")) {
+        if (!PassThrough.takes(path, KNOWN_PATHS)) {
             notFound(req, res);
             return;
         }
@@ -335,10 +334,7 @@ public final class RelayServer implements AutoCloseable {
         long started = System.nanoTime();
         PassThrough.Outcome o = passThrough.forward(req, res, body, PassThrough.candidates(router, model),
                 name -> log.info(() -> "pass-through " + req.path().path() + ": " + name + " refused the connection; trying the next"));
-        log.info(() -> "pass-through " + req.prologue().method().text() + " " + req.path().path() + " model="
-                + model.map(HeaderValues::safe).orElse("-") + " upstream=" + o.candidate() + " status=" + o.status()
-                + " bytes=" + o.bytes() + " ms=" + (System.nanoTime() - started) / 1_000_000
-                + o.brokeOff().map(why -> " broke_off=" + why).orElse(""));
+        log.info(() -> o.describe(req, model, started));
     }
 
     /** A bug or an unexpected I/O error: log it here with its stack, tell the client only an id. */

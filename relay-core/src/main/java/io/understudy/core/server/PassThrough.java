@@ -56,6 +56,21 @@ public final class PassThrough {
 
     /** What happened, for the caller's logs: {@code brokeOff} says why the answer stopped short, if it did. */
     public record Outcome(String candidate, int status, long bytes, Optional<String> brokeOff) {
+        /** One log line: never the body, and the model made safe. */
+        public String describe(ServerRequest req, Optional<String> model, long startedNanos) {
+            return "pass-through " + req.prologue().method().text() + " " + req.path().path() + " model="
+                    + model.map(HeaderValues::safe).orElse("-") + " upstream=" + candidate + " status=" + status
+                    + " bytes=" + bytes + " ms=" + (System.nanoTime() - startedNanos) / 1_000_000
+                    + brokeOff.map(why -> " broke_off=" + why).orElse("");
+        }
+    }
+
+    /**
+     * Whether a path not served otherwise is passed through: anything under {@code /v1/} but the
+     * server's own paths (a wrong method on those is a 405) and its receipts.
+     */
+    public static boolean takes(String path, Set<String> ownPaths) {
+        return path.startsWith("/v1/") && !ownPaths.contains(path) && !path.startsWith("/v1/receipts/");
     }
 
     private final HttpTransport transport;
