@@ -8,16 +8,22 @@ import picocli.CommandLine.Command;
 @Command(name = "understudy", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Two-tier failover appliance for AI API relays.",
         subcommands = {UpCommand.class, RelayCommand.class, AgentCommand.class, SimCommand.class, StatusCommand.class,
-                PromoteCommand.class, SwitchoverCommand.class, HistoryCommand.class, CommandLine.HelpCommand.class})
+                PromoteCommand.class, SwitchoverCommand.class, HistoryCommand.class, DiffCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
         Logging.configure();
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line with its error handling: what {@code main} runs, and what tests run. */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler(Main::handleError);
-        System.exit(cli.execute(args));
+        return cli;
     }
 
     @Override
