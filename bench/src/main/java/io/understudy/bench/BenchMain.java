@@ -244,6 +244,9 @@ public final class BenchMain {
             // the failover is measured from the steady state a primary path is in after minutes in production;
             // the standby gets none of this traffic: it is as cold as a real standby (its own rehearsal aside)
             Deployment d = ready(c, stage, longWarmup());
+            for (String backup : stage.backupProviders()) {
+                warmDirectly(stage, backup);
+            }
             load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, warmup(), 2, FAILOVER_DEADLINE, null, null));
             ProcessHandle primary = d.primary().orElseThrow();
             Runnable inject = blackhole ? stage::blackholePrimary : primary::destroyForcibly;
@@ -287,6 +290,15 @@ public final class BenchMain {
             load.run(Spec.plain(d.baseUrl(), d.headers(), rates()[0], warmup));
         }
         return d;
+    }
+
+    /** Warms a backup provider-sim with the same burst, sent to it directly (see {@link Stage#backupProviders}). */
+    private void warmDirectly(Stage stage, String origin) throws Exception {
+        if (wrk.isPresent()) {
+            wrk.get().run(stage.dir(), origin, Map.of(), longWarmup());
+        } else {
+            load.run(Spec.plain(origin, Map.of(), rates()[0], longWarmup()));
+        }
     }
 
     private Deployment awaitServing(Contender c, Stage stage) throws Exception {
@@ -359,7 +371,7 @@ public final class BenchMain {
         line("Load: open loop at fixed rates (request i is due at start + i/rate whatever earlier ones do), latency from each");
         line("request's due time (coordinated-omission corrected), percentiles by HdrHistogram; every answer is checked against");
         line("provider-sim's deterministic text. Warm-up (JIT) with wrk: " + longWarmup().toSeconds() + " s before sections 1, 2 and 4 "
-                + "(through the primary path only: a standby stays cold), " + warmup().toSeconds() + " s before 3 (then");
+                + "(through the primary path only: a standby relay stays cold; a backup provider-sim gets the same burst directly, as a provider serving others is warm), " + warmup().toSeconds() + " s before 3 (then");
         line((quick ? warmup().toSeconds() : 15) + " s of streams before 3, " + warmup().toSeconds() + " s of the failover load before 4); each open-loop row "
                 + (quick ? 1 : 2) + " s at its own rate, then " + measure().toSeconds() + " s measured. Maximum throughput: " + wrk.map(w -> "`" + w.command("URL", Duration.ofSeconds(quick ? 2 : 8))
                 + "` (" + w.version() + ")").orElse("wrk is not installed: " + peers.whyMissing("wrk")) + ".");

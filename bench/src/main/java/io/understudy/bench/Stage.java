@@ -31,6 +31,7 @@ final class Stage implements AutoCloseable {
     private final ToxiproxyServer toxiproxy; // null: no blackhole on this stage
     private final List<AutoCloseable> started = new ArrayList<>();
     private Proxy primaryProxy;
+    private final List<String> backupProviders = new ArrayList<>();
 
     Stage(Path dir, SimTiming timing, ToxiproxyServer toxiproxy) {
         this.dir = dir;
@@ -52,7 +53,17 @@ final class Stage implements AutoCloseable {
     SimPair simPair() {
         JavaProcess primary = sim("sim-primary");
         JavaProcess backup = sim("sim-backup");
+        backupProviders.add("http://127.0.0.1:" + backup.port());
         return new SimPair(primary.handle(), reachPrimary(primary.port()), backup.port());
+    }
+
+    /**
+     * The backup providers' origins. A backup provider stands in for a provider that serves other
+     * clients all day: warm, unlike a standby relay. The bench warms them directly, not through
+     * the system measured.
+     */
+    List<String> backupProviders() {
+        return List.copyOf(backupProviders);
     }
 
     JavaProcess sim(String name) {
