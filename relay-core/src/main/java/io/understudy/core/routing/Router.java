@@ -23,7 +23,8 @@ public final class Router {
 
     public Router(List<Route> routes, Map<String, Provider> enabled, Map<String, String> disabledReasons) {
         this.routes = List.copyOf(routes);
-        this.enabled = Map.copyOf(enabled);
+        // in config order: "the first OpenAI-compatible provider" must mean the first one configured
+        this.enabled = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(enabled));
         this.disabledReasons = Map.copyOf(disabledReasons);
     }
 
@@ -60,6 +61,7 @@ public final class Router {
         return !enabled.isEmpty();
     }
 
+    /** The enabled providers, in config order. */
     public Map<String, Provider> providers() {
         return enabled;
     }

@@ -84,8 +84,8 @@ public final class PassThrough {
 
     /**
      * Where a router sends a pass-through call: the OpenAI-compatible targets of the route for
-     * {@code model}, else (no model, or no route for it) the first OpenAI-compatible provider.
-     * Anthropic providers take no OpenAI-shaped call.
+     * {@code model}, else (no model, or no route for it) every OpenAI-compatible provider in config
+     * order, the first one first. Anthropic providers take no OpenAI-shaped call.
      */
     public static List<Candidate> candidates(Router router, Optional<String> model) {
         List<Candidate> out = new ArrayList<>();
@@ -98,8 +98,8 @@ public final class PassThrough {
             }
         }
         if (out.isEmpty()) {
-            router.providers().values().stream().filter(p -> p.config().kind() == ProviderKind.OPENAI).findFirst()
-                    .ifPresent(p -> out.add(new Candidate(p.name(), p.config(), Optional.empty())));
+            router.providers().values().stream().filter(p -> p.config().kind() == ProviderKind.OPENAI)
+                    .forEach(p -> out.add(new Candidate(p.name(), p.config(), Optional.empty())));
         }
         return out;
     }
