@@ -35,8 +35,11 @@ class DiffCommandTest {
                 server: { host: 127.0.0.1, port: 0 }
                 relay: { rehearsal: PT0S }
                 providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1" }
+                  - { name: sim, kind: openai, base-url: "%1$s/v1" }
+                  - { name: sim-anthropic, kind: anthropic, base-url: "%1$s" }
                 routes:
+                  - model: "claude-*"
+                    targets: [ { provider: sim-anthropic } ]
                   - model: "renamed"
                     targets: [ { provider: sim, model: "sim-small" } ]
                   - model: "*"
@@ -82,6 +85,28 @@ class DiffCommandTest {
         assertTrue(a.out().contains("no difference"), a.out());
         Run b = diff(whole.replace("{\"model\"", "{\"stream\":true,\"model\""));
         assertEquals(0, b.exit(), b.out());
+    }
+
+    /** What a Messages client sends that chat has no words for: it must reach the provider as sent. */
+    private static final String RICH_MESSAGES = """
+            {"model":"claude-diff","max_tokens":300,%s
+             "system":[{"type":"text","text":"You are terse.","cache_control":{"type":"ephemeral"}}],
+             "thinking":{"type":"enabled","budget_tokens":1024},"metadata":{"user_id":"u-42"},"stop_sequences":["END"],
+             "tools":[{"name":"lookup","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search"}],
+             "messages":[
+               {"role":"user","content":[{"type":"text","text":"what does it say?","cache_control":{"type":"ephemeral"}}]},
+               {"role":"assistant","content":[{"type":"thinking","thinking":"check","signature":"sig=="},
+                                               {"type":"tool_use","id":"toolu_1","name":"lookup","input":{"q":"fact"}}]},
+               {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"it is so"}]}]}
+            """;
+
+    /** Regression: a relay translated Messages to chat and back, and the provider counted fewer input tokens. */
+    @Test
+    void aRichAnthropicRequestThroughARelayShowsNoDifferenceWholeOrStreamed() throws Exception {
+        Run whole = diff(RICH_MESSAGES.formatted(""), "--dialect", "anthropic");
+        assertEquals(0, whole.exit(), whole.out());
+        Run streamed = diff(RICH_MESSAGES.formatted("\"stream\":true,"), "--dialect", "anthropic");
+        assertEquals(0, streamed.exit(), streamed.out());
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.understudy.core.config.ConfigError;
 import io.understudy.core.config.ConfigReader;
 import io.understudy.core.config.ProviderConfigs;
 import io.understudy.core.pricing.PriceTable;
+import io.understudy.core.provider.ProviderKind;
 import io.understudy.core.provider.Secret;
 import io.understudy.core.routing.Route;
 
@@ -38,9 +39,13 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public enum TierKind { RELAY, DIRECT }
 
     /** One tier: relay instances, or the providers called directly. */
-    /** {@code discover}: also take instances from the relays registered in etcd under a role named like this tier. */
+    /**
+     * {@code discover}: also take instances from the relays registered in etcd under a role named like
+     * this tier. {@code relayApi}: what its relays serve; an Anthropic request goes to their own
+     * {@code /v1/messages} untranslated unless it is {@link ProviderKind#OPENAI} (chat only).
+     */
     public record Tier(String name, TierKind kind, List<Instance> instances, Optional<Secret> apiKey, Probe probe,
-                       Timeouts timeouts, boolean discover, FailoverPolicy.Retries retries) {
+                       Timeouts timeouts, boolean discover, FailoverPolicy.Retries retries, ProviderKind relayApi) {
         public Tier {
             instances = List.copyOf(instances);
         }
@@ -194,7 +199,12 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     ConfigReader.duration(to, "idle", Duration.ofSeconds(30)),
                     ConfigReader.duration(to, "response", Duration.ofSeconds(300)), adaptive(to.get("adaptive-first-token")));
             FailoverPolicy.Retries retries = FailoverSettings.retries(t.get("retries"));
-            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover, retries));
+            ProviderKind relayApi = switch (ConfigReader.string(t, "api", "openai+anthropic")) {
+                case "openai+anthropic" -> ProviderKind.OPENAI_AND_ANTHROPIC;
+                case "openai" -> ProviderKind.OPENAI;
+                default -> throw new ConfigError(ConfigReader.path(t, "api"), "must be openai+anthropic or openai");
+            };
+            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover, retries, relayApi));
         }
         List<ModelRule> models = new ArrayList<>();
         for (Config m : ConfigReader.list(root, "models")) {

@@ -7,7 +7,7 @@ import io.understudy.core.error.Failures;
 import io.understudy.core.provider.ChatCompletion;
 import io.understudy.core.provider.ChatStream;
 import io.understudy.core.provider.Embeddings;
-import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 
@@ -49,7 +49,7 @@ final class AttemptWorker {
     private static final int ABORTED = 2;
 
     private final Upstream upstream;
-    private final ChatRequest chat;
+    private final Conversation chat;
     private final EmbeddingsRequest embeddings;
     private final BlockingQueue<Event> events = new ArrayBlockingQueue<>(64);
     private final AtomicInteger state = new AtomicInteger(RUNNING);
@@ -58,13 +58,13 @@ final class AttemptWorker {
     private volatile ChatStream stream;
     private volatile long lastEventNanos = startNanos;
 
-    private AttemptWorker(Upstream upstream, ChatRequest chat, EmbeddingsRequest embeddings) {
+    private AttemptWorker(Upstream upstream, Conversation chat, EmbeddingsRequest embeddings) {
         this.upstream = upstream;
         this.chat = chat;
         this.embeddings = embeddings;
     }
 
-    static AttemptWorker chat(Upstream upstream, ChatRequest request) {
+    static AttemptWorker chat(Upstream upstream, Conversation request) {
         return new AttemptWorker(upstream, request, null).start();
     }
 

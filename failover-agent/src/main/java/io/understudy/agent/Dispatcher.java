@@ -13,8 +13,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.understudy.core.Json;
-import io.understudy.core.anthropic.AnthropicTranslation;
-import io.understudy.core.anthropic.MessagesRequest;
+import io.understudy.core.wire.MessagesRequest;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
@@ -26,6 +25,7 @@ import io.understudy.core.server.ClientStream;
 import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
@@ -155,14 +155,16 @@ final class Dispatcher {
         try {
             ObjectNode body = io.understudy.core.wire.WireChecks.parseObject(RequestBodies.readJson(req, config.maxBodyBytes()));
             List<String> bodyFallbacks = takeFallbacks(body);
-            ChatRequest chat;
+            // kept in the client's dialect: only an upstream that speaks the other one translates it
+            Conversation chat;
             boolean clientWantsUsage;
             if (api == Api.ANTHROPIC) {
-                chat = new ChatRequest(AnthropicTranslation.toOpenAiRequest(new MessagesRequest(body)));
+                chat = new MessagesRequest(body);
                 clientWantsUsage = true;
             } else {
-                chat = new ChatRequest(body);
-                clientWantsUsage = chat.includeUsage();
+                ChatRequest openAi = new ChatRequest(body);
+                chat = openAi;
+                clientWantsUsage = openAi.includeUsage();
             }
             if (config.logPrompts()) {
                 LOG.info("prompt " + Json.text(body));
@@ -207,7 +209,7 @@ final class Dispatcher {
 
     // ------------------------------------------------------------------ non-streamed chat
 
-    private void completeChat(Call call, ServerResponse res, ChatRequest chat) {
+    private void completeChat(Call call, ServerResponse res, Conversation chat) {
         Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel())), false, null);
         if (answer == null) {
             giveUp(call, res);
@@ -220,8 +222,7 @@ final class Dispatcher {
                 completion.model(), Optional.of(completion.usage()), "ok", null);
         headers(res, call, answer.upstream(), completion.upstreamHeaders(), completion.model(), line.cost());
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(call.api == Api.OPENAI ? completion.bytes()
-                : Json.bytes(AnthropicTranslation.toAnthropicResponse(completion.json())));
+        res.send(completion.bytes());
         succeeded(call, answer.upstream(), completion.model(), Optional.of(completion.usage()), false);
         if (config.logPrompts()) {
             LOG.info(call.id + " answer " + Json.text(completion.json()));
@@ -231,7 +232,7 @@ final class Dispatcher {
     // ------------------------------------------------------------------ the attempt loop
 
     /** A stream being resumed: the request, what its client already has, and which resumption this is. */
-    private record Resuming(ChatRequest chat, Sent sent, FailoverPolicy.Resumption state) {
+    private record Resuming(Conversation chat, Sent sent, FailoverPolicy.Resumption state) {
     }
 
     private static final FailoverLoop.Carried<Answer> TRIED = new FailoverLoop.Tried<>();
@@ -501,7 +502,7 @@ final class Dispatcher {
         }
     }
 
-    private void streamChat(Call call, ServerResponse res, ChatRequest chat, boolean clientWantsUsage) {
+    private void streamChat(Call call, ServerResponse res, Conversation chat, boolean clientWantsUsage) {
         Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel()).withStreamUsage()), true, null);
         if (answer == null) {
             giveUp(call, res);
@@ -642,7 +643,7 @@ final class Dispatcher {
      * Null when it cannot be: the caller ends the stream with the original error (never a prefill
      * rejection in its place).
      */
-    private Answer resume(Call call, ChatRequest chat, Sent sent) {
+    private Answer resume(Call call, Conversation chat, Sent sent) {
         call.recoveries++;
         FailoverPolicy.Resumption state = new FailoverPolicy.Resumption(sent.toolCalls, call.recoveries,
                 config.maxStreamRecoveries(), model -> config.ruleFor(model).map(AgentConfig.ModelRule::prefill).orElse(false),
@@ -666,7 +667,8 @@ final class Dispatcher {
     private FailoverLoop.Carried<Answer> continuation(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         String model = c.askModel();
         Sent sent = resuming.sent();
-        AttemptWorker worker = AttemptWorker.chat(u, continuation(resuming.chat().withModel(model).withStreamUsage(), sent.text.toString()));
+        AttemptWorker worker = AttemptWorker.chat(u, resuming.chat().withModel(model).withStreamUsage()
+                .withAssistantPrefill(sent.text.toString()));
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, model);
         if (event instanceof AttemptWorker.First first && worker.commit()) {
             List<StreamChunk> pending = new ArrayList<>();
@@ -764,19 +766,16 @@ final class Dispatcher {
         return new FailoverLoop.Stopped<>(new FailoverPolicy.GiveUp(last, why, "diverged"));
     }
 
-    /** The original request with the text already sent as an assistant prefill. */
-    private static ChatRequest continuation(ChatRequest request, String sentText) {
-        ObjectNode body = request.body().deepCopy();
-        ArrayNode messages = (ArrayNode) body.get("messages");
-        messages.addObject().put("role", "assistant").put("content", sentText);
-        return new ChatRequest(body);
-    }
-
     /**
      * A resumed stream's chunk as part of the client's stream: the same id, no second role chunk, and
-     * the model of the call that writes it (the client is told which model wrote the tail).
+     * the model of the call that writes it (the client is told which model wrote the tail). It no
+     * longer carries an upstream event: an Anthropic client gets the tail translated, fitted onto
+     * what it already has (a second message_start would end its message), and a carrier is dropped.
      */
     private static StreamChunk rewrite(StreamChunk chunk, Sent sent) {
+        if (chunk.isCarrier()) {
+            return null;
+        }
         JsonNode delta = chunk.json().path("choices").path(0).path("delta");
         if (delta.has("role") && chunk.contentDelta().isEmpty() && !delta.has("tool_calls") && chunk.finishReason().isEmpty()) {
             return null;

@@ -98,7 +98,7 @@ final class Upstreams implements AutoCloseable {
     }
 
     private Upstream addRelay(AgentConfig.Tier tier, int tierIndex, AgentConfig.Instance instance) {
-        ProviderConfig pc = new ProviderConfig(instance.name(), ProviderKind.OPENAI, instance.baseUrl(),
+        ProviderConfig pc = new ProviderConfig(instance.name(), tier.relayApi(), instance.baseUrl(),
                 tier.apiKey(), tier.timeouts().connect(), config.requestTimeout());
         HttpTransport transport = new HttpTransport(instance.name(), Origin.RELAY, pc.connectTimeout(), pc.readTimeout(), clock);
         InstanceHealth health = tier.probe().enabled()

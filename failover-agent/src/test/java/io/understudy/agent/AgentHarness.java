@@ -119,13 +119,17 @@ final class AgentHarness implements AutoCloseable {
                   circuit-breaker: { consecutive-failures: %d, open-for: %s, successes-to-close: 1 }
                   retries: { same-upstream: %d }
                 providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT2S }
+                  - { name: sim, kind: openai, base-url: "%5$s/v1", read-timeout: PT2S }
+                  - { name: sim-anthropic, kind: anthropic, base-url: "%5$s", read-timeout: PT2S }
                 routes:
-                %s
+                %6$s
+                  - model: "claude-*"
+                    targets: [ { provider: sim-anthropic } ]
                   - model: "*"
                     targets: [ { provider: sim } ]
                 prices:
                   - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }
+                  - { provider: sim-anthropic, model: "*", input-per-million: 1, output-per-million: 2 }
                 """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), tuning.relayRetries(),
                 sim.baseUrl(), extraRoutes)), Map.<String, String>of()::get);
     }
@@ -153,12 +157,16 @@ final class AgentHarness implements AutoCloseable {
                     kind: direct
                     timeouts: { connect: PT0.5S, first-token: PT2S, idle: %8$s, response: PT4S }
                 providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
+                  - { name: sim, kind: openai, base-url: "%6$s/v1", read-timeout: PT5S }
+                  - { name: sim-anthropic, kind: anthropic, base-url: "%6$s", read-timeout: PT5S }
                 routes:
+                  - model: "claude-*"
+                    targets: [ { provider: sim-anthropic } ]
                   - model: "*"
                     targets: [ { provider: sim } ]
                 prices:
                   - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }
+                  - { provider: sim-anthropic, model: "*", input-per-million: 1, output-per-million: 2 }
                   - { provider: sim, model: "cheap-*", input-per-million: 1, output-per-million: 1 }
                   - { provider: sim, model: "premium-*", input-per-million: 30, output-per-million: 60 }
                 models:
@@ -172,7 +180,7 @@ final class AgentHarness implements AutoCloseable {
                     fallbacks: [ "premium-model" ]
                   - model: "sim-context-length"
                     on-context-length: [ "bigger-context" ]
-                %s
+                %7$s
                 """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra, tuning.streamIdle());
     }
 

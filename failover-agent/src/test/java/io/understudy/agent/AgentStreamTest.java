@@ -7,6 +7,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedReader;
 import java.io.InputStream;
@@ -248,15 +250,22 @@ class AgentStreamTest {
         }
     }
 
-    @Test
-    void anthropicClientsGetResumedStreamsToo() throws Exception {
+    /**
+     * An Anthropic client's stream cut mid-way on the primary is resumed on the standby, whether the
+     * provider behind the relays speaks chat (events translated all along) or Messages (the events
+     * pass as they came, and the resumed tail is fitted onto them: one message, blocks consistent).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"recover-b", "claude-resume"})
+    void anthropicClientsGetResumedStreamsToo(String model) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create(h.base() + "/v1/messages"))
                 .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"recover-b\",\"max_tokens\":100,\"stream\":true,"
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"max_tokens\":100,\"stream\":true,"
                         + "\"messages\":[{\"role\":\"user\",\"content\":\"anthropic resume\"}]}")).build();
         HttpResponse<InputStream> r = h.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         StringBuilder text = new StringBuilder();
         List<String> events = new ArrayList<>();
+        java.util.Set<Integer> open = new java.util.HashSet<>();
         int deltas = 0;
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
             for (String line = reader.readLine(); line != null; line = reader.readLine()) {
@@ -264,10 +273,19 @@ class AgentStreamTest {
                     events.add(line.substring(7));
                 } else if (line.startsWith("data: ")) {
                     JsonNode e = Json.parse(line.substring(6));
-                    if (e.path("type").asText().equals("content_block_delta")) {
-                        text.append(e.path("delta").path("text").asText());
-                        if (++deltas == 3) {
-                            h.primaryProxy.cutAll();
+                    int index = e.path("index").asInt(-1);
+                    switch (e.path("type").asText()) {
+                        case "content_block_start" -> assertTrue(open.add(index), "block " + index + " opened twice");
+                        case "content_block_stop" -> assertTrue(open.remove(index), "block " + index + " closed but not open");
+                        case "content_block_delta" -> {
+                            assertTrue(open.contains(index), "a delta for block " + index + ", which is not open");
+                            text.append(e.path("delta").path("text").asText());
+                            if (++deltas == 3) {
+                                h.primaryProxy.cutAll();
+                            }
+                        }
+                        default -> {
+                            // message events are counted below
                         }
                     }
                 }
@@ -276,5 +294,6 @@ class AgentStreamTest {
         assertEquals(h.expectedText("anthropic resume"), text.toString());
         assertEquals("message_stop", events.get(events.size() - 1));
         assertEquals(1, events.stream().filter("message_start"::equals).count());
+        assertTrue(open.isEmpty(), "every block closed: " + open);
     }
 }

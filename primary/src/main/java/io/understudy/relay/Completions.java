@@ -11,8 +11,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
-import io.understudy.core.anthropic.AnthropicTranslation;
-import io.understudy.core.anthropic.MessagesRequest;
+import io.understudy.core.wire.MessagesRequest;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.provider.HttpTransport;
@@ -28,6 +27,7 @@ import io.understudy.core.server.ClientStream;
 import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
@@ -130,7 +130,7 @@ final class Completions {
         try {
             MessagesRequest messages = MessagesRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
             logPrompt(call, messages.body());
-            serveChat(call, res, new ChatRequest(AnthropicTranslation.toOpenAiRequest(messages)), true);
+            serveChat(call, res, messages, true);
         } catch (FailureException e) {
             fail(call, res, e.failure());
         }
@@ -151,7 +151,8 @@ final class Completions {
 
     // ------------------------------------------------------------------ the attempt loop
 
-    private void serveChat(Call call, ServerResponse res, ChatRequest chat, boolean clientWantsUsage) {
+    /** A chat or Messages request, sent in its own dialect to providers that speak it (see {@link io.understudy.core.provider.Provider}). */
+    private void serveChat(Call call, ServerResponse res, Conversation chat, boolean clientWantsUsage) {
         if (chat.stream()) {
             Served<OpenStream> served = failover(call, chat.model(), target -> OpenStream.open(target,
                     chat.withModel(target.model()).withStreamUsage()));
@@ -161,8 +162,7 @@ final class Completions {
         Served<ChatCompletion> served = failover(call, chat.model(), target -> target.provider().complete(
                 chat.withModel(target.model())));
         ChatCompletion answer = served.answer();
-        sendWhole(call, res, chat.model(), served.target(), answer.model(), answer.usage(), call.api == Api.OPENAI
-                ? answer.bytes() : Json.bytes(AnthropicTranslation.toAnthropicResponse(answer.json())));
+        sendWhole(call, res, chat.model(), served.target(), answer.model(), answer.usage(), answer.bytes());
         logAnswer(call, answer.json());
     }
 
@@ -180,7 +180,7 @@ final class Completions {
 
     /** A stream whose first chunk arrived: only then has a target answered. */
     private record OpenStream(ChatStream stream, StreamChunk first) {
-        static OpenStream open(Router.Attempt target, ChatRequest request) {
+        static OpenStream open(Router.Attempt target, Conversation request) {
             ChatStream stream = target.provider().stream(request);
             try {
                 StreamChunk first = stream.next();
@@ -304,7 +304,7 @@ final class Completions {
 
     // ------------------------------------------------------------------ streaming
 
-    private void relayStream(Call call, ServerResponse res, ChatRequest chat, Router.Attempt attempt, ChatStream stream,
+    private void relayStream(Call call, ServerResponse res, Conversation chat, Router.Attempt attempt, ChatStream stream,
                              StreamChunk first, boolean clientWantsUsage) {
         String provider = attempt.provider().name();
         String answeredModel = first.json().path("model").asText(attempt.model());

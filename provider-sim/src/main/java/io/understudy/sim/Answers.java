@@ -76,6 +76,17 @@ public final class Answers {
         return Math.max(count, chars / 4 + count);
     }
 
+    /** SHA-256 (hex) of a request body with its model removed: what tells two requests' content apart. */
+    public static String digestWithoutModel(com.fasterxml.jackson.databind.node.ObjectNode body) {
+        com.fasterxml.jackson.databind.node.ObjectNode copy = body.deepCopy();
+        copy.remove("model");
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Json.bytes(copy)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is always present", e);
+        }
+    }
+
     /** A deterministic unit vector for an embeddings input. */
     public static double[] embedding(String input, int dimensions) {
         SplittableRandom random = new SplittableRandom(seed(input));

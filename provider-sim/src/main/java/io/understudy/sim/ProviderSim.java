@@ -161,10 +161,11 @@ public final class ProviderSim implements AutoCloseable {
         boolean resent = request.header("x-understudy-resent").isPresent();
         String apiName = api == Api.OPENAI ? "chat" : "messages";
         String prefill = Answers.prefill(messages);
+        String digest = Answers.digestWithoutModel(body);
 
         switch (fault) {
             case RATE_LIMIT_RETRY_AFTER, RATE_LIMIT -> {
-                attempts.record(apiName, model, fault, stream, "429", tag, via, resent);
+                attempts.record(apiName, model, fault, stream, "429", tag, via, resent, digest);
                 Map<String, String> headers = fault == FaultMode.RATE_LIMIT
                         ? Map.of() : Map.of("Retry-After", request.header("x-sim-retry-after")
                         .orElse(storm != null ? String.valueOf(storm.retryAfterSeconds()) : "1"));
@@ -178,29 +179,29 @@ public final class ProviderSim implements AutoCloseable {
                     failedOnce.clear();
                 }
                 if (failedOnce.add(key)) {
-                    attempts.record(apiName, model, fault, stream, "500", tag, via, resent);
+                    attempts.record(apiName, model, fault, stream, "500", tag, via, resent, digest);
                     sendError(exchange, api, 500, "api_error", "server_error", "The server had an error (simulated)", Map.of());
                     return;
                 }
             }
             case UNAVAILABLE_503 -> {
-                attempts.record(apiName, model, fault, stream, "503", tag, via, resent);
+                attempts.record(apiName, model, fault, stream, "503", tag, via, resent, digest);
                 sendError(exchange, api, 503, "overloaded_error", "service_unavailable",
                         "The service is unavailable (simulated)", Map.of());
                 return;
             }
             case RESET -> {
-                attempts.record(apiName, model, fault, stream, "reset", tag, via, resent);
+                attempts.record(apiName, model, fault, stream, "reset", tag, via, resent, digest);
                 exchange.reset();
                 return;
             }
             case BLACKHOLE -> {
-                attempts.record(apiName, model, fault, stream, "blackhole", tag, via, resent);
+                attempts.record(apiName, model, fault, stream, "blackhole", tag, via, resent, digest);
                 exchange.hold(config.holdLimit());
                 return;
             }
             case CONTEXT_LENGTH -> {
-                attempts.record(apiName, model, fault, stream, "400-context-length", tag, via, resent);
+                attempts.record(apiName, model, fault, stream, "400-context-length", tag, via, resent, digest);
                 String message = api == Api.OPENAI
                         ? "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens."
                         : "prompt is too long: 9001 tokens > 8192 maximum";
@@ -208,14 +209,14 @@ public final class ProviderSim implements AutoCloseable {
                 return;
             }
             case CONTENT_POLICY -> {
-                attempts.record(apiName, model, fault, stream, "400-content-policy", tag, via, resent);
+                attempts.record(apiName, model, fault, stream, "400-content-policy", tag, via, resent, digest);
                 sendError(exchange, api, 400, "invalid_request_error", "content_policy_violation",
                         "Your request was rejected as a result of our safety system (simulated).", Map.of());
                 return;
             }
             case PREFILL_REJECTED -> {
                 if (!prefill.isEmpty()) {
-                    attempts.record(apiName, model, fault, stream, "400-prefill", tag, via, resent);
+                    attempts.record(apiName, model, fault, stream, "400-prefill", tag, via, resent, digest);
                     sendError(exchange, api, 400, "invalid_request_error", "prefill_not_supported",
                             "This model does not support assistant message prefill. "
                                     + "The conversation must end with a user message.", Map.of());
@@ -245,7 +246,7 @@ public final class ProviderSim implements AutoCloseable {
             case NO_DONE -> "no-done";
             default -> "ok";
         };
-        attempts.record(apiName, model, fault, stream, outcome, tag, via, resent);
+        attempts.record(apiName, model, fault, stream, outcome, tag, via, resent, digest);
         Answer answer = new Answer(idFor(messages), model, tokens, finish, tool, promptTokens, clock.instant().getEpochSecond());
         if (stream) {
             StreamFormat format = api == Api.OPENAI

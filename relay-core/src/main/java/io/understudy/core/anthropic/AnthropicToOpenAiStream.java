@@ -17,9 +17,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Turns Anthropic's event stream into OpenAI chat-completion chunks, one event at a time. */
+/**
+ * Reads Anthropic's event stream as OpenAI chat-completion chunks, one chunk per event: each chunk
+ * keeps its event, so a client that called Anthropic's API receives the events as they came.
+ */
 public final class AnthropicToOpenAiStream {
     private final String upstream;
+    private final Origin origin;
     private final long created;
     private final Map<Integer, Integer> toolIndexByBlock = new HashMap<>();
     private String id = "chatcmpl-unknown";
@@ -28,8 +32,10 @@ public final class AnthropicToOpenAiStream {
     private long outputTokens;
     private boolean finished;
 
-    public AnthropicToOpenAiStream(String upstream, long created) {
+    /** {@code origin}: whom an error event blames, unless it says a provider behind the upstream failed. */
+    public AnthropicToOpenAiStream(String upstream, Origin origin, long created) {
         this.upstream = upstream;
+        this.origin = origin;
         this.created = created;
     }
 
@@ -41,17 +47,26 @@ public final class AnthropicToOpenAiStream {
         return new Usage(inputTokens, outputTokens);
     }
 
-    /** The OpenAI chunks that one Anthropic event becomes (often none). */
-    public List<StreamChunk> translate(SseEvent event) {
+    /** The chunk one Anthropic event is: its OpenAI meaning, or a carrier when it has none. */
+    public StreamChunk translate(SseEvent event) {
         JsonNode data;
         try {
             data = Json.parse(event.data());
         } catch (IOException e) {
-            throw new FailureException(new Failure.Unavailable(Origin.PROVIDER, upstream,
+            throw new FailureException(new Failure.Unavailable(origin, upstream,
                     Failure.UnavailableKind.BROKEN_STREAM, "malformed event from " + upstream));
         }
+        if (data == null) {
+            throw new FailureException(new Failure.Unavailable(origin, upstream,
+                    Failure.UnavailableKind.BROKEN_STREAM, "empty event from " + upstream));
+        }
         String type = event.event() != null ? event.event() : data.path("type").asText();
-        List<StreamChunk> out = new ArrayList<>(2);
+        ObjectNode meaning = meaning(type, data);
+        return StreamChunk.fromAnthropic(meaning != null ? meaning : base(), event);
+    }
+
+    private ObjectNode meaning(String type, JsonNode data) {
+        List<ObjectNode> out = new ArrayList<>(1);
         switch (type) {
             case "message_start" -> {
                 JsonNode message = data.path("message");
@@ -115,22 +130,24 @@ public final class AnthropicToOpenAiStream {
                 ObjectNode usageChunk = base();
                 usageChunk.putArray("choices");
                 usageChunk.set("usage", usage().toOpenAi());
-                out.add(StreamChunk.of(usageChunk));
+                out.add(usageChunk);
             }
             case "error" -> {
                 JsonNode error = data.path("error");
                 String errorType = error.path("type").asText("api_error");
                 String message = error.path("message").asText("stream error from " + upstream);
+                // a relay's in-band error says when its provider failed, so the relay itself is not blamed
+                Origin blamed = "provider".equals(error.path("origin").asText()) ? Origin.PROVIDER : origin;
                 throw new FailureException(errorType.equals("rate_limit_error")
-                        ? new Failure.RateLimited(Origin.PROVIDER, upstream, java.util.Optional.empty(), message)
-                        : new Failure.Retryable(Origin.PROVIDER, upstream, errorType.equals("overloaded_error") ? 529 : 500,
+                        ? new Failure.RateLimited(blamed, upstream, java.util.Optional.empty(), message)
+                        : new Failure.Retryable(blamed, upstream, errorType.equals("overloaded_error") ? 529 : 500,
                         errorType, message));
             }
             default -> {
                 // ping and unknown events carry nothing.
             }
         }
-        return out;
+        return out.isEmpty() ? null : out.get(0);
     }
 
     private static ObjectNode toolDelta(ObjectNode call) {
@@ -149,7 +166,7 @@ public final class AnthropicToOpenAiStream {
         return chunk;
     }
 
-    private StreamChunk chunk(ObjectNode delta, String finishReason) {
+    private ObjectNode chunk(ObjectNode delta, String finishReason) {
         ObjectNode chunk = base();
         ObjectNode choice = chunk.putArray("choices").addObject();
         choice.put("index", 0);
@@ -159,6 +176,6 @@ public final class AnthropicToOpenAiStream {
         } else {
             choice.put("finish_reason", finishReason);
         }
-        return StreamChunk.of(chunk);
+        return chunk;
     }
 }

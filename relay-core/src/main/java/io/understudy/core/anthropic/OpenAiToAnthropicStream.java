@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns OpenAI chat-completion chunks into Anthropic's event stream (for clients that call
- * {@code /v1/messages}). Call {@link #accept} per chunk and {@link #finish} once at the end.
+ * The event stream a client of {@code /v1/messages} receives. A chunk read from an Anthropic stream
+ * is sent as the event it came from; any other chunk (from an OpenAI-shaped upstream, or the tail of
+ * a stream resumed elsewhere) is translated, fitted onto what was already sent: the same message,
+ * the text block still open. Call {@link #accept} per chunk and {@link #finish} once at the end.
  */
 public final class OpenAiToAnthropicStream {
     private final String requestedModel;
@@ -25,12 +27,18 @@ public final class OpenAiToAnthropicStream {
     private int nextBlock;
     private String stopReason;
     private Usage usage = Usage.ZERO;
+    /** The upstream's own message_delta (stop reason, usage) was sent on. */
+    private boolean deltaSent;
+    private boolean stopSent;
 
     public OpenAiToAnthropicStream(String requestedModel) {
         this.requestedModel = requestedModel;
     }
 
     public List<SseEvent> accept(StreamChunk chunk) {
+        if (chunk.anthropicEvent().isPresent()) {
+            return passOn(chunk.anthropicEvent().get());
+        }
         List<SseEvent> out = new ArrayList<>(3);
         JsonNode json = chunk.json();
         start(json, out);
@@ -77,8 +85,40 @@ public final class OpenAiToAnthropicStream {
         return out;
     }
 
-    /** The closing events: block stop, message_delta with stop reason and usage, message_stop. */
+    /** An upstream event sent as it came; what it opens or closes is remembered, for a translated tail. */
+    private List<SseEvent> passOn(SseEvent event) {
+        switch (event.event() == null ? "" : event.event()) {
+            case "message_start" -> started = true;
+            case "content_block_start" -> {
+                JsonNode data = Json.parseOrNull(event.data());
+                if (data != null) {
+                    openBlock = data.path("index").asInt(nextBlock);
+                    openBlockIsText = "text".equals(data.path("content_block").path("type").asText());
+                    nextBlock = Math.max(nextBlock, openBlock + 1);
+                }
+            }
+            case "content_block_stop" -> openBlock = -1;
+            case "message_delta" -> deltaSent = true;
+            case "message_stop" -> stopSent = true;
+            default -> {
+                // deltas and pings change nothing a tail needs
+            }
+        }
+        return List.of(event);
+    }
+
+    /**
+     * The closing events still owed: block stop, message_delta with stop reason and usage,
+     * message_stop; only those the upstream did not send itself.
+     */
     public List<SseEvent> finish() {
+        if (stopSent) {
+            return List.of();
+        }
+        if (deltaSent) {
+            stopSent = true;
+            return List.of(event("message_stop", Json.object().put("type", "message_stop")));
+        }
         List<SseEvent> out = new ArrayList<>(3);
         start(Json.object(), out);
         closeBlock(out);
@@ -90,6 +130,7 @@ public final class OpenAiToAnthropicStream {
         messageDelta.set("usage", usage.toAnthropic());
         out.add(event("message_delta", messageDelta));
         out.add(event("message_stop", Json.object().put("type", "message_stop")));
+        stopSent = true;
         return out;
     }
 

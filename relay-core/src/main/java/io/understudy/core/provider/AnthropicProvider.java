@@ -1,6 +1,7 @@
 package io.understudy.core.provider;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
@@ -12,18 +13,21 @@ import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Failures;
 import io.understudy.core.sse.SseEvent;
 import io.understudy.core.sse.SseReader;
-import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.server.Api;
+import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
 
 import java.io.IOException;
 import java.time.Clock;
-import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Anthropic Messages upstream, seen through OpenAI's shape. */
+/**
+ * An upstream that speaks Anthropic Messages. A Messages request goes as it came (only its model
+ * may change) and its answer comes back as sent; a chat request is translated, and so is its answer.
+ */
 final class AnthropicProvider implements Provider {
     static final String API_VERSION = "2023-06-01";
 
@@ -31,16 +35,33 @@ final class AnthropicProvider implements Provider {
     private final HttpTransport transport;
     private final Clock clock;
     private final Map<HeaderName, String> headers;
+    private final String messagesPath;
+    private final String modelsPath;
 
-    AnthropicProvider(ProviderConfig config, HttpTransport transport, Clock clock) {
+    private AnthropicProvider(ProviderConfig config, HttpTransport transport, Clock clock, HeaderName keyHeader,
+                              String keyPrefix, String messagesPath, String modelsPath) {
         this.config = config;
         this.transport = transport;
         this.clock = clock;
+        this.messagesPath = messagesPath;
+        this.modelsPath = modelsPath;
         Map<HeaderName, String> h = new LinkedHashMap<>();
         h.put(HeaderNames.CONTENT_TYPE, "application/json");
         h.put(HeaderNames.create("anthropic-version"), API_VERSION);
-        config.apiKey().ifPresent(key -> h.put(HeaderNames.create("x-api-key"), key.value()));
+        config.apiKey().ifPresent(key -> h.put(keyHeader, keyPrefix + key.value()));
         this.headers = Map.copyOf(h);
+    }
+
+    /** Anthropic's API: base {@code https://api.anthropic.com}, key in {@code x-api-key}. */
+    static AnthropicProvider anthropic(ProviderConfig config, HttpTransport transport, Clock clock) {
+        return new AnthropicProvider(config, transport, clock, HeaderNames.create("x-api-key"), "", "/v1/messages",
+                "/v1/models");
+    }
+
+    /** The Messages endpoint of a gateway whose base is OpenAI-style ({@code …/v1}), keyed like its chat endpoint. */
+    static AnthropicProvider messagesUnderOpenAiBase(ProviderConfig config, HttpTransport transport, Clock clock) {
+        return new AnthropicProvider(config, transport, clock, HeaderNames.AUTHORIZATION, "Bearer ", "/messages",
+                "/models");
     }
 
     @Override
@@ -49,33 +70,38 @@ final class AnthropicProvider implements Provider {
     }
 
     @Override
-    public ChatCompletion complete(ChatRequest request) {
-        byte[] body = Json.bytes(AnthropicTranslation.toAnthropicRequest(request, request.model()));
-        try (HttpClientResponse response = transport.send(Method.POST, config.resolve("/v1/messages"), headers, body,
+    public ChatCompletion complete(Conversation request) {
+        byte[] body = Json.bytes(AnthropicTranslation.asMessagesBody(request, request.model()));
+        try (HttpClientResponse response = transport.send(Method.POST, config.resolve(messagesPath), headers, body,
                 config.readTimeout())) {
             byte[] bytes = transport.readBody(response, OpenAiProvider.MAX_BODY);
-            JsonNode message;
+            JsonNode parsed;
             try {
-                message = Json.parse(bytes);
+                parsed = Json.parse(bytes);
             } catch (IOException e) {
                 throw Failures.brokenStream(transport.origin(), config.name(), "answer is not complete JSON");
             }
-            if (message == null || !message.has("content")) {
+            if (!(parsed instanceof ObjectNode message) || !message.has("content")) {
                 throw Failures.brokenStream(transport.origin(), config.name(), "answer has no content");
             }
-            var json = AnthropicTranslation.toOpenAiResponse(message, clock.instant().getEpochSecond());
             Usage usage = Usage.fromAnthropic(message.get("usage")).orElse(Usage.ZERO);
-            return new ChatCompletion(json, Json.bytes(json), usage, message.path("model").asText(request.model()),
-                    HttpTransport.understudyHeaders(response));
+            String model = message.path("model").asText(request.model());
+            Map<String, String> upstreamHeaders = HttpTransport.understudyHeaders(response);
+            if (request.dialect() == Api.ANTHROPIC) {
+                return new ChatCompletion(message, bytes, usage, model, upstreamHeaders);
+            }
+            ObjectNode json = AnthropicTranslation.toOpenAiResponse(message, clock.instant().getEpochSecond());
+            return new ChatCompletion(json, Json.bytes(json), usage, model, upstreamHeaders);
         }
     }
 
     @Override
-    public ChatStream stream(ChatRequest request) {
-        byte[] body = Json.bytes(AnthropicTranslation.toAnthropicRequest(request, request.model()));
-        HttpClientResponse response = transport.send(Method.POST, config.resolve("/v1/messages"), headers, body,
+    public ChatStream stream(Conversation request) {
+        byte[] body = Json.bytes(AnthropicTranslation.asMessagesBody(request, request.model()));
+        HttpClientResponse response = transport.send(Method.POST, config.resolve(messagesPath), headers, body,
                 config.readTimeout());
-        return new AnthropicChatStream(response, new AnthropicToOpenAiStream(config.name(), clock.instant().getEpochSecond()));
+        return new AnthropicChatStream(response, new AnthropicToOpenAiStream(config.name(), transport.origin(),
+                clock.instant().getEpochSecond()));
     }
 
     @Override
@@ -85,8 +111,8 @@ final class AnthropicProvider implements Provider {
 
     /** Anthropic's {@code GET /v1/models} ({@code data[].id}) in OpenAI's list shape. */
     @Override
-    public com.fasterxml.jackson.databind.node.ObjectNode models() {
-        try (HttpClientResponse response = transport.send(Method.GET, config.resolve("/v1/models"), headers, null,
+    public ObjectNode models() {
+        try (HttpClientResponse response = transport.send(Method.GET, config.resolve(modelsPath), headers, null,
                 config.readTimeout())) {
             JsonNode json;
             try {
@@ -103,36 +129,40 @@ final class AnthropicProvider implements Provider {
         }
     }
 
+    /** One chunk per upstream event, each keeping its event; the stream ends at message_stop. */
     private final class AnthropicChatStream implements ChatStream {
         private final HttpClientResponse response;
         private final SseReader reader;
         private final AnthropicToOpenAiStream translator;
-        private final ArrayDeque<StreamChunk> ready = new ArrayDeque<>();
+        private final Map<String, String> upstreamHeaders;
 
         AnthropicChatStream(HttpClientResponse response, AnthropicToOpenAiStream translator) {
             this.response = response;
             this.reader = new SseReader(response.inputStream());
             this.translator = translator;
+            this.upstreamHeaders = HttpTransport.understudyHeaders(response);
+        }
+
+        @Override
+        public Map<String, String> upstreamHeaders() {
+            return upstreamHeaders;
         }
 
         @Override
         public StreamChunk next() {
-            while (ready.isEmpty()) {
-                if (translator.finished()) {
-                    return null;
-                }
-                SseEvent event;
-                try {
-                    event = reader.next();
-                } catch (IOException | RuntimeException e) {
-                    throw Failures.midStream(transport.origin(), config.name(), e);
-                }
-                if (event == null) {
-                    throw Failures.brokenStream(transport.origin(), config.name(), "ended before message_stop");
-                }
-                ready.addAll(translator.translate(event));
+            if (translator.finished()) {
+                return null;
             }
-            return ready.poll();
+            SseEvent event;
+            try {
+                event = reader.next();
+            } catch (IOException | RuntimeException e) {
+                throw Failures.midStream(transport.origin(), config.name(), e);
+            }
+            if (event == null) {
+                throw Failures.brokenStream(transport.origin(), config.name(), "ended before message_stop");
+            }
+            return translator.translate(event);
         }
 
         @Override

@@ -13,7 +13,10 @@ import io.understudy.core.error.Failures;
 import io.understudy.core.error.Origin;
 import io.understudy.core.sse.SseEvent;
 import io.understudy.core.sse.SseReader;
+import io.understudy.core.anthropic.AnthropicTranslation;
+import io.understudy.core.server.Api;
 import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
@@ -44,25 +47,33 @@ final class OpenAiProvider implements Provider {
         return config;
     }
 
+    /** A Messages request is translated here, and so is its answer: this upstream speaks only chat. */
     @Override
-    public ChatCompletion complete(ChatRequest request) {
+    public ChatCompletion complete(Conversation request) {
+        ChatRequest chat = AnthropicTranslation.asChat(request);
         try (HttpClientResponse response = transport.send(Method.POST, config.resolve("/chat/completions"), headers,
-                request.toBytes(), config.readTimeout())) {
+                chat.toBytes(), config.readTimeout())) {
             byte[] bytes = transport.readBody(response, MAX_BODY);
             ObjectNode json = parseObject(bytes);
             if (!json.has("choices")) {
                 throw Failures.brokenStream(transport.origin(), config.name(), "answer has no choices");
             }
             Usage usage = Usage.fromOpenAi(json.get("usage")).orElse(Usage.ZERO);
-            return new ChatCompletion(json, bytes, usage, json.path("model").asText(request.model()),
-                    HttpTransport.understudyHeaders(response));
+            String model = json.path("model").asText(request.model());
+            Map<String, String> upstreamHeaders = HttpTransport.understudyHeaders(response);
+            if (request.dialect() == Api.ANTHROPIC) {
+                ObjectNode message = AnthropicTranslation.toAnthropicResponse(json);
+                return new ChatCompletion(message, Json.bytes(message), usage, model, upstreamHeaders);
+            }
+            return new ChatCompletion(json, bytes, usage, model, upstreamHeaders);
         }
     }
 
+    /** A Messages request is translated here; its chunks reach the client translated by the server's stream. */
     @Override
-    public ChatStream stream(ChatRequest request) {
+    public ChatStream stream(Conversation request) {
         HttpClientResponse response = transport.send(Method.POST, config.resolve("/chat/completions"), headers,
-                request.toBytes(), config.readTimeout());
+                AnthropicTranslation.asChat(request).toBytes(), config.readTimeout());
         return new OpenAiChatStream(response, transport, config.name());
     }
 

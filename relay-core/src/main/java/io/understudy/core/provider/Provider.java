@@ -1,11 +1,15 @@
 package io.understudy.core.provider;
 
-import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
 
 /**
- * An adapter to one upstream. Requests and answers are in OpenAI's shape whatever the upstream
- * speaks. Every failure is thrown as a {@link io.understudy.core.error.FailureException}.
+ * An adapter to one upstream. A chat request is answered in the dialect it was asked in (OpenAI
+ * chat or Anthropic messages); the adapter translates only when its upstream speaks the other, so
+ * a request and its answer cross at most one translation on their way. Streams are read as
+ * OpenAI-shaped chunks that keep the Anthropic events they came from ({@link
+ * io.understudy.core.wire.StreamChunk}). Every failure is thrown as a {@link
+ * io.understudy.core.error.FailureException}.
  */
 public interface Provider {
     ProviderConfig config();
@@ -14,11 +18,11 @@ public interface Provider {
         return config().name();
     }
 
-    /** A non-streamed completion; the request must not ask for a stream. */
-    ChatCompletion complete(ChatRequest request);
+    /** A non-streamed answer, in the request's dialect; the request must not ask for a stream. */
+    ChatCompletion complete(Conversation request);
 
     /** Opens a stream; returns once the upstream accepted it (status 200, headers read). */
-    ChatStream stream(ChatRequest request);
+    ChatStream stream(Conversation request);
 
     Embeddings embed(EmbeddingsRequest request);
 
@@ -28,7 +32,9 @@ public interface Provider {
     static Provider create(ProviderConfig config, HttpTransport transport) {
         return switch (config.kind()) {
             case OPENAI -> new OpenAiProvider(config, transport);
-            case ANTHROPIC -> new AnthropicProvider(config, transport, java.time.Clock.systemUTC());
+            case ANTHROPIC -> AnthropicProvider.anthropic(config, transport, java.time.Clock.systemUTC());
+            case OPENAI_AND_ANTHROPIC -> new BilingualProvider(new OpenAiProvider(config, transport),
+                    AnthropicProvider.messagesUnderOpenAiBase(config, transport, java.time.Clock.systemUTC()));
         };
     }
 }

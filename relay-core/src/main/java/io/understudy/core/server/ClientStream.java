@@ -16,7 +16,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The stream a client receives, in the shape of the API it called. Chunks arrive in OpenAI's shape
- * and are written (and flushed) one by one; for {@code /v1/messages} they become Anthropic events.
+ * and are written (and flushed) one by one; for {@code /v1/messages} they are sent as the Anthropic
+ * events they came from, or translated when they came from an OpenAI-shaped upstream.
  * A stream ends either {@link #complete completely} or with an in-band {@link #fail error event}:
  * never silently.
  */
@@ -53,7 +54,7 @@ public final class ClientStream {
             for (SseEvent event : toAnthropic.accept(chunk)) {
                 writer.write(event);
             }
-        } else if (clientWantsUsage || !chunk.isUsageOnly()) {
+        } else if (!chunk.isCarrier() && (clientWantsUsage || !chunk.isUsageOnly())) {
             writer.write(SseEvent.data(chunk.data()));
         }
     }

@@ -15,7 +15,6 @@ import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
 import io.understudy.core.provider.HttpTransport;
 import io.understudy.core.provider.ProviderConfig;
-import io.understudy.core.provider.ProviderKind;
 import io.understudy.core.routing.Router;
 
 import java.io.IOException;
@@ -91,14 +90,14 @@ public final class PassThrough {
         List<Candidate> out = new ArrayList<>();
         if (model.isPresent()) {
             for (Router.Attempt a : router.plan(model.get()).attempts()) {
-                if (a.provider().config().kind() == ProviderKind.OPENAI) {
+                if (a.provider().config().kind().speaksOpenAi()) {
                     out.add(new Candidate(a.provider().name(), a.provider().config(),
                             a.model().equals(model.get()) ? Optional.empty() : Optional.of(a.model())));
                 }
             }
         }
         if (out.isEmpty()) {
-            router.providers().values().stream().filter(p -> p.config().kind() == ProviderKind.OPENAI)
+            router.providers().values().stream().filter(p -> p.config().kind().speaksOpenAi())
                     .forEach(p -> out.add(new Candidate(p.name(), p.config(), Optional.empty())));
         }
         return out;

@@ -13,7 +13,7 @@ import java.util.Set;
  * An OpenAI Chat Completions request. The body is kept as a tree: fields this relay does
  * not understand reach the provider untouched. Construction validates what we rely on.
  */
-public record ChatRequest(ObjectNode body) {
+public record ChatRequest(ObjectNode body) implements Conversation {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
 
     public ChatRequest {
@@ -25,19 +25,16 @@ public record ChatRequest(ObjectNode body) {
         return new ChatRequest(WireChecks.parseObject(bytes));
     }
 
-    public String model() {
-        return body.get("model").asText();
-    }
-
-    public boolean stream() {
-        return body.path("stream").asBoolean(false);
+    @Override
+    public io.understudy.core.server.Api dialect() {
+        return io.understudy.core.server.Api.OPENAI;
     }
 
     public boolean includeUsage() {
         return body.path("stream_options").path("include_usage").asBoolean(false);
     }
 
-    /** A copy aimed at another model; the original is not changed. */
+    @Override
     public ChatRequest withModel(String model) {
         if (model.equals(model())) {
             return this; // immutable in use: no copy on the common path
@@ -47,7 +44,7 @@ public record ChatRequest(ObjectNode body) {
         return new ChatRequest(copy);
     }
 
-    /** A copy that asks for the final usage chunk on streams (relays need usage to price). */
+    @Override
     public ChatRequest withStreamUsage() {
         if (!stream() || includeUsage()) {
             return this;
@@ -59,8 +56,11 @@ public record ChatRequest(ObjectNode body) {
         return new ChatRequest(copy);
     }
 
-    public byte[] toBytes() {
-        return Json.bytes(body);
+    @Override
+    public ChatRequest withAssistantPrefill(String text) {
+        ObjectNode copy = body.deepCopy();
+        ((com.fasterxml.jackson.databind.node.ArrayNode) copy.get("messages")).addObject().put("role", "assistant").put("content", text);
+        return new ChatRequest(copy);
     }
 
     private static void validate(ObjectNode body) {

@@ -3,16 +3,35 @@ package io.understudy.core.wire;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
+import io.understudy.core.sse.SseEvent;
 
 import java.util.Optional;
 
 /**
- * One OpenAI chat-completion chunk. {@code data} is the exact text to send on: for a pass-through
- * stream it is what the upstream sent, byte for byte; {@code json} is its parsed form.
+ * One chunk of a chat stream, seen in OpenAI's chunk shape. {@code data} is the exact text to send
+ * an OpenAI client: for a pass-through stream it is what the upstream sent, byte for byte; {@code
+ * json} is its parsed form. A chunk read from an Anthropic stream also keeps the event it came from
+ * ({@code anthropicEvent}), sent on as it came to an Anthropic client: one upstream event is one
+ * chunk, and an event that means nothing in OpenAI's shape (a ping, a thinking delta) is a
+ * {@link #isCarrier carrier} that OpenAI clients never see.
  */
-public record StreamChunk(String data, ObjectNode json) {
+public record StreamChunk(String data, ObjectNode json, Optional<SseEvent> anthropicEvent) {
+    public StreamChunk(String data, ObjectNode json) {
+        this(data, json, Optional.empty());
+    }
+
     public static StreamChunk of(ObjectNode json) {
         return new StreamChunk(Json.text(json), json);
+    }
+
+    /** A chunk read from an Anthropic event; {@code json} is its OpenAI meaning. */
+    public static StreamChunk fromAnthropic(ObjectNode json, SseEvent event) {
+        return new StreamChunk(Json.text(json), json, Optional.of(event));
+    }
+
+    /** An Anthropic event with nothing in OpenAI's shape: no choices and no usage. */
+    public boolean isCarrier() {
+        return anthropicEvent.isPresent() && !json.has("choices") && !json.has("usage");
     }
 
     /** The usage block, present on the final chunk when include_usage was asked for. */

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
 import io.understudy.core.sse.SseEvent;
+import io.understudy.core.error.Origin;
 import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.MessagesRequest;
 import io.understudy.core.wire.StreamChunk;
 import org.junit.jupiter.api.Test;
 
@@ -106,9 +108,9 @@ class AnthropicTranslationTest {
 
     @Test
     void anthropicStreamBecomesOpenAiChunksWithUsage() {
-        AnthropicToOpenAiStream translator = new AnthropicToOpenAiStream("p", 1);
+        AnthropicToOpenAiStream translator = new AnthropicToOpenAiStream("p", Origin.PROVIDER, 1);
         List<StreamChunk> chunks = new ArrayList<>();
-        for (SseEvent e : List.of(
+        List<SseEvent> events = List.of(
                 SseEvent.named("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"c\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}"),
                 SseEvent.named("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"),
                 SseEvent.named("ping", "{\"type\":\"ping\"}"),
@@ -116,9 +118,13 @@ class AnthropicTranslationTest {
                 SseEvent.named("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"lo\"}}"),
                 SseEvent.named("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"),
                 SseEvent.named("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}"),
-                SseEvent.named("message_stop", "{\"type\":\"message_stop\"}"))) {
-            chunks.addAll(translator.translate(e));
+                SseEvent.named("message_stop", "{\"type\":\"message_stop\"}"));
+        for (SseEvent e : events) {
+            chunks.add(translator.translate(e));
         }
+        assertEquals(events, chunks.stream().map(c -> c.anthropicEvent().orElseThrow()).toList(),
+                "one chunk per event, each keeping the event it came from");
+        assertEquals(3, chunks.stream().filter(StreamChunk::isCarrier).count(), "block start, ping and block stop mean nothing in chat");
         StringBuilder text = new StringBuilder();
         chunks.forEach(c -> text.append(c.contentDelta()));
         assertEquals("Hello", text.toString());
@@ -149,5 +155,48 @@ class AnthropicTranslationTest {
         assertEquals("tool_use", delta.path("delta").path("stop_reason").asText());
         assertEquals(6, delta.path("usage").path("output_tokens").asInt());
         assertEquals("msg_1", Json.parse(events.get(0).data()).path("message").path("id").asText());
+    }
+
+    @Test
+    void anthropicEventsPassOnAsTheyCameAndATranslatedTailContinuesTheOpenTextBlock() throws IOException {
+        AnthropicToOpenAiStream reader = new AnthropicToOpenAiStream("relay-a", Origin.RELAY, 1);
+        List<SseEvent> upstream = List.of(
+                SseEvent.named("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_7\",\"model\":\"c\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}"),
+                SseEvent.named("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}"),
+                SseEvent.named("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}"),
+                SseEvent.named("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"),
+                SseEvent.named("content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\",\"citations\":[]}}"),
+                SseEvent.named("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}"));
+        OpenAiToAnthropicStream client = new OpenAiToAnthropicStream("c");
+        List<SseEvent> sent = new ArrayList<>();
+        for (SseEvent e : upstream) {
+            sent.addAll(client.accept(reader.translate(e)));
+        }
+        assertEquals(upstream, sent, "an Anthropic client receives the upstream's events untouched, thinking included");
+        // the stream broke; its tail comes from another upstream, rewritten as chat chunks
+        sent.clear();
+        sent.addAll(client.accept(StreamChunk.of(json("{\"id\":\"chatcmpl-9\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}"))));
+        sent.addAll(client.accept(StreamChunk.of(json("{\"id\":\"chatcmpl-9\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}"))));
+        sent.addAll(client.finish());
+        assertEquals(List.of("content_block_delta", "content_block_stop", "message_delta", "message_stop"),
+                sent.stream().map(SseEvent::event).toList(), "no second message_start, no new block");
+        assertEquals(1, Json.parse(sent.get(0).data()).path("index").asInt(), "the tail goes on in the open text block");
+        assertEquals(1, Json.parse(sent.get(1).data()).path("index").asInt());
+    }
+
+    @Test
+    void aMessagesRequestGoesToAnAnthropicProviderAsItCame() {
+        MessagesRequest request = MessagesRequest.parse("""
+                {"model":"claude-x","max_tokens":50,"thinking":{"type":"enabled","budget_tokens":1024},
+                 "system":[{"type":"text","text":"be brief","cache_control":{"type":"ephemeral"}}],
+                 "messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"d"},"citations":{"enabled":true}}]}],
+                 "tools":[{"type":"web_search_20250305","name":"web_search"}]}
+                """.getBytes(StandardCharsets.UTF_8));
+        assertEquals(request.body(), AnthropicTranslation.asMessagesBody(request, "claude-x"));
+        ObjectNode aimed = AnthropicTranslation.asMessagesBody(request, "claude-y");
+        assertEquals("claude-y", aimed.path("model").asText());
+        aimed.put("model", "claude-x");
+        assertEquals(request.body(), aimed, "only the model changes");
+        assertEquals("claude-x", request.model(), "the original is not changed");
     }
 }

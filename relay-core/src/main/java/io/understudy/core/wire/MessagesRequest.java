@@ -1,13 +1,12 @@
-package io.understudy.core.anthropic;
+package io.understudy.core.wire;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
-import io.understudy.core.wire.WireChecks;
 
 /** An Anthropic Messages API request, validated the way Anthropic's API validates it. */
-public record MessagesRequest(ObjectNode body) {
+public record MessagesRequest(ObjectNode body) implements Conversation {
     public MessagesRequest {
         WireChecks.requireModel(body);
         WireChecks.requirePositiveInt(body, "max_tokens");
@@ -38,12 +37,32 @@ public record MessagesRequest(ObjectNode body) {
         return new MessagesRequest(WireChecks.parseObject(bytes));
     }
 
-    public String model() {
-        return body.get("model").asText();
+    @Override
+    public io.understudy.core.server.Api dialect() {
+        return io.understudy.core.server.Api.ANTHROPIC;
     }
 
-    public boolean stream() {
-        return body.path("stream").asBoolean(false);
+    @Override
+    public MessagesRequest withModel(String model) {
+        if (model.equals(model())) {
+            return this;
+        }
+        ObjectNode copy = body.deepCopy();
+        copy.put("model", model);
+        return new MessagesRequest(copy);
+    }
+
+    /** Anthropic streams always end with their usage: nothing to ask. */
+    @Override
+    public MessagesRequest withStreamUsage() {
+        return this;
+    }
+
+    @Override
+    public MessagesRequest withAssistantPrefill(String text) {
+        ObjectNode copy = body.deepCopy();
+        ((com.fasterxml.jackson.databind.node.ArrayNode) copy.get("messages")).addObject().put("role", "assistant").put("content", text);
+        return new MessagesRequest(copy);
     }
 
     private static FailureException invalid(String param, String message) {

@@ -1,0 +1,49 @@
+package io.understudy.core.provider;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.understudy.core.wire.ChatRequest;
+import io.understudy.core.wire.Conversation;
+import io.understudy.core.wire.EmbeddingsRequest;
+import io.understudy.core.wire.MessagesRequest;
+
+/** An upstream that serves both dialects (see {@link ProviderKind#OPENAI_AND_ANTHROPIC}): each request goes as it is. */
+final class BilingualProvider implements Provider {
+    private final OpenAiProvider openAi;
+    private final AnthropicProvider anthropic;
+
+    BilingualProvider(OpenAiProvider openAi, AnthropicProvider anthropic) {
+        this.openAi = openAi;
+        this.anthropic = anthropic;
+    }
+
+    @Override
+    public ProviderConfig config() {
+        return openAi.config();
+    }
+
+    @Override
+    public ChatCompletion complete(Conversation request) {
+        return switch (request) {
+            case ChatRequest chat -> openAi.complete(chat);
+            case MessagesRequest messages -> anthropic.complete(messages);
+        };
+    }
+
+    @Override
+    public ChatStream stream(Conversation request) {
+        return switch (request) {
+            case ChatRequest chat -> openAi.stream(chat);
+            case MessagesRequest messages -> anthropic.stream(messages);
+        };
+    }
+
+    @Override
+    public Embeddings embed(EmbeddingsRequest request) {
+        return openAi.embed(request);
+    }
+
+    @Override
+    public ObjectNode models() {
+        return openAi.models();
+    }
+}
