@@ -87,6 +87,7 @@ final class HealthProber implements AutoCloseable {
         WebClient client = WebClient.builder()
                 .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(probe.timeout()).readTimeout(probe.timeout()))
                 .followRedirects(false)
+                .shareConnectionCache(false) // see HttpTransport: never lend a probe's connection to a request
                 .build();
         Check get = () -> {
             var request = client.get().uri(uri).readTimeout(probe.timeout());

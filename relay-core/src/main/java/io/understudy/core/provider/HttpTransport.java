@@ -22,7 +22,9 @@ import java.util.logging.Logger;
 
 /**
  * HTTP to one upstream over one pooled Helidon client (built once per upstream, never per request).
- * Turns transport exceptions and non-2xx answers into {@link Failure}s.
+ * Turns transport exceptions and non-2xx answers into {@link Failure}s. Read timeouts are kept by
+ * {@link ReadDeadlines}, not by the socket (see there why): a pooled connection's socket timeout is
+ * only how long it may sit idle, {@link #IDLE_SPAN}.
  */
 public final class HttpTransport {
     private static final Logger LOG = Logger.getLogger(HttpTransport.class.getName());
@@ -35,21 +37,31 @@ public final class HttpTransport {
     public static final HeaderName ERROR_PROVIDER = HeaderNames.create("x-understudy-error-provider");
     public static final HeaderName ERROR_MODEL = HeaderNames.create("x-understudy-error-model");
     private static final int MAX_ERROR_BODY = 64 * 1024;
+    /**
+     * How long a pooled connection may sit idle: its socket timeout, which Helidon's idle monitor
+     * goes by (waking every 101 ms meanwhile, so not longer than it is worth keeping).
+     */
+    static final Duration IDLE_SPAN = Duration.ofMinutes(5);
 
     private final String upstream;
     private final Origin origin;
     private final WebClient client;
     private final Clock clock;
+    private final ReadDeadlines deadlines = new ReadDeadlines();
 
     public HttpTransport(String upstream, Origin origin, Duration connectTimeout, Duration readTimeout, Clock clock) {
         this.upstream = upstream;
         this.origin = origin;
         this.clock = clock;
         this.client = WebClient.builder()
-                .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(connectTimeout).readTimeout(readTimeout))
+                .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(connectTimeout).readTimeout(IDLE_SPAN))
                 .followRedirects(false)
                 .sendExpectContinue(false)
                 .connectionCacheSize(256)
+                // by default Helidon pools connections per host across all clients: one a health probe
+                // returned carries the probe's short socket timeout as its idle span, and a request that
+                // takes it as that span ends fails after it was sent (helidon#10861). Own pool only.
+                .shareConnectionCache(false)
                 .build();
     }
 
@@ -78,9 +90,9 @@ public final class HttpTransport {
             }
             // Helidon 4 races its idle-connection monitor against reuse (helidon#10861): a pooled
             // connection checked out just as its monitor gives up fails at once with a read
-            // timeout. A real read timeout cannot fire this early, so retry once, fresh. The
-            // upstream may have received the first send (chaos scenario 15 saw it answer 429), so
-            // the re-send says so in a header and the log: the one duplicate we cannot rule out.
+            // timeout. Deadlines (ReadDeadlines) keep that moment at IDLE_SPAN of idleness, not at
+            // every read timeout, so this is rare; when it happens, retry once, fresh. The upstream
+            // may have received the first send, so the re-send says so in a header and the log.
             LOG.info(() -> "re-sending to " + upstream + " once after Helidon's idle-connection race (helidon#10861);"
                     + " the upstream may have received the first send");
             try {
@@ -139,9 +151,126 @@ public final class HttpTransport {
 
     private HttpClientResponse submit(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
                                       Duration readTimeout) {
-        HttpClientRequest request = client.method(method).uri(uri).readTimeout(readTimeout);
+        boolean bounded = ReadDeadlines.applies();
+        // a platform thread's socket read does not end when interrupted: there the socket keeps the timeout
+        HttpClientRequest request = client.method(method).uri(uri).readTimeout(bounded ? socketTimeout(readTimeout) : readTimeout);
         headers.forEach(request::header);
-        return body == null ? request.request() : request.submit(body);
+        if (!bounded) {
+            return body == null ? request.request() : request.submit(body);
+        }
+        ReadDeadlines.Read wait = deadlines.begin(readTimeout);
+        HttpClientResponse response;
+        try {
+            response = body == null ? request.request() : request.submit(body);
+        } catch (RuntimeException e) {
+            if (wait.end()) {
+                throw new java.io.UncheckedIOException(silence("no answer", readTimeout));
+            }
+            throw e;
+        }
+        wait.end(); // a deadline that fired as the headers arrived interrupted no read: the answer stands
+        return new TimedResponse(response, readTimeout);
+    }
+
+    /** The socket's own timeout when deadlines keep the read timeout: never the one that fires first. */
+    private static Duration socketTimeout(Duration readTimeout) {
+        return readTimeout.compareTo(IDLE_SPAN) < 0 ? IDLE_SPAN : readTimeout.multipliedBy(2);
+    }
+
+    private java.net.SocketTimeoutException silence(String what, Duration readTimeout) {
+        return new java.net.SocketTimeoutException(what + " from " + upstream + " within " + readTimeout.toMillis() + " ms");
+    }
+
+    /** A response whose body reads each wait at most the read timeout for a byte. */
+    private final class TimedResponse implements HttpClientResponse {
+        private final HttpClientResponse delegate;
+        private final Duration readTimeout;
+        private InputStream body;
+
+        TimedResponse(HttpClientResponse delegate, Duration readTimeout) {
+            this.delegate = delegate;
+            this.readTimeout = readTimeout;
+        }
+
+        @Override
+        public io.helidon.http.media.ReadableEntity entity() {
+            return delegate.entity();
+        }
+
+        @Override
+        public InputStream inputStream() {
+            if (body == null) {
+                body = new TimedInput(delegate.inputStream(), readTimeout);
+            }
+            return body;
+        }
+
+        @Override
+        public io.helidon.http.Status status() {
+            return delegate.status();
+        }
+
+        @Override
+        public io.helidon.http.ClientResponseHeaders headers() {
+            return delegate.headers();
+        }
+
+        @Override
+        public io.helidon.http.ClientResponseTrailers trailers() {
+            return delegate.trailers();
+        }
+
+        @Override
+        public io.helidon.webclient.api.ClientUri lastEndpointUri() {
+            return delegate.lastEndpointUri();
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+
+    private final class TimedInput extends InputStream {
+        private final InputStream in;
+        private final Duration readTimeout;
+
+        TimedInput(InputStream in, Duration readTimeout) {
+            this.in = in;
+            this.readTimeout = readTimeout;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            ReadDeadlines.Read wait = deadlines.begin(readTimeout);
+            try {
+                int n = in.read(b, off, len);
+                wait.end();
+                return n;
+            } catch (IOException | RuntimeException e) {
+                if (wait.end()) {
+                    throw silence("silence", readTimeout);
+                }
+                throw e;
+            }
+        }
+
+        @Override
+        public int available() throws IOException {
+            return in.available();
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 
     /** A "read timeout" raised in well under the read timeout: the stale pooled connection, not the peer. */

@@ -1,0 +1,150 @@
+package io.understudy.core.provider;
+
+import com.sun.net.httpserver.HttpServer;
+import io.helidon.http.Method;
+import io.helidon.webclient.api.HttpClientResponse;
+import io.understudy.core.error.Failure;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.error.Origin;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The transport over a real loopback server: connection reuse and read timeouts. */
+class HttpTransportTest {
+    private HttpServer server;
+    private final AtomicInteger received = new AtomicInteger();
+    /** How long the server waits before its status line, and then before its body. */
+    private volatile long headerDelayMillis;
+    private volatile long bodyDelayMillis;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/", exchange -> {
+            received.incrementAndGet();
+            exchange.getRequestBody().readAllBytes();
+            pause(headerDelayMillis);
+            byte[] body = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.flush();
+                pause(bodyDelayMillis);
+                out.write(body);
+            } catch (IOException ignored) {
+                // the client gave up: that is what some tests want
+            }
+        });
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private URI uri() {
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1/x");
+    }
+
+    private HttpTransport transport(Duration readTimeout) {
+        return new HttpTransport("up", Origin.PROVIDER, Duration.ofSeconds(1), readTimeout, Clock.systemUTC());
+    }
+
+    /** Runs on a virtual thread, as relay handlers and agent attempts do. */
+    private static <T> T onVirtualThread(Callable<T> work) throws Exception {
+        FutureTask<T> task = new FutureTask<>(work);
+        Thread.ofVirtual().start(task);
+        try {
+            return task.get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
+            }
+            throw e;
+        }
+    }
+
+    private String post(HttpTransport transport, Duration readTimeout) {
+        try (HttpClientResponse r = transport.send(Method.POST, uri(), Map.of(), "{}".getBytes(StandardCharsets.UTF_8), readTimeout)) {
+            return new String(transport.readBody(r, 1024), StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Regression: a pooled connection took its last read timeout as how long it may sit idle, and a
+     * request that took it as that span ended failed after it was sent; the transport sent it again,
+     * and the upstream answered (and billed) twice.
+     */
+    @Test
+    void aConnectionTakenAsItsIdleSpanWouldEndCarriesItsRequestOnce() throws Exception {
+        Duration readTimeout = Duration.ofMillis(300);
+        HttpTransport transport = transport(readTimeout);
+        assertEquals("{\"ok\":true}", onVirtualThread(() -> post(transport, readTimeout)));
+        // Helidon's idle monitor reads in 101 ms slices; for a 300 ms span the last one runs from 202
+        // to 303 ms of idleness. Take the connection in it, with an answer that comes after it ends.
+        Thread.sleep(250);
+        headerDelayMillis = 120;
+        assertEquals("{\"ok\":true}", onVirtualThread(() -> post(transport, readTimeout)));
+        assertEquals(2, received.get(), "each request reached the upstream once");
+    }
+
+    @Test
+    void anUpstreamSilentBeforeItsHeadersTimesOutAtTheReadTimeoutAndLeavesNoInterrupt() throws Exception {
+        headerDelayMillis = 3_000;
+        Duration readTimeout = Duration.ofMillis(300);
+        HttpTransport transport = transport(readTimeout);
+        long started = System.nanoTime();
+        boolean interruptLeft = onVirtualThread(() -> {
+            FailureException e = assertThrows(FailureException.class, () -> post(transport, readTimeout));
+            Failure.Unavailable u = assertInstanceOf(Failure.Unavailable.class, e.failure());
+            assertEquals(Failure.UnavailableKind.TIMEOUT, u.kind(), u.message());
+            return Thread.currentThread().isInterrupted();
+        });
+        long tookMillis = (System.nanoTime() - started) / 1_000_000;
+        assertFalse(interruptLeft, "the deadline's interrupt is consumed, not left for the caller's next wait");
+        assertTrue(tookMillis < 2_500, "gave up at its read timeout, not when the upstream answered: " + tookMillis + " ms");
+    }
+
+    @Test
+    void anUpstreamSilentInItsBodyTimesOutAtTheReadTimeout() throws Exception {
+        bodyDelayMillis = 3_000;
+        Duration readTimeout = Duration.ofMillis(300);
+        HttpTransport transport = transport(readTimeout);
+        long started = System.nanoTime();
+        Failure failure = onVirtualThread(() -> assertThrows(FailureException.class, () -> post(transport, readTimeout)).failure());
+        long tookMillis = (System.nanoTime() - started) / 1_000_000;
+        Failure.Unavailable u = assertInstanceOf(Failure.Unavailable.class, failure);
+        assertEquals(Failure.UnavailableKind.TIMEOUT, u.kind(), u.message());
+        assertTrue(tookMillis < 2_500, "gave up at its read timeout: " + tookMillis + " ms");
+    }
+}
