@@ -122,6 +122,23 @@ final class Campaigner implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a cold standby may take a key vacant since {@code vacantSince}. After {@link
+     * #VACANCY_GRACE}, at once when it saw a leader since its last failed etcd call: that leader
+     * has died. Otherwise only once {@code settleGrace} has passed since it started and since that
+     * failure: a primary booting, or coming back from the same etcd outage, may still be on its way.
+     */
+    static boolean mayTakeVacantKey(long now, long vacantSince, boolean seenLeaderSinceFailure, long startedAt,
+                                    long lastFailureAt, long settleGrace) {
+        if (now - vacantSince < VACANCY_GRACE.toMillis()) {
+            return false;
+        }
+        if (seenLeaderSinceFailure) {
+            return true;
+        }
+        return now - startedAt >= settleGrace && (lastFailureAt < 0 || now - lastFailureAt >= settleGrace);
+    }
+
     /** Cold standby: returns why to campaign, once the leader key is vacant for the grace period or we are promoted. */
     private String awaitVacancyOrPromotion() throws InterruptedException {
         long vacantSince = -1;
@@ -142,9 +159,7 @@ final class Campaigner implements AutoCloseable {
                     seenLeader = true;
                 } else if (vacantSince < 0) {
                     vacantSince = clock.millis();
-                } else if (clock.millis() - vacantSince >= VACANCY_GRACE.toMillis()
-                        && (seenLeader || clock.millis() - startedAt >= settleGrace)
-                        && (reachableSince < 0 || clock.millis() - reachableSince >= settleGrace)) {
+                } else if (mayTakeVacantKey(clock.millis(), vacantSince, seenLeader, startedAt, reachableSince, settleGrace)) {
                     return "leader key vacant for " + (clock.millis() - vacantSince) + " ms";
                 }
                 etcdError = "";
@@ -152,6 +167,7 @@ final class Campaigner implements AutoCloseable {
                 etcdError = e.getMessage();
                 vacantSince = -1; // no decision from stale data
                 reachableSince = clock.millis();
+                seenLeader = false; // a leader seen before an outage says nothing about who comes back from it
             }
             Thread.sleep(TICK);
         }

@@ -44,4 +44,25 @@ class CampaignerClaimTest {
         assertEquals(Leadership.State.STEPPED_DOWN, leadership.view().state());
         assertFalse(Campaigner.claim(leadership, 8, lost), "the same lost lease never claims again");
     }
+
+    /**
+     * Regression: a standby whose first etcd call timed out at boot (cold client, busy host) then
+     * saw the primary lead, yet waited the 10 s settle grace after that early failure before taking
+     * the key the killed primary left: about 9 s without a leader instead of the lease TTL.
+     */
+    @Test
+    void aLeaderSeenAfterAFailedEtcdCallIsReplacedAfterTheVacancyGraceOnly() {
+        long settle = 10_000;
+        long startedAt = 0;
+        long failedAt = 500;
+        // the standby saw the leader after its failed call; the key fell vacant at 5 s
+        assertFalse(Campaigner.mayTakeVacantKey(5_100, 5_000, true, startedAt, failedAt, settle), "within the vacancy grace");
+        assertTrue(Campaigner.mayTakeVacantKey(5_250, 5_000, true, startedAt, failedAt, settle));
+        // no leader seen since the failure: it may be an outage the primary is coming back from
+        assertFalse(Campaigner.mayTakeVacantKey(5_250, 5_000, false, startedAt, failedAt, settle));
+        assertTrue(Campaigner.mayTakeVacantKey(10_600, 5_000, false, startedAt, failedAt, settle), "settled since both");
+        // never failed, never saw a leader: a cluster boot settles first
+        assertFalse(Campaigner.mayTakeVacantKey(9_000, 5_000, false, startedAt, -1, settle));
+        assertTrue(Campaigner.mayTakeVacantKey(10_000, 5_000, false, startedAt, -1, settle));
+    }
 }
