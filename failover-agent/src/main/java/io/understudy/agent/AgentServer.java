@@ -44,7 +44,7 @@ import java.util.logging.Logger;
  */
 public final class AgentServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(AgentServer.class.getName());
-    private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/embeddings",
+    private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings",
             "/v1/models", "/health/live", "/health/ready", "/metrics", "/status", "/");
 
     /** Pass-through calls (audio, images...) may take long: the wait between two reads of the answer. */
@@ -152,6 +152,7 @@ public final class AgentServer implements AutoCloseable {
     void routing(HttpRouting.Builder rules) {
         rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.chat(req, res, Api.OPENAI)))
                 .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, () -> dispatcher.chat(req, res, Api.ANTHROPIC)))
+                .post("/v1/responses", (req, res) -> guarded(req, res, Api.RESPONSES, () -> dispatcher.chat(req, res, Api.RESPONSES)))
                 .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.embeddings(req, res)))
                 .get("/v1/models", (req, res) -> guarded(req, res, Api.forModelList(req), () -> models(req, res)))
                 .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, () -> receipt(req, res)))

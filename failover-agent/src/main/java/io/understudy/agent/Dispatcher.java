@@ -26,6 +26,7 @@ import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.Conversation;
+import io.understudy.core.wire.ResponsesRequest;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
@@ -156,20 +157,22 @@ final class Dispatcher {
             ObjectNode body = io.understudy.core.wire.WireChecks.parseObject(RequestBodies.readJson(req, config.maxBodyBytes()));
             List<String> bodyFallbacks = takeFallbacks(body);
             // kept in the client's dialect: only an upstream that speaks the other one translates it
-            Conversation chat;
-            boolean clientWantsUsage;
-            if (api == Api.ANTHROPIC) {
-                chat = new MessagesRequest(body);
-                clientWantsUsage = true;
-            } else {
-                ChatRequest openAi = new ChatRequest(body);
-                chat = openAi;
-                clientWantsUsage = openAi.includeUsage();
-            }
+            Conversation chat = switch (api) {
+                case OPENAI -> new ChatRequest(body);
+                case ANTHROPIC -> new MessagesRequest(body);
+                case RESPONSES -> new ResponsesRequest(body);
+            };
+            // Messages and Responses streams always end with their usage; chat clients ask for it
+            boolean clientWantsUsage = !(chat instanceof ChatRequest openAi) || openAi.includeUsage();
             if (config.logPrompts()) {
                 LOG.info("prompt " + Json.text(body));
             }
-            call = new Call(api, api == Api.ANTHROPIC ? "messages" : "chat", chat.model(), chat.stream(), bodyFallbacks);
+            String endpoint = switch (api) {
+                case OPENAI -> "chat";
+                case ANTHROPIC -> "messages";
+                case RESPONSES -> "responses";
+            };
+            call = new Call(api, endpoint, chat.model(), chat.stream(), bodyFallbacks);
             budget.recordRequest();
             if (chat.stream()) {
                 streamChat(call, res, chat, clientWantsUsage);

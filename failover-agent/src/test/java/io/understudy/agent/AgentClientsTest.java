@@ -75,6 +75,28 @@ class AgentClientsTest {
         assertEquals(expected, streamed.toString());
     }
 
+    private static String responsesText(com.openai.models.responses.Response response) {
+        StringBuilder sb = new StringBuilder();
+        response.output().forEach(item -> item.message().ifPresent(m -> m.content().forEach(
+                c -> c.outputText().ifPresent(t -> sb.append(t.text())))));
+        return sb.toString();
+    }
+
+    @Test
+    void openAiSdkResponsesThroughTheAgentAcrossAFailover() throws Exception {
+        String expected = h.expectedText("sdk responses");
+        var params = com.openai.models.responses.ResponseCreateParams.builder().model("gpt-4o-mini").input("sdk responses").build();
+        assertEquals(expected, responsesText(sdk.responses().create(params)));
+        h.primaryProxy.mode(TcpProxy.Mode.REFUSE);
+        com.openai.models.responses.Response after = sdk.responses().create(params);
+        assertEquals(expected, responsesText(after));
+        StringBuilder streamed = new StringBuilder();
+        try (StreamResponse<com.openai.models.responses.ResponseStreamEvent> stream = sdk.responses().createStreaming(params)) {
+            stream.stream().forEach(e -> e.outputTextDelta().ifPresent(d -> streamed.append(d.delta())));
+        }
+        assertEquals(expected, streamed.toString());
+    }
+
     @Test
     void anthropicShapedCallsAndEmbeddingsAndModels() throws Exception {
         HttpResponse<String> r = h.post("/v1/messages", "{\"model\":\"claude-x\",\"max_tokens\":50,"

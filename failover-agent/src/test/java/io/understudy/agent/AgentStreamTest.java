@@ -296,4 +296,52 @@ class AgentStreamTest {
         assertEquals(1, events.stream().filter("message_start"::equals).count());
         assertTrue(open.isEmpty(), "every block closed: " + open);
     }
+
+    /**
+     * A Responses client's stream cut mid-way on the primary is resumed on the standby: the events
+     * before the cut are the provider's own, the tail is fitted onto them (one response.created, the
+     * same message item, sequence numbers going up) and response.completed carries the whole text.
+     */
+    @Test
+    void responsesClientsGetResumedStreamsToo() throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(h.base() + "/v1/responses"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"recover-r\",\"stream\":true,"
+                        + "\"input\":\"responses resume\"}")).build();
+        HttpResponse<InputStream> r = h.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        StringBuilder text = new StringBuilder();
+        List<String> types = new ArrayList<>();
+        JsonNode completed = null;
+        long lastSequence = -1;
+        int deltas = 0;
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                if (!line.startsWith("data: ")) {
+                    continue;
+                }
+                JsonNode e = Json.parse(line.substring(6));
+                types.add(e.path("type").asText());
+                long sequence = e.path("sequence_number").asLong();
+                assertTrue(sequence > lastSequence, "sequence numbers go up: " + sequence + " after " + lastSequence);
+                lastSequence = sequence;
+                switch (e.path("type").asText()) {
+                    case "response.output_text.delta" -> {
+                        text.append(e.path("delta").asText());
+                        if (++deltas == 3) {
+                            h.primaryProxy.cutAll();
+                        }
+                    }
+                    case "response.completed" -> completed = e.path("response");
+                    default -> {
+                        // the other events frame the text
+                    }
+                }
+            }
+        }
+        String expected = h.expectedText("responses resume");
+        assertEquals(expected, text.toString());
+        assertEquals(1, types.stream().filter("response.created"::equals).count(), types.toString());
+        assertEquals("response.completed", types.get(types.size() - 1));
+        assertEquals(expected, completed.path("output").path(0).path("content").path(0).path("text").asText());
+    }
 }

@@ -28,6 +28,7 @@ import io.understudy.core.server.HeaderValues;
 import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.Conversation;
+import io.understudy.core.wire.ResponsesRequest;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
@@ -131,6 +132,18 @@ final class Completions {
             MessagesRequest messages = MessagesRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
             logPrompt(call, messages.body());
             serveChat(call, res, messages, true);
+        } catch (FailureException e) {
+            fail(call, res, e.failure());
+        }
+    }
+
+    /** OpenAI's Responses API: as it came to providers that serve it, else translated (its stateless part). */
+    void responses(ServerRequest req, ServerResponse res) {
+        Call call = new Call("responses", Api.RESPONSES);
+        try {
+            ResponsesRequest responses = ResponsesRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
+            logPrompt(call, responses.body());
+            serveChat(call, res, responses, true);
         } catch (FailureException e) {
             fail(call, res, e.failure());
         }

@@ -31,7 +31,7 @@ import java.util.logging.Logger;
 /**
  * A relay process rehearses its own request paths while nobody needs it: a throwaway relay with the
  * same code, on a loopback port, in front of an in-process provider-sim, gets chat (plain and
- * streamed), Messages, embeddings and model-list requests. The JVM compiles those paths then, so the
+ * streamed), Messages, Responses, embeddings and model-list requests. The JVM compiles those paths then, so the
  * first real requests, which for a standby arrive all at once when the primary dies, run compiled
  * code instead of the interpreter. It ends when the JIT has had nothing more to compile for a while
  * (the paths are compiled), when the first real request arrives (real traffic warms it from there),
@@ -181,6 +181,7 @@ final class Rehearsal {
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"rehearsal %d\"}]}"),
         MESSAGES_STREAM("/v1/messages", "{\"model\":\"rehearse-anthropic\",\"max_tokens\":64,\"stream\":true,"
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"rehearsal %d\"}]}"),
+        RESPONSES_STREAM("/v1/responses", "{\"model\":\"rehearse\",\"stream\":true,\"input\":\"rehearsal %d\"}"),
         EMBEDDINGS("/v1/embeddings", "{\"model\":\"rehearse\",\"input\":\"rehearsal %d\"}"),
         MODELS("/v1/models", null);
 

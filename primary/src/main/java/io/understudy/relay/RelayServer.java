@@ -37,7 +37,7 @@ import java.util.logging.Logger;
  */
 public final class RelayServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RelayServer.class.getName());
-    private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/embeddings",
+    private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings",
             "/v1/models", "/health/live", "/health/ready", "/metrics", "/status");
 
     /** Pass-through calls (audio, images...) may take long: the wait between two reads of the answer. */
@@ -198,6 +198,7 @@ public final class RelayServer implements AutoCloseable {
     void routing(HttpRouting.Builder rules) {
         rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, completions::chat))
                 .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, completions::messages))
+                .post("/v1/responses", (req, res) -> guarded(req, res, Api.RESPONSES, completions::responses))
                 .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, completions::embeddings))
                 .get("/v1/models", (req, res) -> guarded(req, res, Api.forModelList(req), this::models))
                 .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, this::receipt))

@@ -37,7 +37,14 @@ final class RelayHarness implements AutoCloseable {
                 kind: openai
                 base-url: http://127.0.0.1:${DEAD}/v1
                 connect-timeout: PT1S
+              - name: sim-chat-only
+                kind: openai
+                base-url: ${SIM}/v1
+                read-timeout: PT5S
+                responses-api: false
             routes:
+              - model: "chatonly-*"
+                targets: [ { provider: sim-chat-only } ]
               - model: "claude-*"
                 targets: [ { provider: sim-anthropic } ]
               - model: "fallback-*"

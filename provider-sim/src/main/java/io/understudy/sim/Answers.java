@@ -76,6 +76,52 @@ public final class Answers {
         return Math.max(count, chars / 4 + count);
     }
 
+    /**
+     * A Responses API request's instructions and input as chat messages (role and text), so the same
+     * conversation gets the same answer through either API: instructions are a system message, a
+     * string input is one user message, message items keep their role with their text parts joined,
+     * and a function call's output is a tool message.
+     */
+    public static com.fasterxml.jackson.databind.node.ArrayNode messagesOfResponses(JsonNode body) {
+        com.fasterxml.jackson.databind.node.ArrayNode out = Json.array();
+        JsonNode instructions = body.path("instructions");
+        if (instructions.isTextual() && !instructions.asText().isEmpty()) {
+            out.addObject().put("role", "system").put("content", instructions.asText());
+        }
+        JsonNode input = body.path("input");
+        if (input.isMissingNode() || input.isNull()) {
+            return Json.array();
+        }
+        if (input.isTextual()) {
+            out.addObject().put("role", "user").put("content", input.asText());
+            return out;
+        }
+        for (JsonNode item : input) {
+            String type = item.path("type").asText("message");
+            switch (type) {
+                case "message" -> {
+                    JsonNode content = item.path("content");
+                    String text;
+                    if (content.isTextual()) {
+                        text = content.asText();
+                    } else {
+                        StringBuilder sb = new StringBuilder();
+                        for (JsonNode part : content) {
+                            sb.append(part.path("text").asText(""));
+                        }
+                        text = sb.toString();
+                    }
+                    out.addObject().put("role", item.path("role").asText("user")).put("content", text);
+                }
+                case "function_call_output" -> out.addObject().put("role", "tool").put("content", item.path("output").asText(""));
+                default -> {
+                    // function calls and reasoning: the assistant's side, not what seeds the answer
+                }
+            }
+        }
+        return out;
+    }
+
     /** SHA-256 (hex) of a request body with its model removed: what tells two requests' content apart. */
     public static String digestWithoutModel(com.fasterxml.jackson.databind.node.ObjectNode body) {
         com.fasterxml.jackson.databind.node.ObjectNode copy = body.deepCopy();
@@ -112,9 +158,28 @@ public final class Answers {
         }
         for (int i = 0; i < end; i++) {
             JsonNode m = messages.get(i);
-            sb.append(m.path("role").asText()).append('\u0000').append(Json.text(m.path("content"))).append('\u0001');
+            sb.append(m.path("role").asText()).append('\u0000').append(contentKey(m.path("content"))).append('\u0001');
         }
         return seed(sb.toString());
+    }
+
+    /** A message's content as the seed sees it: text, whether a string or text blocks (any API's), else its JSON. */
+    private static String contentKey(JsonNode content) {
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        if (content.isArray() && !content.isEmpty()) {
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode part : content) {
+                String type = part.path("type").asText();
+                if (!(type.equals("text") || type.equals("input_text") || type.equals("output_text"))) {
+                    return Json.text(content);
+                }
+                sb.append(part.path("text").asText());
+            }
+            return sb.toString();
+        }
+        return Json.text(content);
     }
 
     static long seed(String text) {

@@ -69,7 +69,7 @@ public final class ProviderSim implements AutoCloseable {
         server.close();
     }
 
-    private enum Api { OPENAI, ANTHROPIC }
+    private enum Api { OPENAI, ANTHROPIC, RESPONSES }
 
     private void handle(SimRequest request, SimExchange exchange) throws IOException {
         String route = request.method() + " " + request.path();
@@ -89,12 +89,14 @@ public final class ProviderSim implements AutoCloseable {
             }
             case "POST /v1/chat/completions" -> chat(request, exchange, Api.OPENAI);
             case "POST /v1/messages" -> chat(request, exchange, Api.ANTHROPIC);
+            case "POST /v1/responses" -> chat(request, exchange, Api.RESPONSES);
             case "POST /v1/embeddings" -> embeddings(request, exchange);
             case "POST /v1/moderations" -> moderations(request, exchange);
             case "POST /v1/audio/speech" -> speech(request, exchange);
             case "POST /v1/audio/transcriptions" -> transcription(request, exchange);
             default -> {
-                Api api = request.path().startsWith("/v1/messages") ? Api.ANTHROPIC : Api.OPENAI;
+                Api api = request.path().startsWith("/v1/messages") ? Api.ANTHROPIC
+                        : request.path().startsWith("/v1/responses") ? Api.RESPONSES : Api.OPENAI;
                 sendError(exchange, api, 404, "not_found_error", "not_found", "no route " + route, Map.of());
             }
         }
@@ -140,10 +142,13 @@ public final class ProviderSim implements AutoCloseable {
             return;
         }
         String model = body.path("model").asText("");
-        JsonNode messages = body.path("messages");
+        // a Responses request's input, seen as the messages the same conversation sends to chat
+        JsonNode messages = api == Api.RESPONSES ? Answers.messagesOfResponses(body) : body.path("messages");
+        JsonNode system = api == Api.RESPONSES ? null : body.get("system");
         if (model.isEmpty() || !messages.isArray() || messages.isEmpty()) {
-            sendError(exchange, api, 400, "invalid_request_error", "invalid_request",
-                    "'model' and a non-empty 'messages' array are required", Map.of());
+            sendError(exchange, api, 400, "invalid_request_error", "invalid_request", api == Api.RESPONSES
+                    ? "'model' and 'input' (a string or a non-empty array) are required"
+                    : "'model' and a non-empty 'messages' array are required", Map.of());
             return;
         }
         if (api == Api.ANTHROPIC && !body.path("max_tokens").isIntegralNumber()) {
@@ -159,7 +164,11 @@ public final class ProviderSim implements AutoCloseable {
         String tag = request.header("x-sim-tag").orElse(null);
         String via = request.header("host").orElse("");
         boolean resent = request.header("x-understudy-resent").isPresent();
-        String apiName = api == Api.OPENAI ? "chat" : "messages";
+        String apiName = switch (api) {
+            case OPENAI -> "chat";
+            case ANTHROPIC -> "messages";
+            case RESPONSES -> "responses";
+        };
         String prefill = Answers.prefill(messages);
         String digest = Answers.digestWithoutModel(body);
 
@@ -237,7 +246,7 @@ public final class ProviderSim implements AutoCloseable {
             finish = "length";
         }
         Optional<String> tool = forcedTool(body, api);
-        long promptTokens = Answers.promptTokens(messages, body.get("system"));
+        long promptTokens = Answers.promptTokens(messages, system);
         int cutAfter = intHeader(request, "x-sim-cut-after", 3);
         String outcome = switch (fault) {
             case CUT -> "cut";
@@ -249,13 +258,19 @@ public final class ProviderSim implements AutoCloseable {
         attempts.record(apiName, model, fault, stream, outcome, tag, via, resent, digest);
         Answer answer = new Answer(idFor(messages), model, tokens, finish, tool, promptTokens, clock.instant().getEpochSecond());
         if (stream) {
-            StreamFormat format = api == Api.OPENAI
-                    ? new OpenAiStreamFormat(answer, body.path("stream_options").path("include_usage").asBoolean(false))
-                    : new AnthropicStreamFormat(answer);
+            StreamFormat format = switch (api) {
+                case OPENAI -> new OpenAiStreamFormat(answer, body.path("stream_options").path("include_usage").asBoolean(false));
+                case ANTHROPIC -> new AnthropicStreamFormat(answer);
+                case RESPONSES -> new ResponsesStreamFormat(answer);
+            };
             streamAnswer(exchange, format, answer, fault, timing, cutAfter);
         } else {
             sleep(timing.ttft().plus(timing.delay().multipliedBy(Math.max(0, tokens.size() - 1))));
-            ObjectNode json = api == Api.OPENAI ? openAiCompletion(answer) : anthropicMessage(answer);
+            ObjectNode json = switch (api) {
+                case OPENAI -> openAiCompletion(answer);
+                case ANTHROPIC -> anthropicMessage(answer);
+                case RESPONSES -> ResponsesStreamFormat.response(answer, "completed");
+            };
             byte[] bytes = Json.bytes(json);
             switch (fault) {
                 case CUT -> {
@@ -547,7 +562,8 @@ public final class ProviderSim implements AutoCloseable {
     }
 
     private static int maxTokens(ObjectNode body) {
-        JsonNode n = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
+        JsonNode n = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens")
+                : body.hasNonNull("max_output_tokens") ? body.get("max_output_tokens") : body.get("max_tokens");
         return n != null && n.isIntegralNumber() && n.asInt() > 0 ? n.asInt() : Integer.MAX_VALUE;
     }
 
@@ -556,6 +572,7 @@ public final class ProviderSim implements AutoCloseable {
         if (choice == null || !choice.isObject()) {
             return Optional.empty();
         }
+        // chat: {"type":"function","function":{"name":…}}; Messages and Responses: {"type":…,"name":…}
         String name = api == Api.OPENAI ? choice.path("function").path("name").asText("") : choice.path("name").asText("");
         return name.isEmpty() ? Optional.empty() : Optional.of(name);
     }

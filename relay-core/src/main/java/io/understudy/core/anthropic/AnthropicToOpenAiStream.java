@@ -1,13 +1,13 @@
 package io.understudy.core.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
 import io.understudy.core.sse.SseEvent;
+import io.understudy.core.wire.ChunkShapes;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
 
@@ -89,7 +89,7 @@ public final class AnthropicToOpenAiStream {
                     call.put("id", block.path("id").asText());
                     call.put("type", "function");
                     call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
-                    out.add(chunk(toolDelta(call), null));
+                    out.add(chunk(ChunkShapes.toolDelta(call), null));
                 } else if ("text".equals(block.path("type").asText()) && !block.path("text").asText("").isEmpty()) {
                     out.add(chunk(Json.object().put("content", block.path("text").asText()), null));
                 }
@@ -104,7 +104,7 @@ public final class AnthropicToOpenAiStream {
                             ObjectNode call = Json.object();
                             call.put("index", toolIndex);
                             call.putObject("function").put("arguments", delta.path("partial_json").asText());
-                            out.add(chunk(toolDelta(call), null));
+                            out.add(chunk(ChunkShapes.toolDelta(call), null));
                         }
                     }
                     default -> {
@@ -150,32 +150,11 @@ public final class AnthropicToOpenAiStream {
         return out.isEmpty() ? null : out.get(0);
     }
 
-    private static ObjectNode toolDelta(ObjectNode call) {
-        ObjectNode delta = Json.object();
-        ArrayNode calls = delta.putArray("tool_calls");
-        calls.add(call);
-        return delta;
-    }
-
     private ObjectNode base() {
-        ObjectNode chunk = Json.object();
-        chunk.put("id", id);
-        chunk.put("object", "chat.completion.chunk");
-        chunk.put("created", created);
-        chunk.put("model", model);
-        return chunk;
+        return ChunkShapes.base(id, created, model);
     }
 
     private ObjectNode chunk(ObjectNode delta, String finishReason) {
-        ObjectNode chunk = base();
-        ObjectNode choice = chunk.putArray("choices").addObject();
-        choice.put("index", 0);
-        choice.set("delta", delta);
-        if (finishReason == null) {
-            choice.putNull("finish_reason");
-        } else {
-            choice.put("finish_reason", finishReason);
-        }
-        return chunk;
+        return ChunkShapes.choice(id, created, model, delta, finishReason);
     }
 }

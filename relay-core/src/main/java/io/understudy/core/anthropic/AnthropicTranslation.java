@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
 import io.understudy.core.wire.ChatRequest;
-import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.MessagesRequest;
 import io.understudy.core.wire.Usage;
 
@@ -156,24 +155,6 @@ public final class AnthropicTranslation {
             case "tool_use" -> "tool_calls";
             case "refusal" -> "content_filter";
             default -> "stop";
-        };
-    }
-
-    // ---------------------------------------------------------------- either way, only when needed
-
-    /** The request as an OpenAI chat request: itself, or translated when it is a Messages request. */
-    public static ChatRequest asChat(Conversation request) {
-        return switch (request) {
-            case ChatRequest chat -> chat;
-            case MessagesRequest messages -> new ChatRequest(toOpenAiRequest(messages));
-        };
-    }
-
-    /** The request as an Anthropic Messages body for {@code model}: its own body, or translated. */
-    public static ObjectNode asMessagesBody(Conversation request, String model) {
-        return switch (request) {
-            case MessagesRequest messages -> messages.withModel(model).body();
-            case ChatRequest chat -> toAnthropicRequest(chat, model);
         };
     }
 

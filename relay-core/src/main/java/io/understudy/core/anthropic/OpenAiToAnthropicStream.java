@@ -36,8 +36,9 @@ public final class OpenAiToAnthropicStream {
     }
 
     public List<SseEvent> accept(StreamChunk chunk) {
-        if (chunk.anthropicEvent().isPresent()) {
-            return passOn(chunk.anthropicEvent().get());
+        var own = chunk.eventFor(io.understudy.core.server.Api.ANTHROPIC);
+        if (own.isPresent()) {
+            return passOn(own.get());
         }
         List<SseEvent> out = new ArrayList<>(3);
         JsonNode json = chunk.json();

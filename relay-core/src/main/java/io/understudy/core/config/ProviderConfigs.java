@@ -75,8 +75,9 @@ public final class ProviderConfigs {
             }
             Duration connect = ConfigReader.duration(p, "connect-timeout", Duration.ofSeconds(2));
             Duration read = ConfigReader.duration(p, "read-timeout", Duration.ofSeconds(120));
+            boolean responsesApi = ConfigReader.bool(p, "responses-api", true);
             try {
-                out.put(name, new Entry(new ProviderConfig(name, kind, baseUrl, key, connect, read), disabled));
+                out.put(name, new Entry(new ProviderConfig(name, kind, baseUrl, key, connect, read, responsesApi), disabled));
             } catch (IllegalArgumentException e) {
                 throw new ConfigError(ConfigReader.path(p, "base-url"), e.getMessage());
             }

@@ -11,12 +11,9 @@ import io.understudy.core.anthropic.AnthropicToOpenAiStream;
 import io.understudy.core.anthropic.AnthropicTranslation;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Failures;
-import io.understudy.core.sse.SseEvent;
-import io.understudy.core.sse.SseReader;
 import io.understudy.core.server.Api;
 import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
-import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
 
 import java.io.IOException;
@@ -71,7 +68,7 @@ final class AnthropicProvider implements Provider {
 
     @Override
     public ChatCompletion complete(Conversation request) {
-        byte[] body = Json.bytes(AnthropicTranslation.asMessagesBody(request, request.model()));
+        byte[] body = Json.bytes(Dialects.asMessagesBody(request, request.model(), config.name()));
         try (HttpClientResponse response = transport.send(Method.POST, config.resolve(messagesPath), headers, body,
                 config.readTimeout())) {
             byte[] bytes = transport.readBody(response, OpenAiProvider.MAX_BODY);
@@ -90,18 +87,20 @@ final class AnthropicProvider implements Provider {
             if (request.dialect() == Api.ANTHROPIC) {
                 return new ChatCompletion(message, bytes, usage, model, upstreamHeaders);
             }
-            ObjectNode json = AnthropicTranslation.toOpenAiResponse(message, clock.instant().getEpochSecond());
+            ObjectNode json = Dialects.chatAnswerAs(request.dialect(),
+                    AnthropicTranslation.toOpenAiResponse(message, clock.instant().getEpochSecond()));
             return new ChatCompletion(json, Json.bytes(json), usage, model, upstreamHeaders);
         }
     }
 
     @Override
     public ChatStream stream(Conversation request) {
-        byte[] body = Json.bytes(AnthropicTranslation.asMessagesBody(request, request.model()));
+        byte[] body = Json.bytes(Dialects.asMessagesBody(request, request.model(), config.name()));
         HttpClientResponse response = transport.send(Method.POST, config.resolve(messagesPath), headers, body,
                 config.readTimeout());
-        return new AnthropicChatStream(response, new AnthropicToOpenAiStream(config.name(), transport.origin(),
-                clock.instant().getEpochSecond()));
+        AnthropicToOpenAiStream reader = new AnthropicToOpenAiStream(config.name(), transport.origin(),
+                clock.instant().getEpochSecond());
+        return new EventChatStream(response, transport, config.name(), reader::translate, reader::finished, "message_stop");
     }
 
     @Override
@@ -126,52 +125,6 @@ final class AnthropicProvider implements Provider {
                 data.addObject().put("id", m.path("id").asText()).put("object", "model").put("owned_by", "anthropic");
             }
             return out;
-        }
-    }
-
-    /** One chunk per upstream event, each keeping its event; the stream ends at message_stop. */
-    private final class AnthropicChatStream implements ChatStream {
-        private final HttpClientResponse response;
-        private final SseReader reader;
-        private final AnthropicToOpenAiStream translator;
-        private final Map<String, String> upstreamHeaders;
-
-        AnthropicChatStream(HttpClientResponse response, AnthropicToOpenAiStream translator) {
-            this.response = response;
-            this.reader = new SseReader(response.inputStream());
-            this.translator = translator;
-            this.upstreamHeaders = HttpTransport.understudyHeaders(response);
-        }
-
-        @Override
-        public Map<String, String> upstreamHeaders() {
-            return upstreamHeaders;
-        }
-
-        @Override
-        public StreamChunk next() {
-            if (translator.finished()) {
-                return null;
-            }
-            SseEvent event;
-            try {
-                event = reader.next();
-            } catch (IOException | RuntimeException e) {
-                throw Failures.midStream(transport.origin(), config.name(), e);
-            }
-            if (event == null) {
-                throw Failures.brokenStream(transport.origin(), config.name(), "ended before message_stop");
-            }
-            return translator.translate(event);
-        }
-
-        @Override
-        public void close() {
-            try {
-                response.close();
-            } catch (RuntimeException ignored) {
-                // closing a broken connection may throw; it is closed either way
-            }
         }
     }
 }

@@ -5,6 +5,7 @@ import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.Conversation;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.MessagesRequest;
+import io.understudy.core.wire.ResponsesRequest;
 
 /** An upstream that serves both dialects (see {@link ProviderKind#OPENAI_AND_ANTHROPIC}): each request goes as it is. */
 final class BilingualProvider implements Provider {
@@ -25,6 +26,7 @@ final class BilingualProvider implements Provider {
     public ChatCompletion complete(Conversation request) {
         return switch (request) {
             case ChatRequest chat -> openAi.complete(chat);
+            case ResponsesRequest responses -> openAi.complete(responses);
             case MessagesRequest messages -> anthropic.complete(messages);
         };
     }
@@ -33,6 +35,7 @@ final class BilingualProvider implements Provider {
     public ChatStream stream(Conversation request) {
         return switch (request) {
             case ChatRequest chat -> openAi.stream(chat);
+            case ResponsesRequest responses -> openAi.stream(responses);
             case MessagesRequest messages -> anthropic.stream(messages);
         };
     }

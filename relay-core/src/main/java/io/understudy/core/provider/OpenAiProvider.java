@@ -13,10 +13,11 @@ import io.understudy.core.error.Failures;
 import io.understudy.core.error.Origin;
 import io.understudy.core.sse.SseEvent;
 import io.understudy.core.sse.SseReader;
-import io.understudy.core.anthropic.AnthropicTranslation;
+import io.understudy.core.responses.ResponsesToChatStream;
 import io.understudy.core.server.Api;
 import io.understudy.core.wire.ChatRequest;
 import io.understudy.core.wire.Conversation;
+import io.understudy.core.wire.ResponsesRequest;
 import io.understudy.core.wire.EmbeddingsRequest;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
@@ -47,10 +48,17 @@ final class OpenAiProvider implements Provider {
         return config;
     }
 
-    /** A Messages request is translated here, and so is its answer: this upstream speaks only chat. */
+    /**
+     * A chat request goes as it came. A Responses request goes to {@code /responses} when this
+     * upstream serves it; else it is translated to chat here, as a Messages request is, and the
+     * answer translated back.
+     */
     @Override
     public ChatCompletion complete(Conversation request) {
-        ChatRequest chat = AnthropicTranslation.asChat(request);
+        if (request instanceof ResponsesRequest responses && config.responsesApi()) {
+            return completeResponses(responses);
+        }
+        ChatRequest chat = Dialects.asChat(request, config.name());
         try (HttpClientResponse response = transport.send(Method.POST, config.resolve("/chat/completions"), headers,
                 chat.toBytes(), config.readTimeout())) {
             byte[] bytes = transport.readBody(response, MAX_BODY);
@@ -61,19 +69,41 @@ final class OpenAiProvider implements Provider {
             Usage usage = Usage.fromOpenAi(json.get("usage")).orElse(Usage.ZERO);
             String model = json.path("model").asText(request.model());
             Map<String, String> upstreamHeaders = HttpTransport.understudyHeaders(response);
-            if (request.dialect() == Api.ANTHROPIC) {
-                ObjectNode message = AnthropicTranslation.toAnthropicResponse(json);
-                return new ChatCompletion(message, Json.bytes(message), usage, model, upstreamHeaders);
+            if (request.dialect() != Api.OPENAI) {
+                ObjectNode answer = Dialects.chatAnswerAs(request.dialect(), json);
+                return new ChatCompletion(answer, Json.bytes(answer), usage, model, upstreamHeaders);
             }
             return new ChatCompletion(json, bytes, usage, model, upstreamHeaders);
         }
     }
 
-    /** A Messages request is translated here; its chunks reach the client translated by the server's stream. */
+    private ChatCompletion completeResponses(ResponsesRequest request) {
+        try (HttpClientResponse response = transport.send(Method.POST, config.resolve("/responses"), headers,
+                request.toBytes(), config.readTimeout())) {
+            byte[] bytes = transport.readBody(response, MAX_BODY);
+            ObjectNode json = parseObject(bytes);
+            if (!json.has("output")) {
+                throw Failures.brokenStream(transport.origin(), config.name(), "answer has no output");
+            }
+            Usage usage = Usage.fromResponses(json.get("usage")).orElse(Usage.ZERO);
+            return new ChatCompletion(json, bytes, usage, json.path("model").asText(request.model()),
+                    HttpTransport.understudyHeaders(response));
+        }
+    }
+
+    /** As {@link #complete}: chunks of a translated request reach its client translated by the server's stream. */
     @Override
     public ChatStream stream(Conversation request) {
+        if (request instanceof ResponsesRequest responses && config.responsesApi()) {
+            HttpClientResponse response = transport.send(Method.POST, config.resolve("/responses"), headers,
+                    responses.toBytes(), config.readTimeout());
+            ResponsesToChatStream reader = new ResponsesToChatStream(config.name(), transport.origin(),
+                    transport.clock().instant().getEpochSecond());
+            return new EventChatStream(response, transport, config.name(), reader::translate, reader::finished,
+                    "response.completed");
+        }
         HttpClientResponse response = transport.send(Method.POST, config.resolve("/chat/completions"), headers,
-                AnthropicTranslation.asChat(request).toBytes(), config.readTimeout());
+                Dialects.asChat(request, config.name()).toBytes(), config.readTimeout());
         return new OpenAiChatStream(response, transport, config.name());
     }
 

@@ -14,9 +14,17 @@ import java.util.Optional;
  * @param apiKey         credential, if the upstream needs one
  * @param connectTimeout time allowed to open a connection
  * @param readTimeout    longest silence allowed while reading (also the wait for response headers)
+ * @param responsesApi   an OpenAI-compatible upstream serves {@code /responses} itself; when false,
+ *                       Responses requests are translated to chat for it
  */
 public record ProviderConfig(String name, ProviderKind kind, URI baseUrl, Optional<Secret> apiKey,
-                             Duration connectTimeout, Duration readTimeout) {
+                             Duration connectTimeout, Duration readTimeout, boolean responsesApi) {
+    /** An upstream that serves the Responses API if it speaks OpenAI's. */
+    public ProviderConfig(String name, ProviderKind kind, URI baseUrl, Optional<Secret> apiKey, Duration connectTimeout,
+                          Duration readTimeout) {
+        this(name, kind, baseUrl, apiKey, connectTimeout, readTimeout, true);
+    }
+
     public ProviderConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(kind, "kind");

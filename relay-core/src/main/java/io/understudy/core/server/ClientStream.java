@@ -4,6 +4,7 @@ import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerResponse;
 import io.understudy.core.Json;
 import io.understudy.core.anthropic.OpenAiToAnthropicStream;
+import io.understudy.core.responses.ChatToResponsesStream;
 import io.understudy.core.error.ErrorBodies;
 import io.understudy.core.error.Failure;
 import io.understudy.core.sse.SseEvent;
@@ -16,8 +17,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The stream a client receives, in the shape of the API it called. Chunks arrive in OpenAI's shape
- * and are written (and flushed) one by one; for {@code /v1/messages} they are sent as the Anthropic
- * events they came from, or translated when they came from an OpenAI-shaped upstream.
+ * and are written (and flushed) one by one; for {@code /v1/messages} and {@code /v1/responses} they
+ * are sent as the events they came from when the upstream spoke that API, else translated.
  * A stream ends either {@link #complete completely} or with an in-band {@link #fail error event}:
  * never silently.
  */
@@ -26,6 +27,7 @@ public final class ClientStream {
     private final Api api;
     private final boolean clientWantsUsage;
     private final OpenAiToAnthropicStream toAnthropic;
+    private final ChatToResponsesStream toResponses;
     private OutputStream out;
     private SseWriter writer;
 
@@ -34,6 +36,8 @@ public final class ClientStream {
         this.api = api;
         this.clientWantsUsage = clientWantsUsage;
         this.toAnthropic = api == Api.ANTHROPIC ? new OpenAiToAnthropicStream(requestedModel) : null;
+        this.toResponses = api == Api.RESPONSES
+                ? new ChatToResponsesStream(requestedModel, java.time.Instant.now().getEpochSecond()) : null;
     }
 
     /** Commits status 200 and the event-stream headers; call after setting any other header. */
@@ -54,6 +58,10 @@ public final class ClientStream {
             for (SseEvent event : toAnthropic.accept(chunk)) {
                 writer.write(event);
             }
+        } else if (toResponses != null) {
+            for (SseEvent event : toResponses.accept(chunk)) {
+                writer.write(event);
+            }
         } else if (!chunk.isCarrier() && (clientWantsUsage || !chunk.isUsageOnly())) {
             writer.write(SseEvent.data(chunk.data()));
         }
@@ -68,13 +76,17 @@ public final class ClientStream {
             for (SseEvent event : toAnthropic.finish()) {
                 writer.write(event);
             }
+        } else if (toResponses != null) {
+            for (SseEvent event : toResponses.finish()) {
+                writer.write(event);
+            }
         } else {
             writer.write(SseEvent.data(SseEvent.DONE));
         }
         out.close();
     }
 
-    /** Ends the stream with an error event in the API's own format and no end marker. */
+    /** Ends the stream with an error event in the API's own format (response.failed for Responses) and no end marker. */
     public void fail(Failure failure) throws IOException {
         var body = toAnthropic != null ? ErrorBodies.anthropic(failure) : ErrorBodies.openAi(failure);
         if (failure.origin() == io.understudy.core.error.Origin.PROVIDER) {
@@ -83,6 +95,10 @@ public final class ClientStream {
         }
         if (toAnthropic != null) {
             writer.write(SseEvent.named("error", Json.text(body)));
+        } else if (toResponses != null) {
+            for (SseEvent event : toResponses.failed(body.get("error"))) {
+                writer.write(event);
+            }
         } else {
             writer.write(SseEvent.data(Json.text(body)));
         }

@@ -5,12 +5,12 @@ import io.understudy.core.Json;
 import io.understudy.core.server.Api;
 
 /**
- * A request for a model's answer, in the dialect its client spoke: OpenAI Chat Completions or
- * Anthropic Messages. It travels in that dialect as far as it can; only a provider that speaks the
+ * A request for a model's answer, in the dialect its client spoke: OpenAI Chat Completions,
+ * Anthropic Messages or OpenAI Responses. It travels in that dialect as far as it can; only a provider that speaks the
  * other one translates it (see {@link io.understudy.core.provider.Provider}). The body is kept as
  * a tree, so fields the code does not model reach the provider untouched.
  */
-public sealed interface Conversation permits ChatRequest, MessagesRequest {
+public sealed interface Conversation permits ChatRequest, MessagesRequest, ResponsesRequest {
     ObjectNode body();
 
     Api dialect();

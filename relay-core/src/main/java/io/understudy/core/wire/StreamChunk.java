@@ -3,19 +3,24 @@ package io.understudy.core.wire;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
+import io.understudy.core.server.Api;
 import io.understudy.core.sse.SseEvent;
 
 import java.util.Optional;
 
 /**
  * One chunk of a chat stream, seen in OpenAI's chunk shape. {@code data} is the exact text to send
- * an OpenAI client: for a pass-through stream it is what the upstream sent, byte for byte; {@code
- * json} is its parsed form. A chunk read from an Anthropic stream also keeps the event it came from
- * ({@code anthropicEvent}), sent on as it came to an Anthropic client: one upstream event is one
- * chunk, and an event that means nothing in OpenAI's shape (a ping, a thinking delta) is a
- * {@link #isCarrier carrier} that OpenAI clients never see.
+ * a chat client: for a pass-through stream it is what the upstream sent, byte for byte; {@code
+ * json} is its parsed form. A chunk read from an Anthropic or Responses stream also keeps the event
+ * it came from ({@code upstreamEvent}), sent on as it came to a client of that same API: one
+ * upstream event is one chunk, and an event that means nothing in chat's shape (a ping, a thinking
+ * delta) is a {@link #isCarrier carrier} that chat clients never see.
  */
-public record StreamChunk(String data, ObjectNode json, Optional<SseEvent> anthropicEvent) {
+public record StreamChunk(String data, ObjectNode json, Optional<UpstreamEvent> upstreamEvent) {
+    /** An upstream's own event, in its API's dialect. */
+    public record UpstreamEvent(Api dialect, SseEvent event) {
+    }
+
     public StreamChunk(String data, ObjectNode json) {
         this(data, json, Optional.empty());
     }
@@ -26,12 +31,17 @@ public record StreamChunk(String data, ObjectNode json, Optional<SseEvent> anthr
 
     /** A chunk read from an Anthropic event; {@code json} is its OpenAI meaning. */
     public static StreamChunk fromAnthropic(ObjectNode json, SseEvent event) {
-        return new StreamChunk(Json.text(json), json, Optional.of(event));
+        return new StreamChunk(Json.text(json), json, Optional.of(new UpstreamEvent(Api.ANTHROPIC, event)));
     }
 
-    /** An Anthropic event with nothing in OpenAI's shape: no choices and no usage. */
+    /** The upstream event to send a client of {@code api} as it came: present when the chunk came in that dialect. */
+    public Optional<SseEvent> eventFor(Api api) {
+        return upstreamEvent.filter(e -> e.dialect() == api).map(UpstreamEvent::event);
+    }
+
+    /** An upstream event with nothing in chat's shape: no choices and no usage. */
     public boolean isCarrier() {
-        return anthropicEvent.isPresent() && !json.has("choices") && !json.has("usage");
+        return upstreamEvent.isPresent() && !json.has("choices") && !json.has("usage");
     }
 
     /** The usage block, present on the final chunk when include_usage was asked for. */

@@ -40,6 +40,24 @@ public record Usage(long promptTokens, long completionTokens) {
         return Optional.of(new Usage(Math.max(0, input), Math.max(0, usage.path("output_tokens").asLong(0))));
     }
 
+    /** OpenAI Responses' usage block ({@code input_tokens}, {@code output_tokens}). */
+    public static Optional<Usage> fromResponses(JsonNode usage) {
+        if (usage == null || !usage.isObject() || !usage.has("input_tokens")) {
+            return Optional.empty();
+        }
+        return Optional.of(new Usage(usage.path("input_tokens").asLong(), usage.path("output_tokens").asLong()));
+    }
+
+    public ObjectNode toResponses() {
+        ObjectNode out = io.understudy.core.Json.object();
+        out.put("input_tokens", promptTokens);
+        out.putObject("input_tokens_details").put("cached_tokens", 0);
+        out.put("output_tokens", completionTokens);
+        out.putObject("output_tokens_details").put("reasoning_tokens", 0);
+        out.put("total_tokens", totalTokens());
+        return out;
+    }
+
     public ObjectNode toOpenAi() {
         ObjectNode node = Json.object();
         node.put("prompt_tokens", promptTokens);
