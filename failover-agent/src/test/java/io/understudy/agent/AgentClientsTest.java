@@ -83,6 +83,12 @@ class AgentClientsTest {
     }
 
     @Test
+    void openAiSdkListsTheModelsTheRelaysReach() {
+        List<String> ids = sdk.models().list().data().stream().map(com.openai.models.models.Model::id).toList();
+        assertTrue(ids.contains("sim-small") && ids.contains("gpt-4o-mini"), "what provider-sim lists, through a pattern route: " + ids);
+    }
+
+    @Test
     void openAiSdkResponsesThroughTheAgentAcrossAFailover() throws Exception {
         String expected = h.expectedText("sdk responses");
         var params = com.openai.models.responses.ResponseCreateParams.builder().model("gpt-4o-mini").input("sdk responses").build();
