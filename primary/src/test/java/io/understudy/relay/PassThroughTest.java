@@ -65,25 +65,49 @@ class PassThroughTest {
         assertArrayEquals(ProviderSim.speechBytes("say this"), r.body());
     }
 
-    @Test
-    void aMultipartUploadReachesTheProviderUnchanged() throws Exception {
-        String boundary = "understudy-test-boundary";
+    private static final String BOUNDARY = "understudy-test-boundary";
+
+    /** A transcription upload naming {@code model}, with a 3,000-byte file (the harness limit is 4 KiB). */
+    private static byte[] upload(String model) throws Exception {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--" + boundary
+        body.write(("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n" + model + "\r\n--" + BOUNDARY
                 + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n")
                 .getBytes(StandardCharsets.UTF_8));
-        byte[] audio = java.util.Arrays.copyOf(ProviderSim.speechBytes("an upload"), 3000); // the harness limit is 4 KiB
-        body.write(audio);
-        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        byte[] sent = body.toByteArray();
-        HttpResponse<String> r = h.http.send(HttpRequest.newBuilder(URI.create(h.base() + "/v1/audio/transcriptions"))
-                .timeout(Duration.ofSeconds(20)).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+        body.write(java.util.Arrays.copyOf(ProviderSim.speechBytes("an upload"), 3000));
+        body.write(("\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return body.toByteArray();
+    }
+
+    private HttpResponse<String> transcribe(byte[] sent) throws Exception {
+        return h.http.send(HttpRequest.newBuilder(URI.create(h.base() + "/v1/audio/transcriptions"))
+                .timeout(Duration.ofSeconds(20)).header("Content-Type", "multipart/form-data; boundary=" + BOUNDARY)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(sent)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    @Test
+    void aMultipartUploadReachesTheProviderUnchanged() throws Exception {
+        byte[] sent = upload("whisper-1");
+        HttpResponse<String> r = transcribe(sent);
         assertEquals(200, r.statusCode(), r.body());
         JsonNode answer = Json.parse(r.body());
         assertEquals(sent.length, answer.path("bytes").asInt());
-        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(sent)), answer.path("sha256").asText());
-        assertEquals("multipart/form-data; boundary=" + boundary, answer.path("content_type").asText());
+        assertEquals(sha256(sent), answer.path("sha256").asText());
+        assertEquals("multipart/form-data; boundary=" + BOUNDARY, answer.path("content_type").asText());
+    }
+
+    /** An upload names its model in a form field: routed by it, and renamed in it where the route says so. */
+    @Test
+    void aMultipartUploadIsRoutedByItsModelFieldAndRenamedThereOnly() throws Exception {
+        // route fallback-*: the dead provider first (refuses), then sim asked for fallback-served
+        HttpResponse<String> r = transcribe(upload("fallback-x"));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("sim", r.headers().firstValue("x-understudy-upstream").orElseThrow());
+        assertEquals(sha256(upload("fallback-served")), Json.parse(r.body()).path("sha256").asText(),
+                "the provider got the upload with only its model field changed");
     }
 
     @Test

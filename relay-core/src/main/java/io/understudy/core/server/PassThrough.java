@@ -103,8 +103,15 @@ public final class PassThrough {
         return out;
     }
 
-    /** The JSON body's {@code model}, when the body is a JSON object that names one. */
+    /**
+     * The call's {@code model}: the JSON body's, or a multipart upload's {@code model} field (audio
+     * transcriptions, translations); empty when it names none.
+     */
     public static Optional<String> model(byte[] body, Optional<String> contentType) {
+        if (contentType.isPresent() && contentType.get().toLowerCase(Locale.ROOT).startsWith("multipart/form-data")) {
+            return MultipartField.find(body, contentType.get(), "model").map(f -> f.value(body).trim())
+                    .filter(m -> !m.isEmpty());
+        }
         if (contentType.isPresent() && !contentType.get().toLowerCase(Locale.ROOT).contains("json")) {
             return Optional.empty();
         }
@@ -138,7 +145,7 @@ public final class PassThrough {
                 }
             }
             c.api().apiKey().ifPresent(k -> headers.put(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
-            byte[] sent = c.renameModelTo().map(m -> renamed(body, m)).orElse(body);
+            byte[] sent = c.renameModelTo().map(m -> renamed(body, req.headers().first(HeaderNames.CONTENT_TYPE), m)).orElse(body);
             HttpClientResponse answer;
             try {
                 answer = transport.exchange(req.prologue().method(), c.api().resolve(path + (query.isEmpty() ? "" : "?" + query)),
@@ -161,7 +168,11 @@ public final class PassThrough {
                 "No upstream took " + req.path().path() + ": " + String.join(", ", tried)));
     }
 
-    private static byte[] renamed(byte[] body, String model) {
+    /** The body asking for {@code model}: its JSON {@code model}, or its multipart {@code model} field, replaced. */
+    private static byte[] renamed(byte[] body, Optional<String> contentType, String model) {
+        if (contentType.isPresent() && contentType.get().toLowerCase(Locale.ROOT).startsWith("multipart/form-data")) {
+            return MultipartField.find(body, contentType.get(), "model").map(f -> f.replaced(body, model)).orElse(body);
+        }
         try {
             if (Json.parse(body) instanceof ObjectNode o) {
                 o.put("model", model);
