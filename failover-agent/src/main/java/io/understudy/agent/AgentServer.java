@@ -187,8 +187,8 @@ public final class AgentServer implements AutoCloseable {
      * skipped for the next; once a byte has gone up, the answer (or the failure) is the client's.
      */
     private void passThrough(ServerRequest req, ServerResponse res) {
-        byte[] body = RequestBodies.read(req, config.maxBodyBytes());
-        Optional<String> model = PassThrough.model(body, req.headers().first(HeaderNames.CONTENT_TYPE));
+        PassThrough.Body body = PassThrough.Body.read(req, config.maxBodyBytes());
+        Optional<String> model = PassThrough.model(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE));
         model.ifPresent(WireChecks::checkModel);
         List<PassThrough.Candidate> candidates = new java.util.ArrayList<>();
         for (Upstream u : upstreams.relays()) {

@@ -329,8 +329,8 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void passThrough(ServerRequest req, ServerResponse res) {
-        byte[] body = RequestBodies.read(req, config.maxBodyBytes());
-        Optional<String> model = PassThrough.model(body, req.headers().first(HeaderNames.CONTENT_TYPE));
+        PassThrough.Body body = PassThrough.Body.read(req, config.maxBodyBytes());
+        Optional<String> model = PassThrough.model(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE));
         model.ifPresent(io.understudy.core.wire.WireChecks::checkModel);
         long started = System.nanoTime();
         PassThrough.Outcome o = passThrough.forward(req, res, body, PassThrough.candidates(router, model),

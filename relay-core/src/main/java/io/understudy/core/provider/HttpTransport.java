@@ -149,6 +149,39 @@ public final class HttpTransport {
         }
     }
 
+    /**
+     * As {@link #exchange}, with a body written by {@code body} once the connection is open: a refused
+     * connection throws before {@code body} runs, so nothing of the caller's stream is consumed and
+     * another upstream can take it. The read timeout counts from when the body was written.
+     */
+    public HttpClientResponse exchangeStreaming(Method method, URI uri, Map<HeaderName, String> headers,
+                                                io.helidon.webclient.api.ClientRequest.OutputStreamHandler body,
+                                                Duration readTimeout) {
+        boolean bounded = ReadDeadlines.applies();
+        HttpClientRequest request = client.method(method).uri(uri).readTimeout(bounded ? socketTimeout(readTimeout) : readTimeout);
+        headers.forEach(request::header);
+        ReadDeadlines.Read[] wait = new ReadDeadlines.Read[1];
+        HttpClientResponse response;
+        try {
+            response = request.outputStream(out -> {
+                body.handle(out);
+                if (bounded) {
+                    wait[0] = deadlines.begin(readTimeout); // the upload is the client's pace; the answer is the upstream's
+                }
+            });
+        } catch (RuntimeException e) {
+            if (wait[0] != null && wait[0].end()) {
+                throw new FailureException(Failures.fromThrowable(origin, upstream,
+                        new java.io.UncheckedIOException(silence("no answer", readTimeout))));
+            }
+            throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        }
+        if (wait[0] != null) {
+            wait[0].end();
+        }
+        return bounded ? new TimedResponse(response, readTimeout) : response;
+    }
+
     private HttpClientResponse submit(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
                                       Duration readTimeout) {
         boolean bounded = ReadDeadlines.applies();

@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -51,6 +52,39 @@ public final class PassThrough {
      * model to ask for there, when a route renames it.
      */
     public record Candidate(String name, ProviderConfig api, Optional<String> renameModelTo) {
+    }
+
+    /** A streamed upload may be this large (OpenAI's file uploads go up to 512 MB); it is never held whole. */
+    public static final long MAX_UPLOAD_BYTES = 512L * 1024 * 1024;
+    /** How much of an upload is read before routing it: where its form fields, the model among them, come first. */
+    static final int LOOKAHEAD_BYTES = 64 * 1024;
+
+    /**
+     * A call's body as it is forwarded: {@code head}, what was read to route it (all of a JSON body,
+     * which is small and may need its model renamed), and {@code rest}, what is still on the client's
+     * connection: an upload streams up as it arrives, up to {@link #MAX_UPLOAD_BYTES}.
+     */
+    public record Body(byte[] head, InputStream rest, java.util.OptionalLong length) {
+        /** Reads what routing needs: a JSON body within {@code maxJsonBytes}, else an upload's first bytes. */
+        public static Body read(ServerRequest req, long maxJsonBytes) {
+            Optional<String> type = req.headers().first(HeaderNames.CONTENT_TYPE);
+            boolean json = type.isEmpty() || type.get().toLowerCase(Locale.ROOT).contains("json");
+            if (json || req.prologue().method() == Method.GET) {
+                byte[] whole = RequestBodies.read(req, maxJsonBytes);
+                return new Body(whole, InputStream.nullInputStream(), java.util.OptionalLong.of(whole.length));
+            }
+            java.util.OptionalLong declared = req.headers().contentLength();
+            if (declared.isPresent() && declared.getAsLong() > MAX_UPLOAD_BYTES) {
+                throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 413, "invalid_request_error",
+                        "request_too_large", null, "Upload is larger than the limit of " + MAX_UPLOAD_BYTES + " bytes"));
+            }
+            try {
+                InputStream in = req.content().inputStream();
+                return new Body(in.readNBytes(LOOKAHEAD_BYTES), in, declared);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
     }
 
     /** What happened, for the caller's logs: {@code brokeOff} says why the answer stopped short, if it did. */
@@ -128,7 +162,7 @@ public final class PassThrough {
      * {@code refused} hears of each candidate that refused. Throws {@link FailureException} (502,
      * or 503 with no candidate) when none could be reached, before anything was sent to the client.
      */
-    public Outcome forward(ServerRequest req, ServerResponse res, byte[] body, List<Candidate> candidates,
+    public Outcome forward(ServerRequest req, ServerResponse res, Body body, List<Candidate> candidates,
                            Consumer<String> refused) {
         if (candidates.isEmpty()) {
             throw new FailureException(new Failure.Unavailable(Origin.LOCAL, "local", Failure.UnavailableKind.MARKED_DOWN,
@@ -145,16 +179,32 @@ public final class PassThrough {
                 }
             }
             c.api().apiKey().ifPresent(k -> headers.put(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
-            byte[] sent = c.renameModelTo().map(m -> renamed(body, req.headers().first(HeaderNames.CONTENT_TYPE), m)).orElse(body);
+            byte[] head = c.renameModelTo().map(m -> renamed(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE), m))
+                    .orElse(body.head());
+            body.length().ifPresent(n -> headers.put(HeaderNames.CONTENT_LENGTH, String.valueOf(n - body.head().length + head.length)));
+            boolean[] tooLarge = new boolean[1];
             HttpClientResponse answer;
             try {
-                answer = transport.exchange(req.prologue().method(), c.api().resolve(path + (query.isEmpty() ? "" : "?" + query)),
-                        headers, req.prologue().method() == Method.GET && sent.length == 0 ? null : sent, readTimeout);
+                URI uri = c.api().resolve(path + (query.isEmpty() ? "" : "?" + query));
+                answer = req.prologue().method() == Method.GET && head.length == 0
+                        ? transport.exchange(req.prologue().method(), uri, headers, null, readTimeout)
+                        : transport.exchangeStreaming(req.prologue().method(), uri, headers, out -> {
+                            out.write(head);
+                            if (copyAtMost(body.rest(), out, MAX_UPLOAD_BYTES - head.length)) {
+                                tooLarge[0] = true;
+                                throw new IOException("upload larger than " + MAX_UPLOAD_BYTES + " bytes");
+                            }
+                            out.close();
+                        }, readTimeout);
             } catch (FailureException e) {
                 if (e.failure() instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.CONNECT_REFUSED) {
                     tried.add(c.name() + " (refused)");
                     refused.accept(c.name());
                     continue; // nothing of the call reached it: the next one may take it
+                }
+                if (tooLarge[0]) {
+                    throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 413, "invalid_request_error",
+                            "request_too_large", null, "Upload is larger than the limit of " + MAX_UPLOAD_BYTES + " bytes"));
                 }
                 throw new FailureException(new Failure.Unavailable(Origin.LOCAL, c.name(), Failure.UnavailableKind.RESET,
                         c.name() + " did not answer " + req.path().path() + ": " + e.getMessage()
@@ -166,6 +216,20 @@ public final class PassThrough {
         }
         throw new FailureException(new Failure.Unavailable(Origin.LOCAL, "local", Failure.UnavailableKind.CONNECT_REFUSED,
                 "No upstream took " + req.path().path() + ": " + String.join(", ", tried)));
+    }
+
+    /** Copies at most {@code max} bytes; true when there was more (the copy stopped there). */
+    private static boolean copyAtMost(InputStream in, java.io.OutputStream out, long max) throws IOException {
+        byte[] buffer = new byte[16 * 1024];
+        long copied = 0;
+        for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+            copied += n;
+            if (copied > max) {
+                return true;
+            }
+            out.write(buffer, 0, n);
+        }
+        return false;
     }
 
     /** The body asking for {@code model}: its JSON {@code model}, or its multipart {@code model} field, replaced. */
