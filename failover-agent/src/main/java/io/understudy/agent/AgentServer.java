@@ -24,7 +24,6 @@ import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
 import io.understudy.core.server.PassThrough;
-import io.understudy.core.server.RequestBodies;
 import io.understudy.core.wire.WireChecks;
 import io.understudy.core.provider.HttpTransport;
 

@@ -14,7 +14,6 @@ import io.understudy.core.Version;
 import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
-import io.understudy.core.server.RequestBodies;
 import io.understudy.core.server.PassThrough;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;

@@ -44,15 +44,6 @@ public final class Json {
         return MAPPER.readTree(text);
     }
 
-    /** The tree, or null when the text is not JSON (for text already checked once upstream). */
-    public static JsonNode parseOrNull(String text) {
-        try {
-            return MAPPER.readTree(text);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
     public static byte[] bytes(JsonNode node) {
         try {
             return MAPPER.writeValueAsBytes(node);

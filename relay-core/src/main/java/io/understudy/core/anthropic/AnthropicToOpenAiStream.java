@@ -6,15 +6,14 @@ import io.understudy.core.Json;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
+import io.understudy.core.server.Api;
 import io.understudy.core.sse.SseEvent;
 import io.understudy.core.wire.ChunkShapes;
 import io.understudy.core.wire.StreamChunk;
 import io.understudy.core.wire.Usage;
 
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -62,11 +61,11 @@ public final class AnthropicToOpenAiStream {
         }
         String type = event.event() != null ? event.event() : data.path("type").asText();
         ObjectNode meaning = meaning(type, data);
-        return StreamChunk.fromAnthropic(meaning != null ? meaning : base(), event);
+        return StreamChunk.fromUpstream(Api.ANTHROPIC, meaning != null ? meaning : base(), event, data);
     }
 
+    /** The event's chat chunk, or null when it has none. */
     private ObjectNode meaning(String type, JsonNode data) {
-        List<ObjectNode> out = new ArrayList<>(1);
         switch (type) {
             case "message_start" -> {
                 JsonNode message = data.path("message");
@@ -77,7 +76,7 @@ public final class AnthropicToOpenAiStream {
                     outputTokens = u.completionTokens();
                 });
                 ObjectNode delta = Json.object().put("role", "assistant").put("content", "");
-                out.add(chunk(delta, null));
+                return chunk(delta, null);
             }
             case "content_block_start" -> {
                 JsonNode block = data.path("content_block");
@@ -89,22 +88,24 @@ public final class AnthropicToOpenAiStream {
                     call.put("id", block.path("id").asText());
                     call.put("type", "function");
                     call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
-                    out.add(chunk(ChunkShapes.toolDelta(call), null));
+                    return chunk(ChunkShapes.toolDelta(call), null);
                 } else if ("text".equals(block.path("type").asText()) && !block.path("text").asText("").isEmpty()) {
-                    out.add(chunk(Json.object().put("content", block.path("text").asText()), null));
+                    return chunk(Json.object().put("content", block.path("text").asText()), null);
                 }
             }
             case "content_block_delta" -> {
                 JsonNode delta = data.path("delta");
                 switch (delta.path("type").asText()) {
-                    case "text_delta" -> out.add(chunk(Json.object().put("content", delta.path("text").asText()), null));
+                    case "text_delta" -> {
+                        return chunk(Json.object().put("content", delta.path("text").asText()), null);
+                    }
                     case "input_json_delta" -> {
                         Integer toolIndex = toolIndexByBlock.get(data.path("index").asInt());
                         if (toolIndex != null) {
                             ObjectNode call = Json.object();
                             call.put("index", toolIndex);
                             call.putObject("function").put("arguments", delta.path("partial_json").asText());
-                            out.add(chunk(ChunkShapes.toolDelta(call), null));
+                            return chunk(ChunkShapes.toolDelta(call), null);
                         }
                     }
                     default -> {
@@ -122,7 +123,7 @@ public final class AnthropicToOpenAiStream {
                 }
                 String stop = data.path("delta").path("stop_reason").asText(null);
                 if (stop != null) {
-                    out.add(chunk(Json.object(), AnthropicTranslation.toOpenAiFinish(stop)));
+                    return chunk(Json.object(), AnthropicTranslation.toOpenAiFinish(stop));
                 }
             }
             case "message_stop" -> {
@@ -130,7 +131,7 @@ public final class AnthropicToOpenAiStream {
                 ObjectNode usageChunk = base();
                 usageChunk.putArray("choices");
                 usageChunk.set("usage", usage().toOpenAi());
-                out.add(usageChunk);
+                return usageChunk;
             }
             case "error" -> {
                 JsonNode error = data.path("error");
@@ -147,7 +148,7 @@ public final class AnthropicToOpenAiStream {
                 // ping and unknown events carry nothing.
             }
         }
-        return out.isEmpty() ? null : out.get(0);
+        return null;
     }
 
     private ObjectNode base() {

@@ -38,7 +38,7 @@ public final class OpenAiToAnthropicStream {
     public List<SseEvent> accept(StreamChunk chunk) {
         var own = chunk.eventFor(io.understudy.core.server.Api.ANTHROPIC);
         if (own.isPresent()) {
-            return passOn(own.get());
+            return passOn(own.get().event(), own.get().data());
         }
         List<SseEvent> out = new ArrayList<>(3);
         JsonNode json = chunk.json();
@@ -87,16 +87,13 @@ public final class OpenAiToAnthropicStream {
     }
 
     /** An upstream event sent as it came; what it opens or closes is remembered, for a translated tail. */
-    private List<SseEvent> passOn(SseEvent event) {
+    private List<SseEvent> passOn(SseEvent event, JsonNode data) {
         switch (event.event() == null ? "" : event.event()) {
             case "message_start" -> started = true;
             case "content_block_start" -> {
-                JsonNode data = Json.parseOrNull(event.data());
-                if (data != null) {
-                    openBlock = data.path("index").asInt(nextBlock);
-                    openBlockIsText = "text".equals(data.path("content_block").path("type").asText());
-                    nextBlock = Math.max(nextBlock, openBlock + 1);
-                }
+                openBlock = data.path("index").asInt(nextBlock);
+                openBlockIsText = "text".equals(data.path("content_block").path("type").asText());
+                nextBlock = Math.max(nextBlock, openBlock + 1);
             }
             case "content_block_stop" -> openBlock = -1;
             case "message_delta" -> deltaSent = true;

@@ -64,9 +64,9 @@ public final class ChatToResponsesStream {
     }
 
     public List<SseEvent> accept(StreamChunk chunk) {
-        Optional<SseEvent> own = chunk.eventFor(Api.RESPONSES);
+        Optional<StreamChunk.UpstreamEvent> own = chunk.eventFor(Api.RESPONSES);
         if (own.isPresent()) {
-            return passOn(own.get());
+            return passOn(own.get().event(), own.get().data());
         }
         List<SseEvent> out = new ArrayList<>(3);
         JsonNode json = chunk.json();
@@ -142,11 +142,7 @@ public final class ChatToResponsesStream {
     }
 
     /** An upstream event sent as it came; what it opens, closes or numbers is remembered, for a translated tail. */
-    private List<SseEvent> passOn(SseEvent event) {
-        JsonNode data = Json.parseOrNull(event.data());
-        if (data == null) {
-            return List.of(event);
-        }
+    private List<SseEvent> passOn(SseEvent event, JsonNode data) {
         sequence = Math.max(sequence, data.path("sequence_number").asLong(sequence - 1) + 1);
         switch (data.path("type").asText()) {
             case "response.created" -> {

@@ -101,7 +101,7 @@ public final class ResponsesToChatStream {
             default -> null;
         };
         ObjectNode json = meaning != null ? meaning : base();
-        return new StreamChunk(Json.text(json), json, java.util.Optional.of(new StreamChunk.UpstreamEvent(Api.RESPONSES, event)));
+        return StreamChunk.fromUpstream(Api.RESPONSES, json, event, data);
     }
 
     private FailureException broken(String message) {

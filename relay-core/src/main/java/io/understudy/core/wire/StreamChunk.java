@@ -17,8 +17,8 @@ import java.util.Optional;
  * delta) is a {@link #isCarrier carrier} that chat clients never see.
  */
 public record StreamChunk(String data, ObjectNode json, Optional<UpstreamEvent> upstreamEvent) {
-    /** An upstream's own event, in its API's dialect. */
-    public record UpstreamEvent(Api dialect, SseEvent event) {
+    /** An upstream's own event, in its API's dialect, with its data parsed once (the reader did). */
+    public record UpstreamEvent(Api dialect, SseEvent event, JsonNode data) {
     }
 
     public StreamChunk(String data, ObjectNode json) {
@@ -29,14 +29,14 @@ public record StreamChunk(String data, ObjectNode json, Optional<UpstreamEvent> 
         return new StreamChunk(Json.text(json), json);
     }
 
-    /** A chunk read from an Anthropic event; {@code json} is its OpenAI meaning. */
-    public static StreamChunk fromAnthropic(ObjectNode json, SseEvent event) {
-        return new StreamChunk(Json.text(json), json, Optional.of(new UpstreamEvent(Api.ANTHROPIC, event)));
+    /** A chunk read from an upstream's event ({@code data} parsed); {@code json} is its chat meaning. */
+    public static StreamChunk fromUpstream(Api dialect, ObjectNode json, SseEvent event, JsonNode data) {
+        return new StreamChunk(Json.text(json), json, Optional.of(new UpstreamEvent(dialect, event, data)));
     }
 
     /** The upstream event to send a client of {@code api} as it came: present when the chunk came in that dialect. */
-    public Optional<SseEvent> eventFor(Api api) {
-        return upstreamEvent.filter(e -> e.dialect() == api).map(UpstreamEvent::event);
+    public Optional<UpstreamEvent> eventFor(Api api) {
+        return upstreamEvent.filter(e -> e.dialect() == api);
     }
 
     /** An upstream event with nothing in chat's shape: no choices and no usage. */
