@@ -189,7 +189,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     .filter(v -> !v.isBlank()).map(v -> new Secret(v.trim()));
             Config p = t.get("probe");
             Probe probe = new Probe(ConfigReader.bool(p, "enabled", true), ConfigReader.string(p, "path", "/health/ready"),
-                    ConfigReader.duration(p, "interval", Duration.ofMillis(500)),
+                    // a provider's model list is a call to someone else's API: half the pace of a relay's probe
+                    ConfigReader.duration(p, "interval", Duration.ofMillis(kind == TierKind.DIRECT ? 1000 : 500)),
                     ConfigReader.duration(p, "timeout", Duration.ofMillis(400)),
                     ConfigReader.integer(p, "fall", 2, 1, 100), ConfigReader.integer(p, "rise", 2, 1, 100),
                     ConfigReader.bool(p, "with-auth", false));

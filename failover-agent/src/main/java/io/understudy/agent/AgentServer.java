@@ -288,8 +288,9 @@ public final class AgentServer implements AutoCloseable {
     /**
      * A relay marked down: attempts to it that have sent nothing to their client are re-issued
      * elsewhere at once (HAProxy's on-marked-down shutdown-sessions). Streams already flowing that have
-     * been silent for a probe timeout are resumed elsewhere at once too (the verdict took at least two
-     * timeouts of silence, so a stream stalled by the same fault always qualifies); one still flowing
+     * been silent for a probe timeout are resumed elsewhere at once too (no request on it answered
+     * during the probes that decided it, a probe timeout at least, so a stream stalled by the same
+     * fault always qualifies); one still flowing
      * is left alone, and resumed by its dispatcher if it falls silent later (see
      * {@code Dispatcher.nextStreamEvent}).
      */
@@ -314,7 +315,7 @@ public final class AgentServer implements AutoCloseable {
         Failure down = new Failure.Unavailable(u.kind() == UpstreamCircuits.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER, u.name(),
                 Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
-        // fall x timeout of probe silence decided it: a stream silent for one probe timeout fell silent with it
+        // nothing answered during the failed probes, a probe timeout at least: a stream silent that long fell silent with it
         long silentMillis = config.tiers().stream().filter(tier -> tier.name().equals(u.tier())).findFirst()
                 .orElseThrow().probe().timeout().toMillis(); // only probed tiers' upstreams have a health to change
         Failure silent = new Failure.Unavailable(down.origin(), u.name(), Failure.UnavailableKind.MARKED_DOWN,

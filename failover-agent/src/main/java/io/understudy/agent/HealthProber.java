@@ -16,17 +16,21 @@ import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
- * Probes one upstream on its own thread and feeds the results to its {@link InstanceHealth}: a
- * relay by a GET of its probe path, a provider of the direct tier by listing its models (cheap,
- * and it proves the key and the API work). After a failure it probes again at once, so a
- * blackholed upstream is marked down one probe timeout after it was first suspected. The pace
- * follows what is at stake (see {@link #pause}): requests waiting on an upstream that fell silent
- * wait for the next probe to start, so an upstream carrying requests is probed twice as often.
+ * Probes one upstream and feeds the results to its {@link InstanceHealth}: a relay by a GET of its
+ * probe path, a provider of the direct tier by listing its models (cheap, and it proves the key and
+ * the API work). Each probe runs on its own virtual thread and the next one starts on schedule
+ * whether or not the last has answered, so a silence is confirmed one pace after it was first
+ * seen, not one more probe timeout later. The pace follows what is at stake (see {@link #pause}):
+ * requests waiting on an upstream that fell silent wait for the verdict, so an upstream carrying
+ * requests is probed four times as often. Results are taken in the order the probes started: an
+ * answer to a later probe makes an earlier probe's result stale, and it is dropped.
  */
 final class HealthProber implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(HealthProber.class.getName());
     /** A quiet upstream (no request for a minute) is probed this many times less often. */
     private static final int QUIET_SLOWDOWN = 10;
+    /** Probes of one upstream awaiting their answer at most; a misconfigured pace cannot pile up more. */
+    static final int MAX_OUTSTANDING = 8;
 
     /** One probe call; it must give up by itself within the probe timeout (its socket timeouts). */
     @FunctionalInterface
@@ -66,9 +70,14 @@ final class HealthProber implements AutoCloseable {
     private final Supplier<Traffic> traffic;
     private final Starved starved;
     private final Thread thread;
+    private final java.util.concurrent.atomic.AtomicInteger outstanding = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean running = true;
+    /** Guarded by {@code this}: the start order of the newest probe whose result was taken. */
+    private long newestReported;
+    /** Guarded by {@code this}: results dropped because a later probe had answered first. */
+    private long staleResults;
 
-    private HealthProber(String name, AgentConfig.Probe probe, InstanceHealth health, Check check, Supplier<Traffic> traffic,
+    HealthProber(String name, AgentConfig.Probe probe, InstanceHealth health, Check check, Supplier<Traffic> traffic,
                          Starved starved) {
         this.name = name;
         this.starved = starved;
@@ -139,16 +148,22 @@ final class HealthProber implements AutoCloseable {
     }
 
     private void loop() {
+        long launched = 0;
+        long lastLaunchNanos = System.nanoTime();
         while (running) {
-            long started = System.nanoTime();
-            probeOnce();
+            long sinceLast = System.nanoTime() - lastLaunchNanos;
+            long pause = pause().toNanos();
+            if ((launched == 0 || sinceLast >= pause) && outstanding.get() < MAX_OUTSTANDING) {
+                launch(++launched);
+                lastLaunchNanos = System.nanoTime();
+                continue;
+            }
             try {
-                // sliced, so that traffic arriving at a quiet upstream brings back the normal pace at once
-                while (running && System.nanoTime() - started < pause().toNanos()) {
-                    long left = pause().toNanos() - (System.nanoTime() - started);
-                    Thread.sleep(Duration.ofNanos(Math.max(1, Math.min(left, probe.interval().dividedBy(8).toNanos()))));
-                }
+                // sliced, so that a change of state or traffic brings the new pace at once
+                long left = Math.max(0, pause - sinceLast);
+                Thread.sleep(Duration.ofNanos(Math.max(1_000_000, Math.min(left, probe.interval().dividedBy(8).toNanos()))));
             } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return;
             }
         }
@@ -159,31 +174,47 @@ final class HealthProber implements AutoCloseable {
     }
 
     /**
-     * From the start of one probe to the start of the next. Suspect: confirm at once. Down: twice as
-     * often, so a recovery is seen (rise x interval / 2) within about a second on the defaults. Up
-     * with requests in flight: twice as often too, since a silence is found one probe start plus
-     * fall x timeout after it began, and those requests wait that long (1.25 s worst on the defaults,
-     * not 1.5 s). Up and quiet: {@value #QUIET_SLOWDOWN} times less often.
+     * From the start of one probe to the start of the next, whether the last has answered or not.
+     * Suspect or carrying requests: four times as often, so a silence is confirmed one quarter
+     * interval after the first probe timed out: requests in flight on an upstream that fell silent
+     * wait at most a quarter interval, then a probe timeout, then (fall - 1) quarter intervals (0.65 s
+     * on the defaults). Down: twice as often, so a recovery is seen (rise x interval / 2) within about
+     * a second. Up and idle: every interval. Up and quiet: {@value #QUIET_SLOWDOWN} times less often.
      */
     static Duration pause(HealthState state, Traffic traffic, Duration interval) {
         return switch (state) {
-            case SUSPECT -> Duration.ZERO;
-            case UNKNOWN -> interval.dividedBy(4);
+            case SUSPECT, UNKNOWN -> interval.dividedBy(4);
             case DOWN -> interval.dividedBy(2);
             case UP -> switch (traffic) {
-                case IN_FLIGHT -> interval.dividedBy(2);
+                case IN_FLIGHT -> interval.dividedBy(4);
                 case IDLE -> interval;
                 case QUIET -> interval.multipliedBy(QUIET_SLOWDOWN);
             };
         };
     }
 
-    private void probeOnce() {
+    private void launch(long order) {
         long started = health.nowMillis();
-        ProbeResult result = callWithDeadline();
+        outstanding.incrementAndGet();
+        Thread.ofVirtual().name("probe-" + name + "-" + order).start(() -> {
+            try {
+                report(order, started, callWithDeadline());
+            } finally {
+                outstanding.decrementAndGet();
+            }
+        });
+    }
+
+    /** Takes one probe's result, unless a probe that started later was taken already (see the class comment). */
+    private synchronized void report(long order, long started, ProbeResult result) {
         if (!running) {
             return;
         }
+        if (order < newestReported) {
+            staleResults++;
+            return;
+        }
+        newestReported = order;
         if (result.ok()) {
             health.probeSucceeded();
         } else if (result.timedOut()) {
@@ -219,6 +250,10 @@ final class HealthProber implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException e) {
             return ProbeResult.failed(String.valueOf(e.getCause()));
         }
+    }
+
+    synchronized long staleResults() {
+        return staleResults;
     }
 
     private static ProbeResult timedOut(AgentConfig.Probe probe) {
