@@ -1,5 +1,6 @@
 package io.understudy.chaos;
 
+import eu.rekawek.toxiproxy.model.ToxicDirection;
 import io.understudy.chaos.RequestRecord.Outcome;
 import io.understudy.testkit.Await;
 import org.junit.jupiter.api.Test;
@@ -45,23 +46,28 @@ class LeadershipChaosTest {
         try (Scenario s = Scenario.start("09-primary-cut-off-from-etcd", "Primary cut off from etcd only",
                 "The primary steps down on its own before its lease can lapse; the standby wins a higher epoch and "
                         + "traffic follows it; no epoch ever goes down or has two owners; every request completes.")) {
-            long epochBefore = s.cluster.agentEpoch();
-            s.inject("disable the primary's link to etcd", s.cluster.etcdPrimary::disable);
-            Await.until("standby-1 leads and the agent follows", SERVE, () -> s.cluster.agentLeader().equals("standby-1"));
-            Await.until("primary-1 stepped down", SERVE,
-                    () -> s.cluster.relayReady(s.cluster.primaryPort).path("leadership").asText().equals("stepped_down"));
-            s.awaitCompleted("standby serving", "standby", 2 * s.rate, SERVE);
-            s.lift("restore the primary's link to etcd", s.cluster.etcdPrimary::enable);
-            Await.until("primary-1 campaigns again behind the standby", SERVE,
-                    () -> s.cluster.relayReady(s.cluster.primaryPort).path("leadership").asText().equals("candidate"));
-            s.awaitSettled("standby", SERVE);
-            ScenarioResult r = s.finish("primary", "standby");
-            r.check(r.allComplete(), "every request completes");
-            r.check(s.cluster.agentEpoch() > epochBefore, "epoch increased: " + epochBefore + " -> " + s.cluster.agentEpoch());
-            checkEpochs(r, s.samples());
-            checkHistory(r, s);
-            s.verdict(r);
+            leaderCutOffFromEtcd(s);
         }
+    }
+
+    /** The primary loses etcd while it leads; then its link comes back and it queues behind the standby. */
+    private static void leaderCutOffFromEtcd(Scenario s) throws Exception {
+        long epochBefore = s.cluster.agentEpoch();
+        s.inject("disable the primary's link to etcd", s.cluster.etcdPrimary::disable);
+        Await.until("standby-1 leads and the agent follows", SERVE, () -> s.cluster.agentLeader().equals("standby-1"));
+        Await.until("primary-1 stepped down", SERVE,
+                () -> s.cluster.relayReady(s.cluster.primaryPort).path("leadership").asText().equals("stepped_down"));
+        s.awaitCompleted("standby serving", "standby", 2 * s.rate, SERVE);
+        s.lift("restore the primary's link to etcd", s.cluster.etcdPrimary::enable);
+        Await.until("primary-1 campaigns again behind the standby", SERVE,
+                () -> s.cluster.relayReady(s.cluster.primaryPort).path("leadership").asText().equals("candidate"));
+        s.awaitSettled("standby", SERVE);
+        ScenarioResult r = s.finish("primary", "standby");
+        r.check(r.allComplete(), "every request completes");
+        r.check(s.cluster.agentEpoch() > epochBefore, "epoch increased: " + epochBefore + " -> " + s.cluster.agentEpoch());
+        checkEpochs(r, s.samples());
+        checkHistory(r, s);
+        s.verdict(r);
     }
 
     @Test
@@ -187,6 +193,64 @@ class LeadershipChaosTest {
                     "same leader and epoch throughout (epoch " + epochBefore + ")");
             r.check(s.cluster.state.leader().map(l -> l.epoch() == epochBefore).orElse(false), "etcd still shows epoch " + epochBefore);
             s.verdict(r);
+        }
+    }
+
+    @Test
+    void s24LeaseLostDuringPromotionWarmUp() throws Exception {
+        try (Scenario s = Scenario.start("24-lease-lost-during-warm-up", "The promoted standby's lease revoked while it warms up",
+                "The standby wins the election on promotion, and its lease is revoked while it warms up (its provider's "
+                        + "model list held 1.5 s). It never claims that epoch: it steps down and goes cold, the primary "
+                        + "queued behind it leads again, and the promotion is carried out on a fresh lease after. No two "
+                        + "relays ever claim leadership at once; every request completes.")) {
+            s.cluster.providerForStandby.toxics().latency("slow-warm-up", ToxicDirection.DOWNSTREAM, 1500);
+            long[] revoked = new long[2]; // epoch, lease
+            CliRun[] promote = new CliRun[1];
+            Thread cli = Thread.ofVirtual().start(() -> {
+                try {
+                    promote[0] = CliRun.run(s.logs(), "promote", "standby", "--etcd", s.cluster.etcd.endpoint(), "--cluster",
+                            ChaosCluster.CLUSTER, "--reason", "chaos: promotion whose lease is lost during warm-up");
+                } catch (IOException e) {
+                    promote[0] = new CliRun(-1, e.toString());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            s.inject("revoke standby-1's lease the moment it wins", () -> {
+                var won = Await.value("standby-1 wins the election", SERVE, () -> s.cluster.state.leader()
+                        .filter(l -> l.instance().equals("standby-1")).orElse(null));
+                revoked[0] = won.epoch();
+                revoked[1] = won.lease();
+                s.cluster.state.revoke(won.lease());
+            });
+            s.lift("(the warm-up slowness stays until the promotion is done)", () -> { });
+            cli.join(Duration.ofSeconds(90));
+            Scenario.removeToxic(s.cluster.providerForStandby, "slow-warm-up");
+            Await.until("the agent follows standby-1", SERVE, () -> s.cluster.agentLeader().equals("standby-1"));
+            s.awaitSettled("standby", SERVE);
+            List<LeaderClaims.Observation> claims = s.claims();
+            ScenarioResult r = s.finish("primary", "standby");
+            r.note("revoked standby-1's lease " + Long.toHexString(revoked[1]) + " at epoch " + revoked[0]);
+            r.note("promote exit " + (promote[0] == null ? "none" : promote[0].exit() + ": " + promote[0].output().strip()));
+            r.check(promote[0] != null && promote[0].exit() == 0, "the promotion was carried out after all");
+            r.check(claims.stream().noneMatch(c -> c.relay().equals("standby-1") && c.claims() && c.epoch() == revoked[0]),
+                    "standby-1 never claimed epoch " + revoked[0] + ", whose lease was revoked before it claimed");
+            r.check(s.cluster.history().stream().noneMatch(h -> h.path("epoch").asLong() == revoked[0]),
+                    "the history never records epoch " + revoked[0]);
+            r.check(r.allComplete(), "every request completes");
+            checkEpochs(r, s.samples());
+            checkHistory(r, s);
+            s.verdict(r);
+        }
+    }
+
+    @Test
+    void s25LeaderCutOffFromEtcdAtLoad() throws Exception {
+        try (Scenario s = Scenario.start("25-leader-cut-off-from-etcd-at-load", "Leader cut off from etcd at 60 req/s",
+                "At twice the usual load, the primary is cut off from etcd: it stops claiming leadership before its lease "
+                        + "can lapse, the standby wins a higher epoch and traffic follows it; no two relays ever claim "
+                        + "leadership at once; every request completes, streams included.", 1, 60, ChaosCluster.FAST_LEASE_TTL)) {
+            leaderCutOffFromEtcd(s);
         }
     }
 

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
@@ -52,6 +53,8 @@ final class Scenario implements AutoCloseable {
     /** Wall-clock time of the fault, to read the processes' logs against. */
     private java.time.LocalTime faultAt;
     private final long listenOverflowsAtStart = listenOverflows();
+    /** Every relay's leadership claims, read from the relays themselves (none when the agent runs alone). */
+    private final LeaderClaims claims;
 
     private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
                      ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile, String modelPrefix) {
@@ -61,6 +64,8 @@ final class Scenario implements AutoCloseable {
         this.rate = rate;
         this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl, simTiming, profile);
         this.load = cluster.load(rate, modelPrefix);
+        this.claims = cluster.primaryPort < 0 ? null
+                : new LeaderClaims(Map.of("primary-1", cluster.primaryPort, "standby-1", cluster.standbyPort), this::now);
     }
 
     /** A fresh appliance with load running and settled on the primary. */
@@ -139,6 +144,11 @@ final class Scenario implements AutoCloseable {
         } catch (RuntimeException unreachable) {
             // the agent is up throughout; a missed sample is only a gap
         }
+    }
+
+    /** The relays' leadership claims read so far (empty when the agent runs alone). */
+    List<LeaderClaims.Observation> claims() {
+        return claims == null ? List.of() : claims.observations();
     }
 
     List<Sample> samples() {
@@ -275,6 +285,16 @@ final class Scenario implements AutoCloseable {
         if (overflows > 0) { // a connection the kernel dropped before any of our processes could accept it
             result.note("kernel listen-queue overflows during the run (any process on this host): " + overflows);
         }
+        if (claims != null) {
+            claims.close();
+            List<LeaderClaims.Observation> seen = claims.observations();
+            List<LeaderClaims.Span> spans = LeaderClaims.spans(seen);
+            result.note("leadership claims read from the relays: " + seen.size() + " reads, " + spans.size()
+                    + " spans of certain leadership " + spans.stream().map(x -> x.relay() + "@" + x.epoch() + " "
+                    + x.fromMs() + "-" + x.toMs() + " ms").toList());
+            Optional<String> split = LeaderClaims.overlaps(seen, 0);
+            result.check(split.isEmpty(), "no two relays ever claimed leadership at once" + split.map(x -> ": " + x).orElse(""));
+        }
         result.note("agent retry budget: " + budget.path("retries_total").asLong() + " retries, " + redirects
                 + " redirects off upstreams out of rotation, " + budget.path("exhausted_total").asLong() + " refused");
         return result;
@@ -329,6 +349,9 @@ final class Scenario implements AutoCloseable {
     @Override
     public void close() {
         stopSampling();
+        if (claims != null) {
+            claims.close();
+        }
         load.close();
         cluster.close();
     }

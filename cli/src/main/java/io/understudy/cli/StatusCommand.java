@@ -51,10 +51,18 @@ final class StatusCommand implements Callable<Integer> {
         System.out.println("leader   " + leader.map(l -> l.instance() + " (" + l.role() + "), epoch " + l.epoch()
                 + ", lease " + out.path("leader").path("lease_seconds_left").asLong() + " s left").orElse("none (vacant)"));
         System.out.println();
-        System.out.printf("%-14s %-8s %-13s %-6s %s%n", "RELAY", "ROLE", "LEADERSHIP", "EPOCH", "URL");
+        System.out.printf("%-14s %-8s %-13s %-6s %-9s %s%n", "RELAY", "ROLE", "LEADERSHIP", "EPOCH", "SEEN", "URL");
+        long now = System.currentTimeMillis();
         for (JsonNode m : members) {
-            System.out.printf("%-14s %-8s %-13s %-6s %s%n", m.path("instance").asText(), m.path("role").asText(),
-                    m.path("leadership").asText(), m.path("epoch").asLong(), m.path("url").asText());
+            // a registration lives on its relay's lease: a dead relay leaves within one TTL, last seen until then
+            String seen = String.format(java.util.Locale.ROOT, "%.1f s ago", Math.max(0, now - m.path("updated_ms").asLong(now)) / 1000.0);
+            System.out.printf("%-14s %-8s %-13s %-6s %-9s %s%n", m.path("instance").asText(), m.path("role").asText(),
+                    m.path("leadership").asText(), m.path("epoch").asLong(), seen, m.path("url").asText());
+        }
+        for (JsonNode m : members) { // each relay's last leadership cycle, in its own words
+            if (!m.path("cycle").asText("").isEmpty()) {
+                System.out.println("  " + m.path("instance").asText() + ": " + m.path("cycle").asText());
+            }
         }
         if (!agentViews.isEmpty()) {
             System.out.println();

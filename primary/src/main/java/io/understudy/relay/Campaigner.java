@@ -7,39 +7,39 @@ import io.understudy.core.Json;
 import io.understudy.core.Version;
 import io.understudy.core.etcd.ClusterState;
 import io.understudy.core.etcd.Etcd;
+import io.understudy.relay.LeadershipCycle.Action;
+import io.understudy.relay.LeadershipCycle.Campaign;
+import io.understudy.relay.LeadershipCycle.Decision;
+import io.understudy.relay.LeadershipCycle.EtcdView;
+import io.understudy.relay.LeadershipCycle.Facts;
+import io.understudy.relay.LeadershipCycle.Lease;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
- * Drives one relay's {@link Leadership} against etcd: campaigns on a lease, renews it every
- * keep-alive period, steps down the moment a renewal fails (renew first; if renewal fails, step
- * down before anything else), hands leadership over when a command asks, and records history.
- * The renewer steps a leader down itself, at once, because the campaign thread may be blocked in an
- * etcd call just when the lease is failing; claiming and stepping down share one lock, so a claim
- * never lands on a lease already reported lost.
- * A standby starts cold and campaigns only when the leader key has been vacant for a grace period
- * or a command promotes it. Never claims leadership from stale data: only by winning the election.
+ * The executor of a relay's leadership loop: every {@link #TICK} it gathers a snapshot (what etcd
+ * says of the leader key and pending commands, its lease as the renewals report it, its campaign),
+ * asks {@link LeadershipCycle#decide} what to do, and does it. It is the only writer of
+ * {@link Leadership}. Every etcd call it makes is bounded by the op timeout, and a leader's claim
+ * lapses on its own at the lease's safe time, so a cycle stuck in a slow call never leaves a stale
+ * leader. It also keeps this relay's registration current and records the leadership history.
  */
 final class Campaigner implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Campaigner.class.getName());
     private static final Duration TICK = Duration.ofMillis(100);
-    /** A cold standby waits this long on a vacant key, so a primary back from an etcd outage reclaims first. */
-    private static final Duration VACANCY_GRACE = Duration.ofMillis(200);
-    private static final Duration HANDOVER_WAIT = Duration.ofSeconds(10);
     /**
      * A cold standby that has never seen a leader since it started, or that has just failed to
      * reach etcd, waits this long before it takes a vacant key: a primary booting at the same moment,
      * or coming back from the same etcd outage, may take seconds more to campaign (cold jetcd client,
      * gRPC reconnect backoff). Without it a cluster boot or an etcd outage can hand leadership to
-     * the standby by accident (chaos scenario 10, and scenario start-ups). A leader that dies after
-     * the standby saw it lead is replaced after the usual {@link #VACANCY_GRACE}.
+     * the standby by accident (chaos scenario 10, and scenario start-ups).
      */
     private static final Duration MIN_SETTLE_GRACE = Duration.ofSeconds(10);
 
@@ -49,45 +49,66 @@ final class Campaigner implements AutoCloseable {
         void drain(Duration bound);
     }
 
+    /** Counts leadership transitions (from, to). */
+    @FunctionalInterface
+    interface TransitionCounter {
+        void count(Leadership.State from, Leadership.State to);
+    }
+
     private final ClusterState cluster;
     private final Etcd etcd;
     private final String instance;
-    private final String role;
+    private final RelayConfig.Role role;
     private final String url;
     private final Leadership leadership;
     private final Drainer drainer;
     private final Runnable undrain;
     private final Duration drainBound;
+    private final Runnable warmUp;
     private final Clock clock;
     private final Thread thread;
     private volatile boolean running = true;
     private volatile String etcdError = "";
-    private volatile long lastRegistered;
-    private volatile String abandonedCommand = "";
-    private volatile String lastSeenCommand = "";
-    private volatile ClusterState.Command promotedBy;
+    private volatile Decision lastDecision = new Decision(new Action.Wait(), "starting");
 
-    private final Runnable warmUp;
+    // owned by the loop thread
+    private LeaseKeeper lease;
+    private CompletableFuture<CampaignResponse> campaign;
+    private LeaderKey wonKey;
+    private long warmEpoch = -1;
+    private ClusterState.Command promotedBy;
+    private final long startedAt;
+    private long vacantSince = -1;
+    private boolean seenLeaderSinceFailure;
+    private long lastFailureAt = -1;
+    private String waitingForCommand = "";
+    private long waitingSince = -1;
+    private String abandonedCommand = "";
+    private String lastSeenCommand = "";
+    private long lastRegistered;
+    private LeaseKeeper presence;
 
     Campaigner(Etcd etcd, String instance, RelayConfig.Role role, String url, Leadership leadership, Drainer drainer,
-               Runnable undrain, Duration drainBound, Runnable warmUp, Clock clock) {
-        this.warmUp = warmUp;
+               Runnable undrain, Duration drainBound, Runnable warmUp, TransitionCounter transitions, Clock clock) {
         this.etcd = etcd;
         this.cluster = new ClusterState(etcd);
         this.instance = instance;
-        this.role = role.wireName();
+        this.role = role;
         this.url = url;
         this.leadership = leadership;
         this.drainer = drainer;
         this.undrain = undrain;
         this.drainBound = drainBound;
+        this.warmUp = warmUp;
         this.clock = clock;
-        leadership.onChange(v -> {
-            LOG.info(() -> "leadership of " + instance + ": " + v.state() + (v.epoch() > 0 ? " epoch " + v.epoch() : "")
-                    + " (" + v.reason() + ")");
+        this.startedAt = clock.millis();
+        leadership.onChange(c -> {
+            transitions.count(c.from(), c.to().state());
+            LOG.info(() -> "leadership of " + instance + ": " + c.from() + " -> " + c.to().state()
+                    + (c.to().epoch() > 0 ? " epoch " + c.to().epoch() : "") + " (" + c.to().reason() + ")");
             register();
         });
-        this.thread = Thread.ofPlatform().daemon(true).name("campaign-" + instance).start(this::run);
+        this.thread = Thread.ofPlatform().daemon(true).name("leadership-" + instance).start(this::loop);
     }
 
     /** The last etcd error, empty when the last call worked. */
@@ -95,294 +116,235 @@ final class Campaigner implements AutoCloseable {
         return etcdError;
     }
 
-    private void run() {
-        while (running) {
-            try {
-                if (leadership.view().state() == Leadership.State.COLD) {
-                    String why = awaitVacancyOrPromotion();
-                    if (why == null) {
-                        return;
-                    }
-                    leadership.campaigning(why);
-                }
-                campaignAndLead();
-                etcdError = "";
-            } catch (Etcd.EtcdUnavailable | java.util.concurrent.CompletionException e) {
-                etcdError = e.getMessage();
-                Leadership.View v = leadership.view();
-                if (v.state() != Leadership.State.COLD && v.state() != Leadership.State.STEPPED_DOWN) {
-                    leadership.steppedDown("etcd unreachable: " + e.getMessage());
-                }
-                if (!pause(Duration.ofMillis(500))) {
-                    return;
-                }
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
+    /** The last cycle's decision and why. */
+    Decision lastDecision() {
+        return lastDecision;
     }
 
-    /**
-     * Whether a cold standby may take a key vacant since {@code vacantSince}. After {@link
-     * #VACANCY_GRACE}, at once when it saw a leader since its last failed etcd call: that leader
-     * has died. Otherwise only once {@code settleGrace} has passed since it started and since that
-     * failure: a primary booting, or coming back from the same etcd outage, may still be on its way.
-     */
-    static boolean mayTakeVacantKey(long now, long vacantSince, boolean seenLeaderSinceFailure, long startedAt,
-                                    long lastFailureAt, long settleGrace) {
-        if (now - vacantSince < VACANCY_GRACE.toMillis()) {
-            return false;
-        }
-        if (seenLeaderSinceFailure) {
-            return true;
-        }
-        return now - startedAt >= settleGrace && (lastFailureAt < 0 || now - lastFailureAt >= settleGrace);
-    }
-
-    /** Cold standby: returns why to campaign, once the leader key is vacant for the grace period or we are promoted. */
-    private String awaitVacancyOrPromotion() throws InterruptedException {
-        long vacantSince = -1;
-        long startedAt = clock.millis();
-        boolean seenLeader = false;
-        long reachableSince = -1; // since the last failed etcd call; -1: none yet
-        long settleGrace = Math.max(MIN_SETTLE_GRACE.toMillis(), 2 * etcd.settings().leaseTtl().toMillis());
-        while (running) {
-            refreshRegistration();
-            try {
-                Optional<ClusterState.Command> command = cluster.command();
-                if (command.isPresent() && command.get().to().equals(role)) {
-                    promotedBy = command.get();
-                    return "promoted by " + command.get().who() + ": " + command.get().reason();
-                }
-                if (cluster.leader().isPresent()) {
-                    vacantSince = -1;
-                    seenLeader = true;
-                } else if (vacantSince < 0) {
-                    vacantSince = clock.millis();
-                } else if (mayTakeVacantKey(clock.millis(), vacantSince, seenLeader, startedAt, reachableSince, settleGrace)) {
-                    return "leader key vacant for " + (clock.millis() - vacantSince) + " ms";
-                }
-                etcdError = "";
-            } catch (Etcd.EtcdUnavailable e) {
-                etcdError = e.getMessage();
-                vacantSince = -1; // no decision from stale data
-                reachableSince = clock.millis();
-                seenLeader = false; // a leader seen before an outage says nothing about who comes back from it
-            }
-            Thread.sleep(TICK);
-        }
-        return null;
-    }
-
-    private void campaignAndLead() throws InterruptedException {
-        long ttlSeconds = Math.max(2, etcd.settings().leaseTtl().toSeconds());
-        long lease = etcd.await(etcd.client().getLeaseClient().grant(ttlSeconds)).getID();
-        AtomicReference<String> lost = new AtomicReference<>();
-        Thread renewer = Thread.ofPlatform().daemon(true).name("renew-" + instance).start(() -> renew(lease, lost));
+    private void loop() {
         try {
-            if (leadership.view().state() == Leadership.State.STEPPED_DOWN) {
-                leadership.campaigning("campaigning again on a new lease");
-            }
-            ObjectNode value = Json.object().put("instance", instance).put("role", role).put("url", url);
-            CompletableFuture<CampaignResponse> campaign = etcd.client().getElectionClient()
-                    .campaign(cluster.electionName(), lease, Etcd.bytes(Json.text(value)));
-            while (!campaign.isDone()) {
+            while (running) {
+                Facts facts = gather();
+                Decision decision = LeadershipCycle.decide(facts);
+                log(decision);
+                lastDecision = decision;
+                carryOut(decision, facts);
                 refreshRegistration();
-                if (!running) {
-                    campaign.cancel(true);
-                    return;
-                }
-                if (lost.get() != null) {
-                    campaign.cancel(true);
-                    throw new Etcd.EtcdUnavailable("lease lost while campaigning: " + lost.get(), null);
-                }
-                try {
-                    campaign.get(TICK.toMillis(), TimeUnit.MILLISECONDS); // wakes the moment we win
-                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException stillWaiting) {
-                    // loop: re-check the lease; an execution failure surfaces through join() below
-                }
+                Thread.sleep(TICK);
             }
-            LeaderKey key = campaign.join().getLeader();
-            long epoch = key.getRevision();
-            // why we lead: the command that promoted us, else the one pending now (read at once: the
-            // operator may issue the next command as soon as etcd shows us leading)
-            Optional<ClusterState.Command> cause = promotedBy != null ? Optional.of(promotedBy) : readCommandQuietly();
-            promotedBy = null;
-            warmUp.run(); // a cold standby opens its connection pools and model catalogue before it leads
-            if (!claim(leadership, epoch, lost)) {
-                return; // the lease died during the warm-up: campaign again on a new one
-            }
-            recordHistory(epoch, cause);
-            lead(key, lease, lost);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
-            renewer.interrupt();
+            shutDown();
         }
     }
 
-    /**
-     * The one place a relay becomes leader: it has won the election for {@code epoch}, and claims
-     * leadership only if its lease is still alive. A lease lost meanwhile (during a promotion's
-     * warm-up, which may take seconds) steps it down instead: never claim on a dead lease. The
-     * renewer reports a lost lease under the same lock ({@link #reportLost}), so a lease cannot die
-     * between the check and the claim unseen.
-     */
-    static boolean claim(Leadership leadership, long epoch, AtomicReference<String> lost) {
-        synchronized (lost) {
-            String failure = lost.get();
-            if (failure != null) {
-                leadership.steppedDown("won epoch " + epoch + " but did not claim it: " + failure);
-                return false;
+    // ------------------------------------------------------------------ gather
+
+    private Facts gather() {
+        EtcdView etcdView = readEtcd();
+        Lease leaseView = lease == null ? new Lease.None() : lease.view();
+        return new Facts(clock.millis(), role == RelayConfig.Role.STANDBY, leadership.view(), etcdView, leaseView,
+                campaignView(), new LeadershipCycle.Vacancy(vacantSince, seenLeaderSinceFailure, startedAt, lastFailureAt,
+                settleGrace()), handoverView(etcdView));
+    }
+
+    private EtcdView readEtcd() {
+        try {
+            Optional<ClusterState.Leader> key = cluster.leader();
+            Optional<ClusterState.Command> command = cluster.command();
+            command.filter(c -> !c.id().equals(lastSeenCommand)).ifPresent(c -> {
+                lastSeenCommand = c.id();
+                LOG.info(() -> "leadership command seen by " + instance + ": " + c.action() + " to " + c.to());
+            });
+            if (key.isPresent()) {
+                vacantSince = -1;
+                seenLeaderSinceFailure = true;
+            } else if (vacantSince < 0) {
+                vacantSince = clock.millis();
             }
-            leadership.won(epoch);
-            return true;
+            etcdError = "";
+            return new EtcdView.Reachable(key, command);
+        } catch (Etcd.EtcdUnavailable e) {
+            etcdError = e.getMessage();
+            vacantSince = -1; // no decision from stale data
+            lastFailureAt = clock.millis();
+            seenLeaderSinceFailure = false; // a leader seen before an outage says nothing about who comes back from it
+            return new EtcdView.Unreachable(e.getMessage());
         }
     }
 
-    /** The renewer's report: the lease is lost; a leader steps down at once (renew first, else step down). */
-    static void reportLost(Leadership leadership, String failure, AtomicReference<String> lost) {
-        synchronized (lost) {
-            lost.set(failure);
-            if (leadership.view().leader()) {
-                leadership.steppedDown(failure);
-            }
+    private Campaign campaignView() {
+        if (campaign == null) {
+            return new Campaign.Idle();
         }
-    }
-
-    /** Leads until the lease is lost or a command moves leadership away. */
-    private void lead(LeaderKey key, long lease, AtomicReference<String> lost) throws InterruptedException {
-        long lastCommandCheck = 0;
-        while (running) {
-            refreshRegistration();
-            if (lost.get() != null) {
-                return; // the renewer already stepped us down
-            }
-            if (clock.millis() - lastCommandCheck >= 250) {
-                lastCommandCheck = clock.millis();
-                Optional<ClusterState.Command> command = readCommandQuietly();
-                if (command.isPresent() && !command.get().to().equals(role) && !command.get().force()
-                        && !command.get().id().equals(abandonedCommand) && handOver(key, lease, command.get(), lost)) {
-                    return;
-                }
-            }
-            Thread.sleep(TICK);
+        if (!campaign.isDone()) {
+            return new Campaign.Queued();
         }
         try {
-            etcd.await(etcd.client().getElectionClient().resign(key)); // shutting down: let the next one in at once
-        } catch (RuntimeException ignored) {
-            // the lease will lapse anyway
+            wonKey = campaign.join().getLeader();
+            return new Campaign.Won(wonKey.getRevision(), warmEpoch == wonKey.getRevision());
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            return new Campaign.Failed(String.valueOf(e.getCause() == null ? e : e.getCause().getMessage()));
         }
     }
 
-    /**
-     * Graceful: wait for the target to queue, stop new work, drain, resign; then queue behind it.
-     * False when the target never queued: this relay keeps leading.
-     */
-    private boolean handOver(LeaderKey key, long lease, ClusterState.Command command, AtomicReference<String> lost)
-            throws InterruptedException {
-        LOG.info(() -> "leadership handover to " + command.to() + " requested by " + command.who() + ": waiting for it to queue");
-        long deadline = clock.millis() + HANDOVER_WAIT.toMillis();
-        while (cluster.candidates() < 2) {
-            if (lost.get() != null) {
-                return true; // stepped down by the renewer: nothing to hand over
-            }
-            if (clock.millis() > deadline) {
-                LOG.warning(() -> "leadership handover to " + command.to() + " abandoned: no candidate queued within " + HANDOVER_WAIT);
-                abandonedCommand = command.id();
-                return false;
-            }
-            Thread.sleep(TICK);
+    /** Candidates are counted only while a switchover away from this leader is pending (one more read). */
+    private LeadershipCycle.Handover handoverView(EtcdView etcdView) {
+        if (!(etcdView instanceof EtcdView.Reachable r) || !leadership.view().leader()) {
+            return new LeadershipCycle.Handover(0, -1, abandonedCommand);
         }
-        leadership.draining("handing over to " + command.to() + ": " + command.reason());
+        Optional<ClusterState.Command> away = r.command().filter(c -> !c.to().equals(role.wireName()) && !c.force()
+                && !c.id().equals(abandonedCommand));
+        if (away.isEmpty()) {
+            return new LeadershipCycle.Handover(0, -1, abandonedCommand);
+        }
+        int candidates;
+        try {
+            candidates = cluster.candidates();
+        } catch (Etcd.EtcdUnavailable e) {
+            candidates = 0;
+        }
+        long since = away.get().id().equals(waitingForCommand) ? waitingSince : -1;
+        return new LeadershipCycle.Handover(candidates, since, abandonedCommand);
+    }
+
+    private long settleGrace() {
+        return Math.max(MIN_SETTLE_GRACE.toMillis(), 2 * etcd.settings().leaseTtl().toMillis());
+    }
+
+    // ------------------------------------------------------------------ carry out
+
+    private void carryOut(Decision d, Facts f) {
+        switch (d.action()) {
+            case Action.Wait w -> {
+            }
+            case Action.Campaign c -> startCampaign(d, f);
+            case Action.WarmUp w -> {
+                warmUp.run(); // a cold standby opens its connection pools and model catalogue before it leads
+                warmEpoch = w.epoch();
+            }
+            case Action.Claim c -> {
+                // why we lead: the command that promoted us, else the one pending now
+                Optional<ClusterState.Command> cause = promotedBy != null ? Optional.of(promotedBy) : pendingCommand(f);
+                promotedBy = null;
+                String campaignedBecause = leadership.view().reason();
+                leadership.won(c.epoch(), c.until(), d.why());
+                recordHistory(c.epoch(), cause, campaignedBecause);
+            }
+            case Action.Lead l -> {
+                leadership.extendClaim(l.until());
+                waitingForCommand = "";
+            }
+            case Action.StepDown s -> {
+                dropCampaign(true);
+                leadership.steppedDown(d.why());
+            }
+            case Action.GoCold g -> {
+                dropCampaign(true);
+                leadership.cold(d.why());
+            }
+            case Action.AwaitHandover a -> {
+                leadership.extendClaim(a.until());
+                if (!a.command().id().equals(waitingForCommand)) {
+                    waitingForCommand = a.command().id();
+                    waitingSince = f.now();
+                }
+            }
+            case Action.AbandonHandover a -> {
+                leadership.extendClaim(a.until());
+                abandonedCommand = a.command().id();
+                LOG.warning(() -> d.why());
+            }
+            case Action.HandOver h -> handOver(h.command(), d.why());
+        }
+    }
+
+    private void startCampaign(Decision d, Facts f) {
+        if (leadership.view().state() != Leadership.State.CANDIDATE) {
+            promotedBy = pendingCommand(f).filter(c -> c.to().equals(role.wireName())).orElse(null);
+            leadership.campaigning(d.why());
+        }
+        dropCampaign(true);
+        try {
+            lease = LeaseKeeper.grant(etcd, clock, instance);
+            ObjectNode value = Json.object().put("instance", instance).put("role", role.wireName()).put("url", url);
+            campaign = etcd.client().getElectionClient().campaign(cluster.electionName(), lease.id(), Etcd.bytes(Json.text(value)));
+        } catch (Etcd.EtcdUnavailable e) {
+            etcdError = e.getMessage(); // the next cycle decides (campaign again, or step down if etcd is gone)
+        }
+    }
+
+    /** Graceful: stop new work, drain, resign, give the lease up; then queue behind the new leader, or go cold. */
+    private void handOver(ClusterState.Command command, String why) {
+        LOG.info(() -> why);
+        leadership.draining(why);
         drainer.drain(drainBound);
-        if (lost.get() != null) {
+        if (!(lease.view() instanceof Lease.Alive a) || clock.millis() >= a.safeUntil()) {
+            dropCampaign(false);
+            leadership.steppedDown("the lease lapsed while draining for " + command.action() + " to " + command.to());
             undrain.run();
-            return true; // the lease died while draining: stepped down, nothing left to resign
-        }
-        etcd.await(etcd.client().getElectionClient().resign(key));
-        etcd.await(etcd.client().getLeaseClient().revoke(lease));
-        undrain.run();
-        leadership.campaigning("handed over to " + command.to() + "; queued behind it");
-        return true;
-    }
-
-    /**
-     * Renews every keep-alive period. A failed renewal is retried every 100 ms, but only until the
-     * safety deadline (last renewal + TTL - one keep-alive period): past it the leader steps down on
-     * its own side, before the lease can have lapsed in etcd. A lease etcd no longer knows (revoked,
-     * expired) steps down at once. Each attempt gets at most half a keep-alive period (and never
-     * past the deadline), so several fit in the budget: one call stuck on an etcd member that just
-     * died, or waiting out a raft election, must not spend it all (chaos scenario 18).
-     */
-    private void renew(long lease, AtomicReference<String> lost) {
-        long lastRenewed = clock.millis();
-        long safety = etcd.settings().leaseTtl().toMillis() - etcd.settings().keepAliveEvery().toMillis();
-        long attemptBound = Math.min(etcd.settings().opTimeout().toMillis(), etcd.settings().keepAliveEvery().toMillis() / 2);
-        Duration wait = etcd.settings().keepAliveEvery();
-        while (running) {
-            try {
-                Thread.sleep(wait);
-            } catch (InterruptedException e) {
-                return;
-            }
-            String failure = null;
-            try {
-                long left = safety - (clock.millis() - lastRenewed);
-                Duration attempt = Duration.ofMillis(Math.max(50, Math.min(attemptBound, left)));
-                long ttl = etcd.await(etcd.client().getLeaseClient().keepAliveOnce(lease), attempt).getTTL();
-                if (ttl > 0) {
-                    lastRenewed = clock.millis();
-                    wait = etcd.settings().keepAliveEvery();
-                    continue;
-                }
-                failure = "lease " + Long.toHexString(lease) + " is gone (revoked or expired)";
-            } catch (RuntimeException e) {
-                if (String.valueOf(e.getMessage()).contains("lease not found")) {
-                    failure = "lease " + Long.toHexString(lease) + " is gone (revoked or expired)";
-                } else if (clock.millis() - lastRenewed >= safety) {
-                    failure = "lease not renewed for " + (clock.millis() - lastRenewed) + " ms: " + e.getMessage();
-                } else {
-                    wait = Duration.ofMillis(100); // retry before the safety deadline
-                    continue;
-                }
-            }
-            reportLost(leadership, failure, lost);
             return;
         }
+        leadership.withdrawClaim(); // the successor may claim the moment the key is gone
+        try {
+            etcd.await(etcd.client().getElectionClient().resign(wonKey));
+        } catch (Etcd.EtcdUnavailable e) {
+            LOG.warning(() -> "resign failed (" + e.getMessage() + "); revoking the lease instead");
+        }
+        dropCampaign(true);
+        undrain.run();
+        if (role == RelayConfig.Role.STANDBY) {
+            leadership.cold("handed over to " + command.to() + "; a standby goes cold again");
+        } else {
+            leadership.campaigning("handed over to " + command.to() + "; queueing behind it");
+        }
     }
 
-    private void recordHistory(long epoch, Optional<ClusterState.Command> command) {
+    /** Cancels the campaign and gives the lease up ({@code revoke}: tell etcd now, else let it lapse). */
+    private void dropCampaign(boolean revoke) {
+        if (campaign != null && !campaign.isDone()) {
+            campaign.cancel(true);
+        }
+        campaign = null;
+        wonKey = null;
+        warmEpoch = -1;
+        if (lease != null) {
+            lease.close(revoke);
+            lease = null;
+        }
+    }
+
+    private static Optional<ClusterState.Command> pendingCommand(Facts f) {
+        return f.etcd() instanceof EtcdView.Reachable r ? r.command() : Optional.empty();
+    }
+
+    private void log(Decision d) {
+        Decision last = lastDecision;
+        if (!last.action().getClass().equals(d.action().getClass())) {
+            LOG.info(() -> "leadership cycle of " + instance + ": " + d.why());
+        }
+    }
+
+    private void recordHistory(long epoch, Optional<ClusterState.Command> command, String campaignedBecause) {
         try {
             String from = cluster.history().stream().reduce((a, b) -> b).map(h -> h.path("to").asText()).orElse("");
-            boolean asked = command.isPresent() && command.get().to().equals(role);
+            boolean asked = command.isPresent() && command.get().to().equals(role.wireName());
             ObjectNode entry = Json.object()
                     .put("time", Instant.ofEpochMilli(clock.millis()).toString())
                     .put("from", from)
                     .put("to", instance)
-                    .put("to_role", role)
+                    .put("to_role", role.wireName())
                     .put("epoch", epoch)
                     .put("who", asked ? command.get().who() : "automatic")
                     .put("why", asked ? command.get().action() + ": " + command.get().reason() + (command.get().force() ? " (forced)" : "")
-                            : leadership.view().reason().isEmpty() ? "elected" : "elected; " + leadership.view().reason());
+                            : campaignedBecause.isEmpty() ? "elected" : "elected; " + campaignedBecause);
             cluster.appendHistory(epoch, entry);
             if (asked) {
                 cluster.clearCommand(command.get());
             }
         } catch (RuntimeException e) {
             LOG.warning(() -> "could not record leadership history: " + e.getMessage());
-        }
-    }
-
-    private Optional<ClusterState.Command> readCommandQuietly() {
-        try {
-            Optional<ClusterState.Command> command = cluster.command();
-            command.filter(c -> !c.id().equals(lastSeenCommand)).ifPresent(c -> {
-                lastSeenCommand = c.id();
-                LOG.info(() -> "leadership command seen by " + instance + ": " + c.action() + " to " + c.to());
-            });
-            return command;
-        } catch (RuntimeException e) {
-            LOG.fine(() -> "leadership command not readable: " + e.getMessage());
-            return Optional.empty();
         }
     }
 
@@ -393,39 +355,53 @@ final class Campaigner implements AutoCloseable {
     }
 
     /**
-     * Keeps this relay's registration current: a timestamped put, refreshed every second. It is
-     * information, not a safety fact, so it needs no lease: readers drop entries that stopped being
-     * refreshed (see {@link ClusterState#registered}).
+     * Keeps this relay's registration current: a timestamped put, refreshed every second, on a
+     * presence lease of its own (not the election's, which a step-down gives up): etcd deletes it
+     * one lease TTL after the relay died. A presence lease that lapsed (etcd was unreachable that
+     * long) is replaced by a new one.
      */
     private void register() {
         lastRegistered = clock.millis();
         try {
+            if (presence == null || presence.view() instanceof Lease.Gone) {
+                if (presence != null) {
+                    presence.close();
+                }
+                presence = null;
+                presence = LeaseKeeper.grant(etcd, clock, instance + "-presence");
+            }
             Leadership.View v = leadership.view();
-            cluster.register("members", instance, Json.object().put("instance", instance).put("role", role).put("url", url)
+            cluster.register("members", instance, Json.object().put("instance", instance).put("role", role.wireName()).put("url", url)
                     .put("version", Version.current()).put("leadership", v.state().name().toLowerCase(java.util.Locale.ROOT))
                     .put("epoch", v.epoch()).put("since", Instant.ofEpochMilli(v.sinceMillis()).toString())
-                    .put("updated_ms", clock.millis()));
+                    .put("cycle", lastDecision.why())
+                    .put("updated_ms", clock.millis()), presence.id());
         } catch (RuntimeException e) {
             LOG.fine(() -> "registration of " + instance + " in etcd failed: " + e.getMessage());
         }
     }
 
-    /** False when interrupted (closing). */
-    private static boolean pause(Duration d) {
-        try {
-            Thread.sleep(d);
-            return true;
-        } catch (InterruptedException e) {
-            return false;
+    /** On close: a leader resigns so the next candidate takes over at once; the lease is given up. */
+    private void shutDown() {
+        leadership.withdrawClaim();
+        if (leadership.view().leader() && wonKey != null) {
+            try {
+                etcd.await(etcd.client().getElectionClient().resign(wonKey));
+            } catch (RuntimeException ignored) {
+                // the lease will lapse anyway
+            }
+        }
+        dropCampaign(true);
+        if (presence != null) {
+            presence.close(true); // a relay shut down leaves the member list at once
         }
     }
 
-    /** Stops campaigning; a leader resigns first, so the next candidate takes over at once. */
     @Override
     public void close() {
         running = false;
         try {
-            thread.join(TICK.toMillis() * 3 + etcd.settings().opTimeout().toMillis());
+            thread.join(TICK.toMillis() * 3 + 3 * etcd.settings().opTimeout().toMillis());
             if (thread.isAlive()) {
                 thread.interrupt();
                 thread.join(TimeUnit.SECONDS.toMillis(2));

@@ -23,6 +23,7 @@ final class RelayMetrics {
     static final String TOKENS = "understudy.relay.tokens";
     static final String COST = "understudy.relay.cost.usd";
     static final String ACTIVE_STREAMS = "understudy.relay.streams.active";
+    static final String LEADERSHIP_TRANSITIONS = "understudy.leadership.transitions";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicInteger activeStreams = new AtomicInteger();
@@ -41,6 +42,11 @@ final class RelayMetrics {
         Counter.builder(REQUESTS).tag("endpoint", endpoint).tag("outcome", outcome).register(registry).increment();
         Timer.builder(REQUEST_DURATION).tag("endpoint", endpoint).publishPercentileHistogram()
                 .register(registry).record(duration);
+    }
+
+    void leadershipTransition(Leadership.State from, Leadership.State to) {
+        Counter.builder(LEADERSHIP_TRANSITIONS).tag("from", from.name().toLowerCase(java.util.Locale.ROOT))
+                .tag("to", to.name().toLowerCase(java.util.Locale.ROOT)).register(registry).increment();
     }
 
     void attempt(String provider, String outcome) {

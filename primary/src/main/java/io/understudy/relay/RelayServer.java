@@ -116,7 +116,8 @@ public final class RelayServer implements AutoCloseable {
             relay.etcd = new io.understudy.core.etcd.Etcd(settings);
             String url = config.advertiseUrl().orElse("http://" + config.host() + ":" + relay.port() + "/v1");
             relay.campaigner = new Campaigner(relay.etcd, config.instance(), config.role(), url, relay.leadership,
-                    relay::drain, () -> relay.draining = false, config.drainBound(), relay::warmUp, Clock.systemUTC());
+                    relay::drain, () -> relay.draining = false, config.drainBound(), relay::warmUp,
+                    relay.metrics::leadershipTransition, Clock.systemUTC());
         });
         relay.log.info(() -> "understudy relay (" + config.role().wireName() + ") " + Version.current()
                 + " listening on http://" + config.host() + ":" + relay.port());
@@ -213,8 +214,9 @@ public final class RelayServer implements AutoCloseable {
     private void guarded(ServerRequest req, ServerResponse res, Api api, Handler handler) {
         if (config.etcd().isPresent()) {
             Leadership.View v = leadership.view();
-            res.header(HeaderNames.create("x-understudy-leader"), String.valueOf(v.leader()));
-            res.header(HeaderNames.create("x-understudy-epoch"), String.valueOf(v.epoch()));
+            boolean claims = leadership.claimsLeadership();
+            res.header(HeaderNames.create("x-understudy-leader"), String.valueOf(claims));
+            res.header(HeaderNames.create("x-understudy-epoch"), String.valueOf(claims ? v.epoch() : 0));
         }
         if (draining && req.prologue().method().text().equals("POST")) {
             res.header(HeaderNames.create("x-understudy-draining"), "true");
@@ -302,6 +304,8 @@ public final class RelayServer implements AutoCloseable {
         } else {
             l.put("state", v.state().name().toLowerCase(java.util.Locale.ROOT)).put("epoch", v.epoch())
                     .put("reason", v.reason()).put("since", java.time.Instant.ofEpochMilli(v.sinceMillis()).toString())
+                    .put("claims_leadership", leadership.claimsLeadership())
+                    .put("cycle", campaigner == null ? "" : campaigner.lastDecision().why())
                     .put("etcd_error", campaigner == null ? "" : campaigner.etcdError());
         }
         res.header(HeaderNames.CONTENT_TYPE, "application/json");

@@ -108,6 +108,15 @@ public final class ClusterState {
     }
 
     /**
+     * Writes a registration bound to {@code lease}: etcd deletes it when the lease lapses, so an owner
+     * that died leaves within one lease TTL.
+     */
+    public void register(String kind, String name, ObjectNode value, long lease) {
+        etcd.await(etcd.client().getKVClient().put(Etcd.bytes(prefix + kind + "/" + name), Etcd.bytes(Json.text(value)),
+                io.etcd.jetcd.options.PutOption.builder().withLeaseId(lease).build()));
+    }
+
+    /**
      * Registered relays ({@code kind} "members") or agents ("agents"), by key order, leaving out entries
      * not refreshed for three lease TTLs (their owner is gone).
      */
