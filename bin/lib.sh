@@ -7,6 +7,12 @@ say() { printf '%s\n' "$*" >&2; }
 die() { printf 'understudy: %s\n' "$*" >&2; exit 2; }
 
 java_major() { # prints the major version of the java binary $1, or nothing
+  # a JDK's release file says it without starting a JVM (each start costs 0.1 s or more: the CLI's budget)
+  local release; release="$(dirname "$(dirname "$1")")/release"
+  if [ -f "$release" ]; then
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release"
+    return
+  fi
   "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
 }
 

@@ -101,6 +101,10 @@ public final class BenchMain {
 
     /** Runs the benchmark; {@code root} is the checkout whose .understudy/tools holds the peers. Returns the results file. */
     static Path run(String[] args, Path root) throws Exception {
+        if (List.of(args).contains("--cli")) {
+            List<String> rest = List.of(args).stream().filter(a -> !a.equals("--cli")).toList();
+            return CliBench.run(root, rest.isEmpty() ? Path.of("bench/results") : Path.of(rest.get(0)), 20);
+        }
         boolean quick = List.of(args).contains("--quick");
         Optional<List<String>> only = Optional.empty();
         Path out = Path.of("bench/results");
@@ -116,7 +120,7 @@ public final class BenchMain {
                 }
                 default -> {
                     if (args[i].startsWith("--")) {
-                        throw new IllegalArgumentException("unknown option " + args[i] + " (use --quick, --only a,b, and an output directory)");
+                        throw new IllegalArgumentException("unknown option " + args[i] + " (use --quick, --only a,b, --cli, and an output directory)");
                     }
                     out = Path.of(args[i]);
                 }

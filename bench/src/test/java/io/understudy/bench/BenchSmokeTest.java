@@ -48,7 +48,7 @@ class BenchSmokeTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BenchMain.run(new String[]{"--only", "squid"}, root));
         assertTrue(e.getMessage().contains("matched no system"), e.getMessage());
-        assertEquals("unknown option --fast (use --quick, --only a,b, and an output directory)",
+        assertEquals("unknown option --fast (use --quick, --only a,b, --cli, and an output directory)",
                 assertThrows(IllegalArgumentException.class, () -> BenchMain.run(new String[]{"--fast"}, root)).getMessage());
     }
 }

@@ -258,7 +258,7 @@ class LeadershipChaosTest {
     record CliRun(int exit, String output) {
         static CliRun run(Path logs, String... args) throws IOException, InterruptedException {
             List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                    "-cp", System.getProperty("java.class.path"), "io.understudy.cli.Main"));
+                    "-cp", System.getProperty("java.class.path"), "io.understudy.cli.ClusterMain")); // as bin/understudy runs them
             command.addAll(List.of(args));
             Path out = logs.resolve("cli-" + args[0] + ".log");
             Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();

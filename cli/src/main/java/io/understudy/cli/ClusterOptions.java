@@ -1,8 +1,9 @@
 package io.understudy.cli;
 
 import io.understudy.core.etcd.ClusterState;
-import io.understudy.core.etcd.Etcd;
+import io.understudy.core.etcd.EtcdGateway;
 import io.understudy.core.etcd.EtcdSettings;
+import io.understudy.core.etcd.EtcdUnavailable;
 import picocli.CommandLine.Option;
 
 import java.net.URI;
@@ -33,18 +34,21 @@ final class ClusterOptions {
         int run(ClusterState cluster) throws InterruptedException;
     }
 
-    /** Connects, runs the action, and turns an unreachable etcd into its exit code. */
+    /**
+     * Runs the action against etcd's JSON gateway (no gRPC to load: the command answers in a
+     * fraction of a second), and turns an unreachable etcd into its exit code.
+     */
     int run(Action action) throws InterruptedException {
         Logging.quiet();
-        try (Etcd etcd = connect()) {
-            return action.run(new ClusterState(etcd));
-        } catch (Etcd.EtcdUnavailable e) {
+        try {
+            return action.run(new ClusterState(connect()));
+        } catch (EtcdUnavailable e) {
             System.err.println("understudy: etcd unreachable: " + e.getMessage());
             return ETCD_UNREACHABLE;
         }
     }
 
-    private Etcd connect() {
+    private EtcdGateway connect() {
         String raw = endpoints != null ? endpoints
                 : Optional.ofNullable(System.getenv("UNDERSTUDY_ETCD")).filter(s -> !s.isBlank()).orElse("http://127.0.0.1:2379");
         List<URI> uris;
@@ -53,7 +57,7 @@ final class ClusterOptions {
         } catch (IllegalArgumentException e) {
             throw new UserError("--etcd: '" + raw + "' is not a list of URLs");
         }
-        return new Etcd(new EtcdSettings(uris, cluster, Optional.empty(), Optional.empty(), Optional.empty(),
+        return new EtcdGateway(new EtcdSettings(uris, cluster, Optional.empty(), Optional.empty(), Optional.empty(),
                 Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(2)));
     }
 }

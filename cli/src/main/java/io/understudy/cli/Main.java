@@ -32,7 +32,7 @@ public final class Main implements Runnable {
     }
 
     /** Errors a user can fix get one line and exit code 2; anything else is a bug (exit 1). */
-    private static int handleError(Exception e, CommandLine cli, CommandLine.ParseResult parse) {
+    static int handleError(Exception e, CommandLine cli, CommandLine.ParseResult parse) {
         if (e instanceof UserError || e instanceof io.understudy.core.config.ConfigError
                 || e instanceof IllegalArgumentException) {
             cli.getErr().println("understudy: " + e.getMessage());

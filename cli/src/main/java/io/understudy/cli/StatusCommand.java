@@ -7,7 +7,9 @@ import io.understudy.core.Json;
 import io.understudy.core.etcd.ClusterState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -18,9 +20,37 @@ final class StatusCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions options;
 
+    @Option(names = "--watch", description = "Show it again every --interval until interrupted (Ctrl-C), or --count times")
+    boolean watch;
+
+    @Option(names = "--interval", defaultValue = "PT1S", description = "With --watch: how often (default: ${DEFAULT-VALUE})")
+    Duration interval;
+
+    @Option(names = "--count", defaultValue = "0", description = "With --watch: stop after this many views (0: never)")
+    int count;
+
     @Override
     public Integer call() throws InterruptedException {
-        return options.run(this::show);
+        if (!watch) {
+            return options.run(this::show);
+        }
+        if (interval.isNegative() || interval.isZero()) {
+            throw new UserError("--interval must be positive");
+        }
+        return options.run(cluster -> {
+            int code = 0;
+            for (int shown = 0; count <= 0 || shown < count; shown++) {
+                if (shown > 0) {
+                    Thread.sleep(interval);
+                }
+                if (!options.json && System.console() != null) {
+                    System.out.print("\033[H\033[2J"); // a terminal: redraw in place, as watch(1) does
+                }
+                code = show(cluster);
+                System.out.flush();
+            }
+            return code;
+        });
     }
 
     private int show(ClusterState cluster) {

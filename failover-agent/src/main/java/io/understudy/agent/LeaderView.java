@@ -119,11 +119,11 @@ final class LeaderView implements AutoCloseable {
 
     private void subscribe() {
         subscriptions.incrementAndGet();
-        etcd.client().getElectionClient().observe(cluster.electionName(), new Election.Listener() {
+        etcd.client().getElectionClient().observe(etcd.electionName(), new Election.Listener() {
             @Override
             public void onNext(LeaderResponse response) {
                 contact();
-                accept(ClusterState.leaderFrom(response.getKv()));
+                accept(ClusterState.leaderFrom(Etcd.entry(response.getKv())));
             }
 
             @Override

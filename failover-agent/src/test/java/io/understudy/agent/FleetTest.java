@@ -71,16 +71,8 @@ class FleetTest {
             JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"));
             processes.add(standby);
             Path agentYaml = dir.resolve("agent.yaml");
-            Files.writeString(agentYaml, """
-                    server: { host: 127.0.0.1, port: 0 }
-                    tiers:
-                      - name: primary
-                        kind: relay
-                        instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
-                      - name: standby
-                        kind: relay
-                        instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
-                    %s""".formatted(primary.port(), standby.port(), etcdSection));
+            Files.writeString(agentYaml, io.understudy.testkit.Topologies.agentOnRelays(primary.port(), standby.port(), "",
+                    etcdSection));
             List<JavaProcess> agents = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 JavaProcess agent = JavaProcess.start("agent-" + i, dir, "io.understudy.agent.AgentMain",

@@ -9,7 +9,9 @@ import io.understudy.core.etcd.EtcdSettings;
 import io.understudy.sim.ProviderSim;
 import io.understudy.sim.SimConfig;
 import io.understudy.testkit.Await;
+import io.understudy.testkit.EtcdGrpcProxy;
 import io.understudy.testkit.EtcdProcess;
+import io.understudy.testkit.Topologies;
 import io.understudy.testkit.JavaProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -53,13 +55,7 @@ class LeadershipTest {
     void start() throws Exception {
         etcdProcess = new EtcdProcess(dir);
         sim = ProviderSim.start(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(5), 8));
-        String etcdSection = """
-                etcd:
-                  endpoints: [ "%s" ]
-                  cluster: test
-                  lease-ttl: PT2S
-                  keep-alive: PT0.5S
-                """.formatted(etcdProcess.endpoint());
+        String etcdSection = etcdSection(etcdProcess.endpoint());
         Path relayYaml = dir.resolve("relay.yaml");
         Files.writeString(relayYaml, AgentHarness.relayYaml(sim.baseUrl(), etcdSection));
         primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"));
@@ -70,19 +66,8 @@ class LeadershipTest {
         Await.until("primary leads", Duration.ofSeconds(15),
                 () -> cluster.leader().map(l -> l.instance().equals("primary-1")).orElse(false));
         Await.until("both relays registered", Duration.ofSeconds(15), () -> cluster.registered("members").size() == 2);
-        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml("""
-                server: { host: 127.0.0.1, port: 0 }
-                tiers:
-                  - name: primary
-                    kind: relay
-                    probe: { interval: PT0.25S, timeout: PT0.3S }
-                    instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
-                  - name: standby
-                    kind: relay
-                    probe: { interval: PT0.25S, timeout: PT0.3S }
-                    instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
-                %s
-                """.formatted(primary.port(), standby.port(), etcdSection)), Map.<String, String>of()::get));
+        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml(Topologies.agentOnRelays(primary.port(), standby.port(),
+                "{ interval: PT0.25S, timeout: PT0.3S }", etcdSection)), Map.<String, String>of()::get));
         Await.until("agent follows primary-1", Duration.ofSeconds(10), () -> agentLeader().equals("primary-1"));
     }
 
@@ -120,6 +105,57 @@ class LeadershipTest {
         try {
             return Json.parse(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/status")).build(),
                     HttpResponse.BodyHandlers.ofString()).body());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String etcdSection(String endpoint) {
+        return """
+                etcd:
+                  endpoints: [ "%s" ]
+                  cluster: test
+                  lease-ttl: PT2S
+                  keep-alive: PT0.5S
+                """.formatted(endpoint);
+    }
+
+    private JsonNode relayStatus(JavaProcess relay) {
+        try {
+            return Json.parse(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + relay.port() + "/status")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A fleet puts etcd's gRPC proxy between its agents and the etcd members (docs/OPERATIONS.md). An
+     * agent that reaches etcd only through the proxy follows the leader, and a promotion, as one
+     * connected directly does.
+     */
+    @Test
+    void anAgentBehindEtcdsGrpcProxyFollowsAPromotion() throws Exception {
+        try (EtcdGrpcProxy proxy = new EtcdGrpcProxy(dir.resolve("proxy"), etcdProcess.endpoint());
+             AgentServer behindProxy = AgentServer.start(AgentConfig.from(AgentHarness.yaml(Topologies.agentOnRelays(
+                     primary.port(), standby.port(), "", "agent: { name: behind-proxy }\n"
+                             + etcdSection(proxy.endpoint()))), Map.<String, String>of()::get))) {
+            Await.until("the agent behind the proxy follows primary-1", Duration.ofSeconds(10),
+                    () -> leaderSeenBy(behindProxy).equals("primary-1"));
+            ClusterOps.Result promoted = new ClusterOps(cluster, Clock.systemUTC())
+                    .moveLeadership("promote", "standby", "through the proxy", "tester", false, Duration.ofSeconds(15));
+            assertInstanceOf(ClusterOps.Done.class, promoted, promoted.message());
+            Await.until("the agent behind the proxy follows standby-1", Duration.ofSeconds(5),
+                    () -> leaderSeenBy(behindProxy).equals("standby-1"));
+            assertTrue(cluster.registered("agents").stream().anyMatch(a -> a.path("agent").asText().equals("behind-proxy")),
+                    "it registered through the proxy too");
+        }
+    }
+
+    private String leaderSeenBy(AgentServer server) {
+        try {
+            return Json.parse(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/status")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body()).path("leader").path("instance").asText("");
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
@@ -211,6 +247,10 @@ class LeadershipTest {
         });
         ClusterOps.Result back = ops.moveLeadership("switchover", "primary", "planned move back", "tester", false, Duration.ofSeconds(15));
         assertInstanceOf(ClusterOps.Done.class, back, back.message());
+        // regression: after a switchover away from it, the standby stayed a candidate queued in the election
+        Await.until("standby-1 cold again", Duration.ofSeconds(5),
+                () -> relayStatus(standby).path("leadership").path("state").asText().equals("cold"));
+        assertEquals(1, cluster.candidates(), "only the primary is in the election");
         int afterSwitchover = statuses.size();
         Await.until("load flowing after the switchover", Duration.ofSeconds(10), () -> statuses.size() >= afterSwitchover + 20);
         loading.set(false);

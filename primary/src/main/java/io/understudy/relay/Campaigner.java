@@ -7,6 +7,7 @@ import io.understudy.core.Json;
 import io.understudy.core.Version;
 import io.understudy.core.etcd.ClusterState;
 import io.understudy.core.etcd.Etcd;
+import io.understudy.core.etcd.EtcdUnavailable;
 import io.understudy.relay.LeadershipCycle.Action;
 import io.understudy.relay.LeadershipCycle.Campaign;
 import io.understudy.relay.LeadershipCycle.Decision;
@@ -165,7 +166,7 @@ final class Campaigner implements AutoCloseable {
             }
             etcdError = "";
             return new EtcdView.Reachable(key, command);
-        } catch (Etcd.EtcdUnavailable e) {
+        } catch (EtcdUnavailable e) {
             etcdError = e.getMessage();
             vacantSince = -1; // no decision from stale data
             lastFailureAt = clock.millis();
@@ -202,7 +203,7 @@ final class Campaigner implements AutoCloseable {
         int candidates;
         try {
             candidates = cluster.candidates();
-        } catch (Etcd.EtcdUnavailable e) {
+        } catch (EtcdUnavailable e) {
             candidates = 0;
         }
         long since = away.get().id().equals(waitingForCommand) ? waitingSince : -1;
@@ -269,8 +270,8 @@ final class Campaigner implements AutoCloseable {
         try {
             lease = LeaseKeeper.grant(etcd, clock, instance);
             ObjectNode value = Json.object().put("instance", instance).put("role", role.wireName()).put("url", url);
-            campaign = etcd.client().getElectionClient().campaign(cluster.electionName(), lease.id(), Etcd.bytes(Json.text(value)));
-        } catch (Etcd.EtcdUnavailable e) {
+            campaign = etcd.client().getElectionClient().campaign(etcd.electionName(), lease.id(), Etcd.bytes(Json.text(value)));
+        } catch (EtcdUnavailable e) {
             etcdError = e.getMessage(); // the next cycle decides (campaign again, or step down if etcd is gone)
         }
     }
@@ -289,7 +290,7 @@ final class Campaigner implements AutoCloseable {
         leadership.withdrawClaim(); // the successor may claim the moment the key is gone
         try {
             etcd.await(etcd.client().getElectionClient().resign(wonKey));
-        } catch (Etcd.EtcdUnavailable e) {
+        } catch (EtcdUnavailable e) {
             LOG.warning(() -> "resign failed (" + e.getMessage() + "); revoking the lease instead");
         }
         dropCampaign(true);

@@ -37,4 +37,24 @@ public final class Topologies {
                 %s
                 """.formatted(simBaseUrl, backupProvider, routes, backupTarget, backupPrice, models);
     }
+
+    /**
+     * An agent in front of relays primary-1 and standby-1 on loopback ports, one tier each, with
+     * {@code probe} as both tiers' probe settings (YAML flow map; empty: the defaults) and {@code extra}
+     * appended (an {@code agent:} or {@code etcd:} section).
+     */
+    public static String agentOnRelays(int primaryPort, int standbyPort, String probe, String extra) {
+        String probeLine = probe.isEmpty() ? "" : "\n    probe: " + probe;
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                tiers:
+                  - name: primary
+                    kind: relay%s
+                    instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                  - name: standby
+                    kind: relay%s
+                    instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
+                %s
+                """.formatted(probeLine, primaryPort, probeLine, standbyPort, extra);
+    }
 }

@@ -44,7 +44,7 @@ public final class ClusterOps {
         java.util.List<JsonNode> members = cluster.registered("members");
         Optional<JsonNode> target = members.stream().filter(m -> m.path("role").asText().equals(to)).findFirst();
         if (target.isEmpty()) {
-            return new Refused("no " + to + " relay is registered in cluster '" + cluster.etcd().settings().cluster()
+            return new Refused("no " + to + " relay is registered in cluster '" + cluster.settings().cluster()
                     + "' (registered: " + members.stream().map(m -> m.path("instance").asText()).toList() + ")");
         }
         Optional<ClusterState.Leader> leader = cluster.leader();

@@ -2,19 +2,12 @@ package io.understudy.core.etcd;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.election.LeaderResponse;
-import io.etcd.jetcd.election.NoLeaderException;
-import io.etcd.jetcd.options.GetOption;
 import io.understudy.core.Json;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 
 /**
  * The cluster's shared facts in etcd, in one place. Keys under {@code /understudy/<cluster>/}:
@@ -45,66 +38,38 @@ public final class ClusterState {
         }
     }
 
-    private final Etcd etcd;
+    private final EtcdKv etcd;
     private final String prefix;
 
-    public ClusterState(Etcd etcd) {
+    public ClusterState(EtcdKv etcd) {
         this.etcd = etcd;
         this.prefix = etcd.settings().prefix();
     }
 
-    public Etcd etcd() {
-        return etcd;
+    public EtcdSettings settings() {
+        return etcd.settings();
     }
 
-    public ByteSequence electionName() {
-        return Etcd.bytes(etcd.settings().electionName());
-    }
-
-    /** The leader, or empty when the leader key is vacant. Throws {@link Etcd.EtcdUnavailable} when etcd is. */
+    /** The leader, or empty when the leader key is vacant. Throws {@link EtcdUnavailable} when etcd is. */
     public Optional<Leader> leader() {
-        try {
-            LeaderResponse response = etcd.client().getElectionClient().leader(electionName())
-                    .get(etcd.settings().opTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-            return Optional.of(leaderFrom(response.getKv()));
-        } catch (ExecutionException | CompletionException e) {
-            if (isNoLeader(e)) {
-                return Optional.empty();
-            }
-            throw new Etcd.EtcdUnavailable("etcd call failed: " + Etcd.rootMessage(e), e);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new Etcd.EtcdUnavailable("etcd did not answer within " + etcd.settings().opTimeout().toMillis() + " ms", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Etcd.EtcdUnavailable("interrupted", e);
-        }
-    }
-
-    public static boolean isNoLeader(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof NoLeaderException) {
-                return true;
-            }
-        }
-        return false;
+        return etcd.electionLeader(etcd.settings().electionName()).map(ClusterState::leaderFrom);
     }
 
     /** The leader described by an election key-value: epoch = the key's create revision. */
-    public static Leader leaderFrom(KeyValue kv) {
-        JsonNode value = parse(Etcd.text(kv.getValue()));
+    public static Leader leaderFrom(EtcdKv.Entry kv) {
+        JsonNode value = parse(kv.value());
         return new Leader(value.path("instance").asText("?"), value.path("role").asText("?"), value.path("url").asText(""),
-                kv.getCreateRevision(), kv.getLease());
+                kv.createRevision(), kv.lease());
     }
 
     /** How many relays are campaigning (the leader included). */
     public int candidates() {
-        return (int) etcd.await(etcd.client().getKVClient().get(Etcd.bytes(etcd.settings().electionName() + "/"),
-                GetOption.builder().isPrefix(true).withCountOnly(true).build())).getCount();
+        return (int) etcd.countPrefix(etcd.settings().electionName() + "/");
     }
 
     /** Writes a registration; {@code value} carries {@code updated_ms}, refreshed by its owner every second. */
     public void register(String kind, String name, ObjectNode value) {
-        etcd.await(etcd.client().getKVClient().put(Etcd.bytes(prefix + kind + "/" + name), Etcd.bytes(Json.text(value))));
+        etcd.put(prefix + kind + "/" + name, Json.text(value), 0);
     }
 
     /**
@@ -112,8 +77,7 @@ public final class ClusterState {
      * that died leaves within one lease TTL.
      */
     public void register(String kind, String name, ObjectNode value, long lease) {
-        etcd.await(etcd.client().getKVClient().put(Etcd.bytes(prefix + kind + "/" + name), Etcd.bytes(Json.text(value)),
-                io.etcd.jetcd.options.PutOption.builder().withLeaseId(lease).build()));
+        etcd.put(prefix + kind + "/" + name, Json.text(value), lease);
     }
 
     /**
@@ -123,9 +87,8 @@ public final class ClusterState {
     public List<JsonNode> registered(String kind) {
         long staleBefore = System.currentTimeMillis() - 3 * etcd.settings().leaseTtl().toMillis();
         List<JsonNode> out = new ArrayList<>();
-        for (KeyValue kv : etcd.await(etcd.client().getKVClient().get(Etcd.bytes(prefix + kind + "/"),
-                GetOption.builder().isPrefix(true).build())).getKvs()) {
-            JsonNode node = parse(Etcd.text(kv.getValue()));
+        for (EtcdKv.Entry kv : etcd.prefix(prefix + kind + "/")) {
+            JsonNode node = parse(kv.value());
             if (node.path("updated_ms").asLong(0) >= staleBefore) {
                 out.add(node);
             }
@@ -134,55 +97,43 @@ public final class ClusterState {
     }
 
     public Optional<Command> command() {
-        List<KeyValue> kvs = etcd.await(etcd.client().getKVClient().get(Etcd.bytes(prefix + "command"))).getKvs();
-        return kvs.isEmpty() ? Optional.empty() : Optional.of(Command.from(parse(Etcd.text(kvs.get(0).getValue()))));
+        return etcd.get(prefix + "command").map(kv -> Command.from(parse(kv.value())));
     }
 
     public void putCommand(Command command) {
-        etcd.await(etcd.client().getKVClient().put(Etcd.bytes(prefix + "command"), Etcd.bytes(Json.text(command.toJson()))));
+        etcd.put(prefix + "command", Json.text(command.toJson()), 0);
     }
 
     public void clearCommand() {
-        etcd.await(etcd.client().getKVClient().delete(Etcd.bytes(prefix + "command")));
+        etcd.delete(prefix + "command");
     }
 
     /** Deletes the command only if it is still {@code command}: a newer one written meanwhile stays. */
     public void clearCommand(Command command) {
-        io.etcd.jetcd.ByteSequence key = Etcd.bytes(prefix + "command");
-        etcd.await(etcd.client().getKVClient().txn()
-                .If(new io.etcd.jetcd.op.Cmp(key, io.etcd.jetcd.op.Cmp.Op.EQUAL,
-                        io.etcd.jetcd.op.CmpTarget.value(Etcd.bytes(Json.text(command.toJson())))))
-                .Then(io.etcd.jetcd.op.Op.delete(key, io.etcd.jetcd.options.DeleteOption.DEFAULT))
-                .commit());
+        etcd.deleteIfValue(prefix + "command", Json.text(command.toJson()));
     }
 
     public void appendHistory(long epoch, ObjectNode entry) {
-        etcd.await(etcd.client().getKVClient().put(Etcd.bytes(prefix + "history/" + String.format("%020d", epoch)),
-                Etcd.bytes(Json.text(entry))));
+        etcd.put(prefix + "history/" + String.format("%020d", epoch), Json.text(entry), 0);
     }
 
     /** The audit log, oldest first. */
     public List<JsonNode> history() {
-        List<JsonNode> out = new ArrayList<>();
-        for (KeyValue kv : etcd.await(etcd.client().getKVClient().get(Etcd.bytes(prefix + "history/"),
-                GetOption.builder().isPrefix(true).withSortField(GetOption.SortTarget.KEY)
-                        .withSortOrder(GetOption.SortOrder.ASCEND).build())).getKvs()) {
-            out.add(parse(Etcd.text(kv.getValue())));
-        }
-        return out;
+        return etcd.prefix(prefix + "history/").stream().map(kv -> parse(kv.value())).toList();
     }
 
     /** Seconds left on a lease, or -1 when it is gone. */
     public long leaseSecondsLeft(long lease) {
-        return etcd.await(etcd.client().getLeaseClient().timeToLive(lease, io.etcd.jetcd.options.LeaseOption.DEFAULT)).getTTL();
+        return etcd.leaseSecondsLeft(lease);
     }
 
     /** Fencing: revoking the leader's lease deletes its key at once; the next candidate wins. */
     public void revoke(long lease) {
-        etcd.await(etcd.client().getLeaseClient().revoke(lease));
+        etcd.revoke(lease);
     }
 
-    private static JsonNode parse(String text) {
+    /** A JSON document, or an empty object when the text is not one (a value written by something else). */
+    static JsonNode parse(String text) {
         try {
             JsonNode node = Json.parse(text);
             return node == null ? Json.object() : node;

@@ -3,16 +3,27 @@ package io.understudy.core.etcd;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.election.NoLeaderException;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.PutOption;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /** A jetcd client built from {@link EtcdSettings}, and the one way we wait on it: with a deadline. */
-public final class Etcd implements AutoCloseable {
+public final class Etcd implements EtcdKv, AutoCloseable {
     private final EtcdSettings settings;
     private final Client client;
 
@@ -35,6 +46,7 @@ public final class Etcd implements AutoCloseable {
         this.client = builder.build();
     }
 
+    @Override
     public EtcdSettings settings() {
         return settings;
     }
@@ -79,15 +91,88 @@ public final class Etcd implements AutoCloseable {
         return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
     }
 
+    /** The election's name, as jetcd's campaign and observe calls take it. */
+    public ByteSequence electionName() {
+        return bytes(settings.electionName());
+    }
+
+    /** A jetcd key-value as the key layout reads it. */
+    public static Entry entry(KeyValue kv) {
+        return new Entry(text(kv.getKey()), text(kv.getValue()), kv.getCreateRevision(), kv.getLease());
+    }
+
+    @Override
+    public Optional<Entry> get(String key) {
+        List<KeyValue> kvs = await(client.getKVClient().get(bytes(key))).getKvs();
+        return kvs.isEmpty() ? Optional.empty() : Optional.of(entry(kvs.get(0)));
+    }
+
+    @Override
+    public List<Entry> prefix(String prefix) {
+        return await(client.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true)
+                .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND).build()))
+                .getKvs().stream().map(Etcd::entry).toList();
+    }
+
+    @Override
+    public long countPrefix(String prefix) {
+        return await(client.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).withCountOnly(true).build()))
+                .getCount();
+    }
+
+    @Override
+    public void put(String key, String value, long lease) {
+        await(client.getKVClient().put(bytes(key), bytes(value), PutOption.builder().withLeaseId(lease).build()));
+    }
+
+    @Override
+    public void delete(String key) {
+        await(client.getKVClient().delete(bytes(key)));
+    }
+
+    @Override
+    public void deleteIfValue(String key, String value) {
+        ByteSequence k = bytes(key);
+        await(client.getKVClient().txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(bytes(value))))
+                .Then(Op.delete(k, DeleteOption.DEFAULT))
+                .commit());
+    }
+
+    @Override
+    public Optional<Entry> electionLeader(String name) {
+        try {
+            return Optional.of(entry(await(client.getElectionClient().leader(bytes(name))).getKv()));
+        } catch (EtcdUnavailable e) {
+            if (isNoLeader(e)) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    /** Whether a failed call said there is no leader (a vacant key, not an etcd failure). */
+    public static boolean isNoLeader(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof NoLeaderException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public long leaseSecondsLeft(long lease) {
+        return await(client.getLeaseClient().timeToLive(lease, LeaseOption.DEFAULT)).getTTL();
+    }
+
+    @Override
+    public void revoke(long lease) {
+        await(client.getLeaseClient().revoke(lease));
+    }
+
     @Override
     public void close() {
         client.close();
-    }
-
-    /** etcd could not be reached or did not answer in time. */
-    public static final class EtcdUnavailable extends RuntimeException {
-        public EtcdUnavailable(String message, Throwable cause) {
-            super(message, cause, false, false);
-        }
     }
 }
