@@ -41,8 +41,8 @@ record UnderstudyContender(boolean fullPath) implements Contender {
             String relayYaml = relayYaml("http://127.0.0.1:" + sim.port() + "/v1");
             configs.put("relay.yaml", relayYaml);
             String relayFile = stage.write("relay.yaml", relayYaml).toString();
-            JavaProcess primaryRelay = stage.java("primary", "io.understudy.relay.RelayMain", List.of(relayFile, "primary"), "-Xmx512m");
-            JavaProcess standbyRelay = stage.java("standby", "io.understudy.relay.RelayMain", List.of(relayFile, "standby"), "-Xmx512m");
+            JavaProcess primaryRelay = stage.java("primary", "io.understudy.primary.PrimaryMain", List.of(relayFile), "-Xmx512m");
+            JavaProcess standbyRelay = stage.java("standby", "io.understudy.standby.StandbyMain", List.of(relayFile), "-Xmx512m");
             primary = primaryRelay.handle();
             system.add(primaryRelay.handle());
             system.add(standbyRelay.handle());

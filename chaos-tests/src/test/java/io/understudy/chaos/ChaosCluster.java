@@ -330,8 +330,9 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     private JavaProcess startRelay(String role, int port) {
-        return JavaProcess.start(role, dir, "io.understudy.relay.RelayMain",
-                List.of((role.equals("primary") ? primaryYaml : standbyYaml).toString(), role, String.valueOf(port)));
+        boolean primary = role.equals("primary");
+        return JavaProcess.start(role, dir, primary ? "io.understudy.primary.PrimaryMain" : "io.understudy.standby.StandbyMain",
+                List.of((primary ? primaryYaml : standbyYaml).toString(), String.valueOf(port)));
     }
 
     /** Starts the primary relay again after it was killed, on the same port (behind the same proxy) and config. */

@@ -1,7 +1,9 @@
 package io.understudy.cli;
 
 import io.understudy.relay.RelayConfig;
+import io.understudy.primary.PrimaryRole;
 import io.understudy.relay.RelayMain;
+import io.understudy.standby.StandbyMain;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -12,7 +14,7 @@ final class RelayCommand implements Runnable {
     @Option(names = "--role", defaultValue = "primary", description = "primary or standby (default: ${DEFAULT-VALUE})")
     String role;
 
-    @Option(names = "--config", description = "YAML config file, or builtin:NAME for a file of config/ (default: builtin:primary.yaml)")
+    @Option(names = "--config", description = "YAML config file, or builtin:NAME for a file of config/ (default: builtin:ROLE.yaml)")
     String config;
 
     @Option(names = "--port", description = "Override server.port (0 = any free port)")
@@ -25,13 +27,16 @@ final class RelayCommand implements Runnable {
             case "standby" -> RelayConfig.Role.STANDBY;
             default -> throw new UserError("--role must be primary or standby, got '" + role + "'");
         };
-        RelayConfig relayConfig = RelayConfig.load(config == null ? "builtin:primary.yaml" : config, System::getenv)
+        RelayConfig relayConfig = RelayConfig.load(config == null ? "builtin:" + role + ".yaml" : config, System::getenv)
                 .withRole(parsedRole);
         if (port != null) {
             relayConfig = relayConfig.withPort(port);
         }
         try {
-            RelayMain.run(relayConfig);
+            RelayMain.run(relayConfig, switch (relayConfig.role()) {
+                case PRIMARY -> new PrimaryRole();
+                case STANDBY -> StandbyMain.roleFor(relayConfig);
+            });
         } catch (RuntimeException e) {
             throw new UserError("cannot start the relay on " + relayConfig.host() + ":" + relayConfig.port() + ": "
                     + rootMessage(e));

@@ -59,12 +59,11 @@ final class UpCommand implements Runnable {
             ChildProcess sim = launch("sim", logs, "256m", List.of("sim", "--port", String.valueOf(SIM_PORT)));
             sim.awaitReady(URI.create("http://127.0.0.1:" + SIM_PORT + "/health"), Duration.ofSeconds(30));
         }
-        String relayConfig = live ? "builtin:primary-live.yaml" : "builtin:primary.yaml";
+        String variant = live ? "-live.yaml" : ".yaml";
         ChildProcess primary = launch("primary", logs, "512m", List.of("relay", "--role", "primary",
-                "--config", relayConfig));
-        // Until leadership lands, the standby is a second relay instance on the same config.
+                "--config", "builtin:primary" + variant));
         ChildProcess standby = launch("standby", logs, "512m", List.of("relay", "--role", "standby",
-                "--config", relayConfig, "--port", String.valueOf(STANDBY_PORT)));
+                "--config", "builtin:standby" + variant, "--port", String.valueOf(STANDBY_PORT)));
         primary.awaitReady(URI.create("http://127.0.0.1:" + PRIMARY_PORT + "/health/ready"), Duration.ofSeconds(30));
         standby.awaitReady(URI.create("http://127.0.0.1:" + STANDBY_PORT + "/health/ready"), Duration.ofSeconds(30));
         ChildProcess agent = launch("agent", logs, "128m", List.of("agent",

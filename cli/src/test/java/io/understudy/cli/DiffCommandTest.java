@@ -45,7 +45,8 @@ class DiffCommandTest {
                   - model: "*"
                     targets: [ { provider: sim } ]
                 """.formatted(sim.baseUrl());
-        relay = RelayServer.start(RelayConfig.from(Config.just(ConfigSources.create(yaml, MediaTypes.APPLICATION_X_YAML)), k -> null));
+        relay = RelayServer.start(RelayConfig.from(Config.just(ConfigSources.create(yaml, MediaTypes.APPLICATION_X_YAML)), k -> null),
+                new io.understudy.primary.PrimaryRole());
     }
 
     @AfterAll

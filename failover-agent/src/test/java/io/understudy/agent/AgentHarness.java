@@ -95,8 +95,9 @@ final class AgentHarness implements AutoCloseable {
     AgentHarness(SimConfig simConfig, String agentExtra, Tuning tuning) throws IOException {
         this.tuning = tuning;
         sim = ProviderSim.start(simConfig);
-        primary = RelayServer.start(relayConfig(PRIMARY_ROUTES));
-        standby = RelayServer.start(relayConfig(STANDBY_ROUTES));
+        // two relays without etcd: leadership plays no part, both run as the primary role their config names
+        primary = RelayServer.start(relayConfig(PRIMARY_ROUTES), new io.understudy.primary.PrimaryRole());
+        standby = RelayServer.start(relayConfig(STANDBY_ROUTES), new io.understudy.primary.PrimaryRole());
         primaryProxy = new TcpProxy(primary.port());
         standbyProxy = new TcpProxy(standby.port());
         agent = AgentServer.start(AgentConfig.from(yaml(agentYaml(agentExtra)), Map.<String, String>of()::get));

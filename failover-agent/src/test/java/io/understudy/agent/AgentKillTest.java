@@ -51,10 +51,10 @@ class AgentKillTest {
         try (ProviderSim sim = ProviderSim.start(simConfig)) {
             Path relayConfig = dir.resolve("relay.yaml");
             Files.writeString(relayConfig, AgentHarness.relayYaml(sim.baseUrl(), ""));
-            try (JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain",
-                    List.of(relayConfig.toString(), "primary"));
-                 JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain",
-                         List.of(relayConfig.toString(), "standby"))) {
+            try (JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.primary.PrimaryMain",
+                    List.of(relayConfig.toString()));
+                 JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.standby.StandbyMain",
+                         List.of(relayConfig.toString()))) {
                 String agentYaml = """
                         server: { host: 127.0.0.1, port: 0 }
                         tiers:

@@ -51,8 +51,8 @@ class DiscoveryTest {
             String etcdSection = "etcd:\n  endpoints: [ \"" + etcd.endpoint() + "\" ]\n  cluster: disc\n  lease-ttl: PT2S\n  keep-alive: PT0.5S\n";
             Path relayYaml = dir.resolve("relay.yaml");
             Files.writeString(relayYaml, AgentHarness.relayYaml(sim.baseUrl(), etcdSection));
-            try (JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"));
-                 JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"));
+            try (JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.primary.PrimaryMain", List.of(relayYaml.toString()));
+                 JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.standby.StandbyMain", List.of(relayYaml.toString()));
                  AgentServer agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml("""
                          server: { host: 127.0.0.1, port: 0 }
                          tiers:

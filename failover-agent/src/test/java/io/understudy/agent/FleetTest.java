@@ -66,9 +66,9 @@ class FleetTest {
             String etcdSection = "etcd:\n  endpoints: [ \"" + endpoints + "\" ]\n  cluster: fleet\n  lease-ttl: PT5S\n";
             Path relayYaml = dir.resolve("relay.yaml");
             Files.writeString(relayYaml, AgentHarness.relayYaml(sim.baseUrl(), etcdSection));
-            JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"));
+            JavaProcess primary = JavaProcess.start("primary", dir, "io.understudy.primary.PrimaryMain", List.of(relayYaml.toString()));
             processes.add(primary);
-            JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"));
+            JavaProcess standby = JavaProcess.start("standby", dir, "io.understudy.standby.StandbyMain", List.of(relayYaml.toString()));
             processes.add(standby);
             Path agentYaml = dir.resolve("agent.yaml");
             Files.writeString(agentYaml, io.understudy.testkit.Topologies.agentOnRelays(primary.port(), standby.port(), "",

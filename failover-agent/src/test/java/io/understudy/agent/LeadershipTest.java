@@ -58,8 +58,8 @@ class LeadershipTest {
         String etcdSection = etcdSection(etcdProcess.endpoint());
         Path relayYaml = dir.resolve("relay.yaml");
         Files.writeString(relayYaml, AgentHarness.relayYaml(sim.baseUrl(), etcdSection));
-        primary = JavaProcess.start("primary", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "primary"));
-        standby = JavaProcess.start("standby", dir, "io.understudy.relay.RelayMain", List.of(relayYaml.toString(), "standby"));
+        primary = JavaProcess.start("primary", dir, "io.understudy.primary.PrimaryMain", List.of(relayYaml.toString()));
+        standby = JavaProcess.start("standby", dir, "io.understudy.standby.StandbyMain", List.of(relayYaml.toString()));
         etcd = new Etcd(new EtcdSettings(List.of(URI.create(etcdProcess.endpoint())), "test", Optional.empty(), Optional.empty(),
                 Optional.empty(), TTL, Duration.ofMillis(500), Duration.ofSeconds(1)));
         cluster = new ClusterState(etcd);

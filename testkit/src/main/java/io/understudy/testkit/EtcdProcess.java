@@ -48,22 +48,39 @@ public final class EtcdProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start etcd (apt-get install etcd-server)", e);
         }
-        Await.until("etcd listening on " + clientPort, Duration.ofSeconds(20), () -> {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("etcd exited; see " + log);
-            }
-            try {
-                var http = java.net.http.HttpClient.newHttpClient();
-                var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(endpoint() + "/health"))
-                        .timeout(Duration.ofSeconds(1)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-                return r.statusCode() == 200 && r.body().contains("true"); // serving, not just listening
-            } catch (IOException notYet) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        });
+        String[] lastAnswer = {"none"};
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            Await.until("etcd serving on " + clientPort, Duration.ofSeconds(20), () -> {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("etcd exited; its log:\n" + tail(log));
+                }
+                try {
+                    var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(endpoint() + "/health"))
+                            .timeout(Duration.ofSeconds(1)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                    lastAnswer[0] = r.statusCode() + " " + r.body();
+                    return r.statusCode() == 200 && r.body().contains("true"); // serving, not just listening
+                } catch (IOException notYet) {
+                    lastAnswer[0] = notYet.toString();
+                    return false;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            });
+        } catch (AssertionError notServing) {
+            // what etcd said and logged is the diagnosis: keep it in the failure, the temp dir is gone after
+            throw new AssertionError(notServing.getMessage() + "; last /health answer: " + lastAnswer[0]
+                    + "; its log:\n" + tail(log), notServing);
+        }
+    }
+
+    private static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException | RuntimeException unreadable) {
+            return "(unreadable: " + unreadable + ")";
+        }
     }
 
     /** Stops etcd (SIGKILL); {@link #start()} brings it back with the same data. */

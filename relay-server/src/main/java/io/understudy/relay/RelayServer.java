@@ -61,7 +61,11 @@ public final class RelayServer implements AutoCloseable {
     private io.understudy.core.etcd.Etcd etcd;
     private Campaigner campaigner;
 
-    private RelayServer(RelayConfig config, Clock clock, boolean silent) {
+    private RelayServer(RelayConfig config, RelayRole role, Clock clock, boolean silent) {
+        if (role.role() != config.role()) {
+            throw new IllegalArgumentException("a " + role.role().wireName() + " relay cannot run a " + config.role().wireName()
+                    + " configuration");
+        }
         this.config = config;
         this.log = silent ? silentLogger() : LOG;
         this.metrics = new RelayMetrics(config.role().wireName());
@@ -75,7 +79,7 @@ public final class RelayServer implements AutoCloseable {
         this.completions = new Completions(config, router, metrics, receipts, clock,
                 silent ? silentLogger() : Logger.getLogger(Completions.class.getName()));
         metrics.watchBudget(completions.budget());
-        this.leadership = new Leadership(config.role() == RelayConfig.Role.STANDBY, clock::millis);
+        this.leadership = new Leadership(role.startsCold(), clock::millis);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -88,14 +92,14 @@ public final class RelayServer implements AutoCloseable {
         }
     }
 
-    /** Builds and starts a relay; returns once it is listening. */
-    public static RelayServer start(RelayConfig config) {
-        return start(config, false);
+    /** Builds and starts a relay of {@code role}; returns once it is listening. */
+    public static RelayServer start(RelayConfig config, RelayRole role) {
+        return start(config, role, false);
     }
 
     /** A relay that logs nothing of its own: a rehearsal's throwaway relay (Helidon's own lines aside). */
-    static RelayServer startSilent(RelayConfig config) {
-        return start(config, true);
+    static RelayServer startSilent(RelayConfig config, RelayRole role) {
+        return start(config, role, true);
     }
 
     private static Logger silentLogger() {
@@ -105,8 +109,8 @@ public final class RelayServer implements AutoCloseable {
         return silent;
     }
 
-    private static RelayServer start(RelayConfig config, boolean silent) {
-        RelayServer relay = new RelayServer(config, Clock.systemUTC(), silent);
+    private static RelayServer start(RelayConfig config, RelayRole role, boolean silent) {
+        RelayServer relay = new RelayServer(config, role, Clock.systemUTC(), silent);
         relay.server.start();
         if (!relay.server.isRunning()) { // Helidon logs a failed bind and returns; never claim to listen on port -1
             relay.close();
@@ -115,7 +119,7 @@ public final class RelayServer implements AutoCloseable {
         config.etcd().ifPresent(settings -> {
             relay.etcd = new io.understudy.core.etcd.Etcd(settings);
             String url = config.advertiseUrl().orElse("http://" + config.host() + ":" + relay.port() + "/v1");
-            relay.campaigner = new Campaigner(relay.etcd, config.instance(), config.role(), url, relay.leadership,
+            relay.campaigner = new Campaigner(relay.etcd, config.instance(), role, url, relay.leadership,
                     relay::drain, () -> relay.draining = false, config.drainBound(), relay::warmUp,
                     relay.metrics::leadershipTransition, Clock.systemUTC());
         });

@@ -29,4 +29,22 @@ class RelayConfigTest {
         assertEquals(RelayConfig.load("builtin:primary.yaml", Map.<String, String>of()::get).failover(), live.failover(),
                 "the same failover defaults, written or not");
     }
+
+    /** The standby takes the primary's traffic when it leads: its shipped configs serve exactly what the primary's do. */
+    @Test
+    void theShippedStandbyConfigsServeWhatThePrimaryOnesServe() {
+        for (String variant : new String[] {".yaml", "-live.yaml"}) {
+            RelayConfig primary = RelayConfig.load("builtin:primary" + variant, Map.<String, String>of()::get);
+            RelayConfig standby = RelayConfig.load("builtin:standby" + variant, Map.<String, String>of()::get);
+            assertEquals(RelayConfig.Role.STANDBY, standby.role());
+            assertEquals("standby-1", standby.instance());
+            assertEquals(8082, standby.port());
+            assertEquals(primary.providers(), standby.providers(), variant);
+            assertEquals(primary.routes(), standby.routes(), variant);
+            assertEquals(primary.prices(), standby.prices(), variant);
+            assertEquals(primary.failover(), standby.failover(), variant);
+            assertEquals(primary.etcd(), standby.etcd(), variant);
+            assertEquals(primary.clientKeys(), standby.clientKeys(), variant);
+        }
+    }
 }

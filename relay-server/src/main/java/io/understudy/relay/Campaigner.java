@@ -35,14 +35,6 @@ import java.util.logging.Logger;
 final class Campaigner implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Campaigner.class.getName());
     private static final Duration TICK = Duration.ofMillis(100);
-    /**
-     * A cold standby that has never seen a leader since it started, or that has just failed to
-     * reach etcd, waits this long before it takes a vacant key: a primary booting at the same moment,
-     * or coming back from the same etcd outage, may take seconds more to campaign (cold jetcd client,
-     * gRPC reconnect backoff). Without it a cluster boot or an etcd outage can hand leadership to
-     * the standby by accident (chaos scenario 10, and scenario start-ups).
-     */
-    private static final Duration MIN_SETTLE_GRACE = Duration.ofSeconds(10);
 
     /** Stops new work and waits (bounded) for work in flight; called before resigning. */
     @FunctionalInterface
@@ -59,7 +51,7 @@ final class Campaigner implements AutoCloseable {
     private final ClusterState cluster;
     private final Etcd etcd;
     private final String instance;
-    private final RelayConfig.Role role;
+    private final RelayRole role;
     private final String url;
     private final Leadership leadership;
     private final Drainer drainer;
@@ -89,7 +81,7 @@ final class Campaigner implements AutoCloseable {
     private long lastRegistered;
     private LeaseKeeper presence;
 
-    Campaigner(Etcd etcd, String instance, RelayConfig.Role role, String url, Leadership leadership, Drainer drainer,
+    Campaigner(Etcd etcd, String instance, RelayRole role, String url, Leadership leadership, Drainer drainer,
                Runnable undrain, Duration drainBound, Runnable warmUp, TransitionCounter transitions, Clock clock) {
         this.etcd = etcd;
         this.cluster = new ClusterState(etcd);
@@ -145,9 +137,8 @@ final class Campaigner implements AutoCloseable {
     private Facts gather() {
         EtcdView etcdView = readEtcd();
         Lease leaseView = lease == null ? new Lease.None() : lease.view();
-        return new Facts(clock.millis(), role == RelayConfig.Role.STANDBY, leadership.view(), etcdView, leaseView,
-                campaignView(), new LeadershipCycle.Vacancy(vacantSince, seenLeaderSinceFailure, startedAt, lastFailureAt,
-                settleGrace()), handoverView(etcdView));
+        return new Facts(clock.millis(), role, leadership.view(), etcdView, leaseView, campaignView(),
+                new LeadershipCycle.Vacancy(vacantSince, seenLeaderSinceFailure, startedAt, lastFailureAt), handoverView(etcdView));
     }
 
     private EtcdView readEtcd() {
@@ -195,7 +186,7 @@ final class Campaigner implements AutoCloseable {
         if (!(etcdView instanceof EtcdView.Reachable r) || !leadership.view().leader()) {
             return new LeadershipCycle.Handover(0, -1, abandonedCommand);
         }
-        Optional<ClusterState.Command> away = r.command().filter(c -> !c.to().equals(role.wireName()) && !c.force()
+        Optional<ClusterState.Command> away = r.command().filter(c -> !c.to().equals(role.role().wireName()) && !c.force()
                 && !c.id().equals(abandonedCommand));
         if (away.isEmpty()) {
             return new LeadershipCycle.Handover(0, -1, abandonedCommand);
@@ -208,10 +199,6 @@ final class Campaigner implements AutoCloseable {
         }
         long since = away.get().id().equals(waitingForCommand) ? waitingSince : -1;
         return new LeadershipCycle.Handover(candidates, since, abandonedCommand);
-    }
-
-    private long settleGrace() {
-        return Math.max(MIN_SETTLE_GRACE.toMillis(), 2 * etcd.settings().leaseTtl().toMillis());
     }
 
     // ------------------------------------------------------------------ carry out
@@ -263,13 +250,13 @@ final class Campaigner implements AutoCloseable {
 
     private void startCampaign(Decision d, Facts f) {
         if (leadership.view().state() != Leadership.State.CANDIDATE) {
-            promotedBy = pendingCommand(f).filter(c -> c.to().equals(role.wireName())).orElse(null);
+            promotedBy = pendingCommand(f).filter(c -> c.to().equals(role.role().wireName())).orElse(null);
             leadership.campaigning(d.why());
         }
         dropCampaign(true);
         try {
             lease = LeaseKeeper.grant(etcd, clock, instance);
-            ObjectNode value = Json.object().put("instance", instance).put("role", role.wireName()).put("url", url);
+            ObjectNode value = Json.object().put("instance", instance).put("role", role.role().wireName()).put("url", url);
             campaign = etcd.client().getElectionClient().campaign(etcd.electionName(), lease.id(), Etcd.bytes(Json.text(value)));
         } catch (EtcdUnavailable e) {
             etcdError = e.getMessage(); // the next cycle decides (campaign again, or step down if etcd is gone)
@@ -295,10 +282,10 @@ final class Campaigner implements AutoCloseable {
         }
         dropCampaign(true);
         undrain.run();
-        if (role == RelayConfig.Role.STANDBY) {
-            leadership.cold("handed over to " + command.to() + "; a standby goes cold again");
-        } else {
+        if (role.queuesAfterLeading()) {
             leadership.campaigning("handed over to " + command.to() + "; queueing behind it");
+        } else {
+            leadership.cold("handed over to " + command.to() + "; a " + role.role().wireName() + " goes cold again");
         }
     }
 
@@ -330,12 +317,12 @@ final class Campaigner implements AutoCloseable {
     private void recordHistory(long epoch, Optional<ClusterState.Command> command, String campaignedBecause) {
         try {
             String from = cluster.history().stream().reduce((a, b) -> b).map(h -> h.path("to").asText()).orElse("");
-            boolean asked = command.isPresent() && command.get().to().equals(role.wireName());
+            boolean asked = command.isPresent() && command.get().to().equals(role.role().wireName());
             ObjectNode entry = Json.object()
                     .put("time", Instant.ofEpochMilli(clock.millis()).toString())
                     .put("from", from)
                     .put("to", instance)
-                    .put("to_role", role.wireName())
+                    .put("to_role", role.role().wireName())
                     .put("epoch", epoch)
                     .put("who", asked ? command.get().who() : "automatic")
                     .put("why", asked ? command.get().action() + ": " + command.get().reason() + (command.get().force() ? " (forced)" : "")
@@ -372,7 +359,7 @@ final class Campaigner implements AutoCloseable {
                 presence = LeaseKeeper.grant(etcd, clock, instance + "-presence");
             }
             Leadership.View v = leadership.view();
-            cluster.register("members", instance, Json.object().put("instance", instance).put("role", role.wireName()).put("url", url)
+            cluster.register("members", instance, Json.object().put("instance", instance).put("role", role.role().wireName()).put("url", url)
                     .put("version", Version.current()).put("leadership", v.state().name().toLowerCase(java.util.Locale.ROOT))
                     .put("epoch", v.epoch()).put("since", Instant.ofEpochMilli(v.sinceMillis()).toString())
                     .put("cycle", lastDecision.why())

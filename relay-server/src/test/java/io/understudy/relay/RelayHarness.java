@@ -82,7 +82,8 @@ final class RelayHarness implements AutoCloseable {
         Config config = Config.just(ConfigSources.create(resolved, MediaTypes.APPLICATION_X_YAML));
         RelayServer started;
         try {
-            started = RelayServer.start(RelayConfig.from(config, env::get));
+            RelayConfig relayConfig = RelayConfig.from(config, env::get);
+            started = RelayServer.start(relayConfig, TestRole.of(relayConfig));
         } catch (RuntimeException e) {
             sim.close();
             throw e;

@@ -58,9 +58,9 @@ final class Rehearsal {
     }
 
     /** Rehearses on a virtual thread (see {@link #run}); the process does not wait for it. */
-    static void inBackground(RelayConfig real, Duration bound, BooleanSupplier realTraffic) {
+    static void inBackground(RelayConfig real, RelayRole role, Duration bound, BooleanSupplier realTraffic) {
         if (bound.isPositive()) {
-            Thread.ofVirtual().name("rehearsal").start(() -> run(real, bound, realTraffic));
+            Thread.ofVirtual().name("rehearsal").start(() -> run(real, role, bound, realTraffic));
         }
     }
 
@@ -68,7 +68,7 @@ final class Rehearsal {
      * Rehearses until the paths are compiled, {@code realTraffic} says real requests arrived, or
      * {@code bound} passed (zero: not at all). Never fails: a failed rehearsal only means a colder start.
      */
-    static Result run(RelayConfig real, Duration bound, BooleanSupplier realTraffic) {
+    static Result run(RelayConfig real, RelayRole role, Duration bound, BooleanSupplier realTraffic) {
         if (!bound.isPositive()) {
             return new Result(0, 0, 0, "off", "");
         }
@@ -76,7 +76,7 @@ final class Rehearsal {
         Result result;
         try (ProviderSim sim = ProviderSim.start(SimConfig.defaults().withPort(0)
                 .withTiming(Duration.ZERO, Duration.ZERO, 16));
-             RelayServer relay = RelayServer.startSilent(config(real, URI.create(sim.baseUrl())))) {
+             RelayServer relay = RelayServer.startSilent(config(real, URI.create(sim.baseUrl())), role)) {
             LOG.fine(() -> "rehearsing on a throwaway relay at 127.0.0.1:" + relay.port());
             result = drive(relay.port(), start, start + bound.toNanos(), realTraffic);
         } catch (IOException | RuntimeException e) {

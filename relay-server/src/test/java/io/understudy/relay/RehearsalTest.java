@@ -15,7 +15,7 @@ class RehearsalTest {
 
     @Test
     void everyRehearsedRequestKindIsServedByTheRelaysOwnCodeAgainstTheSimulator() {
-        Rehearsal.Result r = Rehearsal.run(shipped, Duration.ofSeconds(3), () -> false);
+        Rehearsal.Result r = Rehearsal.run(shipped, TestRole.PRIMARY_LIKE, Duration.ofSeconds(3), () -> false);
         // one round is one request of each kind (chat, streamed chat, Messages, streamed Messages, embeddings, models)
         assertTrue(r.requests() >= 6, "at least one round: " + r);
         assertEquals(0, r.failed(), "a kind that fails is a path the rehearsal does not warm: " + r);
@@ -24,7 +24,7 @@ class RehearsalTest {
 
     @Test
     void itStopsWhenRealRequestsArrive() {
-        Rehearsal.Result r = Rehearsal.run(shipped, Duration.ofSeconds(30), () -> true);
+        Rehearsal.Result r = Rehearsal.run(shipped, TestRole.PRIMARY_LIKE, Duration.ofSeconds(30), () -> true);
         assertEquals("real requests arrived", r.ended(), r.toString());
     }
 
@@ -32,7 +32,7 @@ class RehearsalTest {
     @Test
     void aRelayKnowsWhenItsFirstClientRequestArrivedAndAProbeIsNotOne() throws Exception {
         try (io.understudy.sim.ProviderSim sim = io.understudy.sim.ProviderSim.start(io.understudy.sim.SimConfig.defaults().withPort(0));
-             RelayServer relay = RelayServer.start(Rehearsal.config(shipped, java.net.URI.create(sim.baseUrl())))) {
+             RelayServer relay = RelayServer.start(Rehearsal.config(shipped, java.net.URI.create(sim.baseUrl())), TestRole.PRIMARY_LIKE)) {
             java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + relay.port();
             assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/health/ready")).build(),
@@ -46,6 +46,6 @@ class RehearsalTest {
 
     @Test
     void aZeroBoundRehearsesNothing() {
-        assertEquals(new Rehearsal.Result(0, 0, 0, "off", ""), Rehearsal.run(shipped, Duration.ZERO, () -> false));
+        assertEquals(new Rehearsal.Result(0, 0, 0, "off", ""), Rehearsal.run(shipped, TestRole.PRIMARY_LIKE, Duration.ZERO, () -> false));
     }
 }

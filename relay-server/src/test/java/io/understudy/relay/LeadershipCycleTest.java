@@ -27,8 +27,12 @@ class LeadershipCycleTest {
     private static final Lease ALIVE = new Lease.Alive(0x1f, NOW + 3_000);
 
     private static Facts facts(boolean standby, Leadership.State state, long epoch, EtcdView etcd, Lease lease, Campaign campaign) {
-        return new Facts(NOW, standby, new Leadership.View(state, epoch, "", 0), etcd, lease, campaign,
+        return new Facts(NOW, role(standby), new Leadership.View(state, epoch, "", 0), etcd, lease, campaign,
                 Vacancy.none(0), Handover.NONE);
+    }
+
+    private static RelayRole role(boolean standby) {
+        return standby ? TestRole.STANDBY_LIKE : TestRole.PRIMARY_LIKE;
     }
 
     private static EtcdView held(ClusterState.Leader leader) {
@@ -72,20 +76,20 @@ class LeadershipCycleTest {
     @Test
     void rung3aSwitchoverWaitsForTheTargetToQueueThenHandsOver() {
         EtcdView asked = new EtcdView.Reachable(Optional.of(PRIMARY_7), Optional.of(command("standby", false)));
-        Facts waiting = new Facts(NOW, false, new Leadership.View(Leadership.State.LEADER, 7, "", 0), asked, ALIVE,
+        Facts waiting = new Facts(NOW, role(false), new Leadership.View(Leadership.State.LEADER, 7, "", 0), asked, ALIVE,
                 new Campaign.Won(7, true), Vacancy.none(0), new Handover(1, NOW - 1_000, ""));
         Decision d = LeadershipCycle.decide(waiting);
         assertEquals(new Action.AwaitHandover(command("standby", false), NOW + 3_000), d.action());
 
-        Facts queued = new Facts(NOW, false, waiting.view(), asked, ALIVE, new Campaign.Won(7, true), Vacancy.none(0),
+        Facts queued = new Facts(NOW, role(false), waiting.view(), asked, ALIVE, new Campaign.Won(7, true), Vacancy.none(0),
                 new Handover(2, NOW - 1_000, ""));
         assertEquals(new Action.HandOver(command("standby", false)), LeadershipCycle.decide(queued).action());
 
-        Facts tooLong = new Facts(NOW, false, waiting.view(), asked, ALIVE, new Campaign.Won(7, true), Vacancy.none(0),
+        Facts tooLong = new Facts(NOW, role(false), waiting.view(), asked, ALIVE, new Campaign.Won(7, true), Vacancy.none(0),
                 new Handover(1, NOW - LeadershipCycle.HANDOVER_WAIT.toMillis(), ""));
         assertInstanceOf(Action.AbandonHandover.class, LeadershipCycle.decide(tooLong).action());
 
-        Facts abandoned = new Facts(NOW, false, waiting.view(), asked, ALIVE, new Campaign.Won(7, true), Vacancy.none(0),
+        Facts abandoned = new Facts(NOW, role(false), waiting.view(), asked, ALIVE, new Campaign.Won(7, true), Vacancy.none(0),
                 new Handover(1, -1, "c1"));
         assertEquals(new Action.Lead(NOW + 3_000), LeadershipCycle.decide(abandoned).action(), "an abandoned command is ignored");
     }
@@ -137,6 +141,12 @@ class LeadershipCycleTest {
                 ALIVE, new Campaign.Won(9, true))).action());
         assertEquals(new Action.Wait(), LeadershipCycle.decide(facts(true, Leadership.State.CANDIDATE, 0,
                 new EtcdView.Unreachable("timeout"), ALIVE, new Campaign.Won(9, true))).action(), "no claim unconfirmed");
+    }
+
+    @Test
+    void rung5aRoleThatDoesNotWarmUpClaimsAtOnce() {
+        assertEquals(new Action.Claim(7, NOW + 3_000), LeadershipCycle.decide(facts(false, Leadership.State.CANDIDATE, 0,
+                held(PRIMARY_7), ALIVE, new Campaign.Won(7, false))).action());
     }
 
     @Test
@@ -195,30 +205,12 @@ class LeadershipCycleTest {
         assertEquals(new Action.Wait(), LeadershipCycle.decide(facts(true, Leadership.State.COLD, 0, held(PRIMARY_7),
                 new Lease.None(), new Campaign.Idle())).action());
 
-        Facts vacantLongEnough = new Facts(NOW, true, new Leadership.View(Leadership.State.COLD, 0, "", 0), vacant(),
-                new Lease.None(), new Campaign.Idle(), new Vacancy(NOW - 300, true, 0, -1, 10_000), Handover.NONE);
+        Facts vacantLongEnough = new Facts(NOW, role(true), new Leadership.View(Leadership.State.COLD, 0, "", 0), vacant(),
+                new Lease.None(), new Campaign.Idle(), new Vacancy(NOW - 300, true, 0, -1), Handover.NONE);
         assertEquals(new Action.Campaign(), LeadershipCycle.decide(vacantLongEnough).action());
-        Facts justVacant = new Facts(NOW, true, vacantLongEnough.view(), vacant(), new Lease.None(), new Campaign.Idle(),
-                new Vacancy(NOW - 100, true, 0, -1, 10_000), Handover.NONE);
+        Facts justVacant = new Facts(NOW, role(true), vacantLongEnough.view(), vacant(), new Lease.None(), new Campaign.Idle(),
+                new Vacancy(NOW - 100, true, 0, -1), Handover.NONE);
         assertEquals(new Action.Wait(), LeadershipCycle.decide(justVacant).action());
-    }
-
-    /**
-     * Regression: a standby whose first etcd call timed out at boot (cold client, busy host) then
-     * saw the primary lead, yet waited the 10 s settle grace after that early failure before taking
-     * the key the killed primary left: about 9 s without a leader instead of the lease TTL.
-     */
-    @Test
-    void aLeaderSeenAfterAFailedEtcdCallIsReplacedAfterTheVacancyGraceOnly() {
-        long settle = 10_000;
-        long startedAt = 0;
-        long failedAt = 500;
-        assertFalse(LeadershipCycle.mayTakeVacantKey(5_100, 5_000, true, startedAt, failedAt, settle), "within the vacancy grace");
-        assertTrue(LeadershipCycle.mayTakeVacantKey(5_250, 5_000, true, startedAt, failedAt, settle));
-        assertFalse(LeadershipCycle.mayTakeVacantKey(5_250, 5_000, false, startedAt, failedAt, settle));
-        assertTrue(LeadershipCycle.mayTakeVacantKey(10_600, 5_000, false, startedAt, failedAt, settle), "settled since both");
-        assertFalse(LeadershipCycle.mayTakeVacantKey(9_000, 5_000, false, startedAt, -1, settle));
-        assertTrue(LeadershipCycle.mayTakeVacantKey(10_000, 5_000, false, startedAt, -1, settle));
     }
 
     // ---- the state machine the cycle drives

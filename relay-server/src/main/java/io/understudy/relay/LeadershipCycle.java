@@ -19,19 +19,19 @@ import java.util.Optional;
  *       abandon it after {@link #HANDOVER_WAIT}, keep leading meanwhile.</li>
  *   <li>Leading: keep leading (the claim is extended to the lease's safe time).</li>
  *   <li>Won the election: claim the epoch only on a lease still alive, once etcd (read this very
- *       cycle, after any warm-up) shows this relay's key leading at that epoch; warm up first (a
- *       standby's pools). A lease gone, or a key gone or superseded: step down, never claim.</li>
+ *       cycle, after any warm-up) shows this relay's key leading at that epoch; warm up first when
+ *       the role does (a standby's pools). A lease gone, or a key gone or superseded: step down,
+ *       never claim.</li>
  *   <li>Campaigning with etcd unreachable, the lease gone or the campaign failed: step down.</li>
  *   <li>Campaigning: wait in the queue, or start a campaign on a new lease.</li>
  *   <li>Cold or stepped down with etcd unreachable: nothing is decided from stale data.</li>
- *   <li>Stepped down: a primary campaigns again; a standby goes cold.</li>
- *   <li>Cold: promoted, or the leader key vacant long enough ({@link #mayTakeVacantKey}): campaign;
- *       else wait.</li>
+ *   <li>Stepped down: a role that queues after leading (primary) campaigns again; the other
+ *       (standby) goes cold.</li>
+ *   <li>Cold: promoted, or the leader key vacant as long as the role asks
+ *       ({@link RelayRole#mayTakeVacantKey}): campaign; else wait.</li>
  * </ol>
  */
-final class LeadershipCycle {
-    /** A cold standby waits this long on a vacant key, so a primary back from an etcd outage reclaims first. */
-    static final Duration VACANCY_GRACE = Duration.ofMillis(200);
+public final class LeadershipCycle {
     /** A leader asked to hand over waits this long for the target to queue, then keeps leading. */
     static final Duration HANDOVER_WAIT = Duration.ofSeconds(10);
 
@@ -78,13 +78,13 @@ final class LeadershipCycle {
     }
 
     /**
-     * What a cold standby saw of the leader key: vacant since (-1: held), whether it saw a leader
-     * since its last failed etcd call, when it started, when etcd last failed (-1: never) and the
-     * settle grace (see {@link #mayTakeVacantKey}).
+     * What a cold relay saw of the leader key: vacant since (-1: held), whether it saw a leader since
+     * its last failed etcd call, when it started, and when etcd last failed (-1: never). Its role
+     * decides from these whether it may take the key ({@link RelayRole#mayTakeVacantKey}).
      */
-    record Vacancy(long vacantSince, boolean seenLeaderSinceFailure, long startedAt, long lastFailureAt, long settleGrace) {
+    public record Vacancy(long vacantSince, boolean seenLeaderSinceFailure, long startedAt, long lastFailureAt) {
         static Vacancy none(long now) {
-            return new Vacancy(-1, false, now, -1, 0);
+            return new Vacancy(-1, false, now, -1);
         }
     }
 
@@ -94,10 +94,10 @@ final class LeadershipCycle {
     }
 
     /** Everything one cycle decides from. */
-    record Facts(long now, boolean standby, Leadership.View view, EtcdView etcd, Lease lease, Campaign campaign,
+    record Facts(long now, RelayRole role, Leadership.View view, EtcdView etcd, Lease lease, Campaign campaign,
                  Vacancy vacancy, Handover handover) {
-        String role() {
-            return standby ? "standby" : "primary";
+        String roleName() {
+            return role.role().wireName();
         }
     }
 
@@ -193,7 +193,7 @@ final class LeadershipCycle {
                         + key.get().epoch() + ", not this relay's epoch " + epoch);
             }
             Optional<ClusterState.Command> away = r.command()
-                    .filter(c -> !c.to().equals(f.role()) && !c.force() && !c.id().equals(f.handover().abandonedCommandId()));
+                    .filter(c -> !c.to().equals(f.roleName()) && !c.force() && !c.id().equals(f.handover().abandonedCommandId()));
             if (away.isPresent() && f.view().state() == Leadership.State.LEADER) {
                 ClusterState.Command c = away.get();
                 if (f.handover().candidates() >= 2) {
@@ -228,7 +228,7 @@ final class LeadershipCycle {
                 return new Decision(new Action.StepDown(), "won epoch " + w.epoch() + " but did not claim it: etcd shows "
                         + r.leaderKey().map(k -> k.instance() + " leading epoch " + k.epoch()).orElse("the leader key vacant"));
             }
-            if (!w.warm()) {
+            if (!w.warm() && f.role().warmsUpBeforeClaiming()) {
                 return new Decision(new Action.WarmUp(w.epoch()), "won epoch " + w.epoch() + ": warming up before claiming it");
             }
             return new Decision(new Action.Claim(w.epoch(), a.safeUntil()), "won the election (epoch " + w.epoch() + ")");
@@ -256,15 +256,15 @@ final class LeadershipCycle {
 
     /** Rung 9. */
     private static Decision afterSteppingDown(Facts f) {
-        if (f.standby()) {
-            return new Decision(new Action.GoCold(), "stepped down; a standby waits cold for a vacancy or a promotion");
+        if (!f.role().queuesAfterLeading()) {
+            return new Decision(new Action.GoCold(), "stepped down; a " + f.roleName() + " waits cold for a vacancy or a promotion");
         }
         return new Decision(new Action.Campaign(), "etcd reachable again: campaigning on a new lease");
     }
 
     /** Rung 10. */
     private static Decision cold(Facts f, EtcdView.Reachable r) {
-        Optional<ClusterState.Command> promotion = r.command().filter(c -> c.to().equals(f.role()));
+        Optional<ClusterState.Command> promotion = r.command().filter(c -> c.to().equals(f.roleName()));
         if (promotion.isPresent()) {
             return new Decision(new Action.Campaign(), "promoted by " + promotion.get().who() + ": " + promotion.get().reason());
         }
@@ -273,27 +273,9 @@ final class LeadershipCycle {
                     + r.leaderKey().get().epoch());
         }
         Vacancy vac = f.vacancy();
-        if (vac.vacantSince() >= 0 && mayTakeVacantKey(f.now(), vac.vacantSince(), vac.seenLeaderSinceFailure(),
-                vac.startedAt(), vac.lastFailureAt(), vac.settleGrace())) {
+        if (vac.vacantSince() >= 0 && f.role().mayTakeVacantKey(vac, f.now())) {
             return new Decision(new Action.Campaign(), "leader key vacant for " + (f.now() - vac.vacantSince()) + " ms");
         }
         return new Decision(new Action.Wait(), "cold; the leader key is vacant, settling before taking it");
-    }
-
-    /**
-     * Whether a cold standby may take a key vacant since {@code vacantSince}. After {@link
-     * #VACANCY_GRACE}, at once when it saw a leader since its last failed etcd call: that leader
-     * has died. Otherwise only once {@code settleGrace} has passed since it started and since that
-     * failure: a primary booting, or coming back from the same etcd outage, may still be on its way.
-     */
-    static boolean mayTakeVacantKey(long now, long vacantSince, boolean seenLeaderSinceFailure, long startedAt,
-                                    long lastFailureAt, long settleGrace) {
-        if (now - vacantSince < VACANCY_GRACE.toMillis()) {
-            return false;
-        }
-        if (seenLeaderSinceFailure) {
-            return true;
-        }
-        return now - startedAt >= settleGrace && (lastFailureAt < 0 || now - lastFailureAt >= settleGrace);
     }
 }

@@ -1,0 +1,71 @@
+package io.understudy.standby;
+
+import io.understudy.relay.LeadershipCycle;
+import io.understudy.relay.RelayConfig;
+import io.understudy.relay.RelayRole;
+
+import java.time.Duration;
+
+/**
+ * The standby: it starts cold and campaigns only when promoted or when the leader key stays vacant
+ * by its settle rule ({@link #mayTakeVacantKey}); after winning it opens its provider connections
+ * before it claims; and once it stops leading (its lease lost, or a switchover back to the
+ * primary) it goes cold again instead of queueing.
+ */
+public final class StandbyRole implements RelayRole {
+    /** A vacant key is left this long first, so a primary back from an etcd outage reclaims it. */
+    static final Duration VACANCY_GRACE = Duration.ofMillis(200);
+    /**
+     * A standby that has never seen a leader since it started, or that has just failed to reach
+     * etcd, waits at least this long before it takes a vacant key: a primary booting at the same
+     * moment, or coming back from the same etcd outage, may take seconds more to campaign (cold
+     * jetcd client, gRPC reconnect backoff). Without it a cluster boot or an etcd outage can hand
+     * leadership to the standby by accident (chaos scenario 10, and scenario start-ups). A leader
+     * that dies after the standby saw it lead is replaced after {@link #VACANCY_GRACE}.
+     */
+    static final Duration MIN_SETTLE_GRACE = Duration.ofSeconds(10);
+
+    private final long settleGraceMillis;
+
+    /** The settle grace is max(10 s, 2 x the lease TTL): longer leases reconnect more slowly. */
+    public StandbyRole(Duration leaseTtl) {
+        this.settleGraceMillis = Math.max(MIN_SETTLE_GRACE.toMillis(), 2 * leaseTtl.toMillis());
+    }
+
+    @Override
+    public RelayConfig.Role role() {
+        return RelayConfig.Role.STANDBY;
+    }
+
+    @Override
+    public boolean startsCold() {
+        return true;
+    }
+
+    @Override
+    public boolean queuesAfterLeading() {
+        return false;
+    }
+
+    @Override
+    public boolean warmsUpBeforeClaiming() {
+        return true;
+    }
+
+    /**
+     * After {@link #VACANCY_GRACE}, at once when it saw a leader since its last failed etcd call:
+     * that leader has died. Otherwise only once the settle grace has passed since it started and
+     * since that failure: a primary booting, or coming back from the same etcd outage, may still be
+     * on its way.
+     */
+    @Override
+    public boolean mayTakeVacantKey(LeadershipCycle.Vacancy v, long now) {
+        if (v.vacantSince() < 0 || now - v.vacantSince() < VACANCY_GRACE.toMillis()) {
+            return false;
+        }
+        if (v.seenLeaderSinceFailure()) {
+            return true;
+        }
+        return now - v.startedAt() >= settleGraceMillis && (v.lastFailureAt() < 0 || now - v.lastFailureAt() >= settleGraceMillis);
+    }
+}
