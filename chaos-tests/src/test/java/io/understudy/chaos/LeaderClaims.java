@@ -133,8 +133,9 @@ final class LeaderClaims implements AutoCloseable {
                 t.join(2_000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                break;
             }
         }
+        http.shutdownNow();
     }
 }

@@ -64,12 +64,14 @@ class FleetOfWatchersTest {
             AtomicLongArray seenAt = new AtomicLongArray(WATCHERS);
             CountDownLatch created = new CountDownLatch(WATCHERS);
             List<CompletableFuture<HttpResponse<InputStream>>> streams = new ArrayList<>();
+            List<HttpClient> clients = new ArrayList<>();
             List<Thread> readers = new ArrayList<>();
             try {
                 for (int i = 0; i < WATCHERS; i++) {
                     int watcher = i;
                     // a client of its own per watcher: its own connection, as each agent has
                     HttpClient own = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+                    clients.add(own);
                     CompletableFuture<HttpResponse<InputStream>> stream = own.sendAsync(watchRequest(etcdProcess.endpoint(),
                             etcd.settings().electionName() + "/"), HttpResponse.BodyHandlers.ofInputStream());
                     streams.add(stream);
@@ -99,6 +101,7 @@ class FleetOfWatchersTest {
             } finally {
                 streams.forEach(s -> s.thenAccept(r -> closeQuietly(r.body())).cancel(true));
                 readers.forEach(Thread::interrupt);
+                clients.forEach(HttpClient::shutdownNow); // their selector threads and connections end with the test
             }
         }
     }
