@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.understudy.agent.HealthProber.ProbeResult;
 import io.understudy.agent.HealthProber.Traffic;
 import io.understudy.core.failover.HealthState;
+import io.understudy.testkit.Await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -13,7 +14,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /** The probe pace, and probes that do not wait for each other. */
@@ -79,7 +79,8 @@ class HealthProberTest {
         HealthProber.Check firstHangs = () -> calls.incrementAndGet() == 1 ? silence(PROBE.timeout()) : ProbeResult.OK;
         try (HealthProber prober = new HealthProber("flaky-connection", PROBE, health, firstHangs, () -> Traffic.IN_FLIGHT,
                 NEVER_STARVED)) {
-            await(() -> prober.staleResults() == 1, "the first probe's timeout arrives, after a later probe answered");
+            Await.until("the first probe's timeout arrives, after a later probe answered", Duration.ofSeconds(5),
+                    () -> prober.staleResults() == 1);
             assertEquals(List.of(HealthState.UP), states, "never suspect");
         }
     }
@@ -91,13 +92,5 @@ class HealthProberTest {
             Thread.currentThread().interrupt();
         }
         return new ProbeResult(false, true, "timeout after " + timeout.toMillis() + " ms");
-    }
-
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting: " + what);
-            Thread.sleep(10);
-        }
     }
 }

@@ -15,7 +15,7 @@ class PrimaryRoleTest {
         assertFalse(primary.startsCold());
         assertFalse(primary.warmsUpBeforeClaiming(), "its provider connections are the ones it serves with");
         assertTrue(primary.queuesAfterLeading(), "after a switchover away from it, it queues behind the new leader");
-        assertTrue(primary.mayTakeVacantKey(new Vacancy(1_000, false, 0, -1), 1_000));
-        assertFalse(primary.mayTakeVacantKey(new Vacancy(-1, false, 0, -1), 1_000));
+        assertTrue(primary.mayTakeVacantKey(new Vacancy(1_000, 0, 0, -1), 1_000));
+        assertFalse(primary.mayTakeVacantKey(new Vacancy(-1, 0, 0, -1), 1_000));
     }
 }

@@ -72,7 +72,8 @@ final class Campaigner implements AutoCloseable {
     private ClusterState.Command promotedBy;
     private final long startedAt;
     private long vacantSince = -1;
-    private boolean seenLeaderSinceFailure;
+    private long leaderSeenSince = -1;
+    private long leaderSeenForMillis;
     private long lastFailureAt = -1;
     private String waitingForCommand = "";
     private long waitingSince = -1;
@@ -138,7 +139,7 @@ final class Campaigner implements AutoCloseable {
         EtcdView etcdView = readEtcd();
         Lease leaseView = lease == null ? new Lease.None() : lease.view();
         return new Facts(clock.millis(), role, leadership.view(), etcdView, leaseView, campaignView(),
-                new LeadershipCycle.Vacancy(vacantSince, seenLeaderSinceFailure, startedAt, lastFailureAt), handoverView(etcdView));
+                new LeadershipCycle.Vacancy(vacantSince, leaderSeenForMillis, startedAt, lastFailureAt), handoverView(etcdView));
     }
 
     private EtcdView readEtcd() {
@@ -149,11 +150,14 @@ final class Campaigner implements AutoCloseable {
                 lastSeenCommand = c.id();
                 LOG.info(() -> "leadership command seen by " + instance + ": " + c.action() + " to " + c.to());
             });
+            long now = clock.millis();
             if (key.isPresent()) {
                 vacantSince = -1;
-                seenLeaderSinceFailure = true;
-            } else if (vacantSince < 0) {
-                vacantSince = clock.millis();
+                leaderSeenSince = leaderSeenSince < 0 ? now : leaderSeenSince;
+                leaderSeenForMillis = now - leaderSeenSince;
+            } else {
+                leaderSeenSince = -1; // the sighting ends; leaderSeenForMillis keeps how long it lasted
+                vacantSince = vacantSince < 0 ? now : vacantSince;
             }
             etcdError = "";
             return new EtcdView.Reachable(key, command);
@@ -161,7 +165,9 @@ final class Campaigner implements AutoCloseable {
             etcdError = e.getMessage();
             vacantSince = -1; // no decision from stale data
             lastFailureAt = clock.millis();
-            seenLeaderSinceFailure = false; // a leader seen before an outage says nothing about who comes back from it
+            // a leader seen before an outage says nothing about who comes back from it
+            leaderSeenSince = -1;
+            leaderSeenForMillis = 0;
             return new EtcdView.Unreachable(e.getMessage());
         }
     }

@@ -206,10 +206,10 @@ class LeadershipCycleTest {
                 new Lease.None(), new Campaign.Idle())).action());
 
         Facts vacantLongEnough = new Facts(NOW, role(true), new Leadership.View(Leadership.State.COLD, 0, "", 0), vacant(),
-                new Lease.None(), new Campaign.Idle(), new Vacancy(NOW - 300, true, 0, -1), Handover.NONE);
+                new Lease.None(), new Campaign.Idle(), new Vacancy(NOW - 300, 5_000, 0, -1), Handover.NONE);
         assertEquals(new Action.Campaign(), LeadershipCycle.decide(vacantLongEnough).action());
         Facts justVacant = new Facts(NOW, role(true), vacantLongEnough.view(), vacant(), new Lease.None(), new Campaign.Idle(),
-                new Vacancy(NOW - 100, true, 0, -1), Handover.NONE);
+                new Vacancy(NOW - 100, 5_000, 0, -1), Handover.NONE);
         assertEquals(new Action.Wait(), LeadershipCycle.decide(justVacant).action());
     }
 

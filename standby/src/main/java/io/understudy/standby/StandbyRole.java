@@ -25,11 +25,13 @@ public final class StandbyRole implements RelayRole {
      */
     static final Duration MIN_SETTLE_GRACE = Duration.ofSeconds(10);
 
+    private final long leaseTtlMillis;
     private final long settleGraceMillis;
 
     /** The settle grace is max(10 s, 2 x the lease TTL): longer leases reconnect more slowly. */
     public StandbyRole(Duration leaseTtl) {
-        this.settleGraceMillis = Math.max(MIN_SETTLE_GRACE.toMillis(), 2 * leaseTtl.toMillis());
+        this.leaseTtlMillis = leaseTtl.toMillis();
+        this.settleGraceMillis = Math.max(MIN_SETTLE_GRACE.toMillis(), 2 * leaseTtlMillis);
     }
 
     @Override
@@ -53,17 +55,18 @@ public final class StandbyRole implements RelayRole {
     }
 
     /**
-     * After {@link #VACANCY_GRACE}, at once when it saw a leader since its last failed etcd call:
-     * that leader has died. Otherwise only once the settle grace has passed since it started and
-     * since that failure: a primary booting, or coming back from the same etcd outage, may still be
-     * on its way.
+     * After {@link #VACANCY_GRACE}, at once when the leader it last saw was alive after the last
+     * failed etcd call: its key stayed a whole lease TTL, so its lease was renewed since, and
+     * now it is gone. A key seen for less may be one left from before an etcd outage (etcd
+     * restores leases with a fresh TTL) whose owner is still reconnecting. Otherwise only once
+     * the settle grace has passed since it started and since that failure.
      */
     @Override
     public boolean mayTakeVacantKey(LeadershipCycle.Vacancy v, long now) {
         if (v.vacantSince() < 0 || now - v.vacantSince() < VACANCY_GRACE.toMillis()) {
             return false;
         }
-        if (v.seenLeaderSinceFailure()) {
+        if (v.leaderSeenForMillis() >= leaseTtlMillis) {
             return true;
         }
         return now - v.startedAt() >= settleGraceMillis && (v.lastFailureAt() < 0 || now - v.lastFailureAt() >= settleGraceMillis);
