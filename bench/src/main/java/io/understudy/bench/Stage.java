@@ -72,7 +72,7 @@ final class Stage implements AutoCloseable {
     }
 
     JavaProcess java(String name, String main, List<String> args, String heap, String... more) {
-        List<String> jvm = new ArrayList<>(List.of(heap, "-XX:TieredStopAtLevel=4", "-Xlog:gc*,safepoint:file=" + dir.resolve(name + "-gc.log")));
+        List<String> jvm = new ArrayList<>(List.of(heap, "-XX:TieredStopAtLevel=4", "-Xlog:gc*,safepoint:file=" + dir.resolve(name + "-gc.log") + ":time,uptime,level,tags"));
         jvm.addAll(List.of(more));
         JavaProcess p = JavaProcess.start(name, dir, main, args, jvm.toArray(String[]::new));
         started.add(p);
