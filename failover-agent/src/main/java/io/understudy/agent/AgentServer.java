@@ -23,6 +23,7 @@ import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
+import io.understudy.core.routing.Requirement;
 import io.understudy.core.server.PassThrough;
 import io.understudy.core.wire.WireChecks;
 import io.understudy.core.provider.HttpTransport;
@@ -195,7 +196,7 @@ public final class AgentServer implements AutoCloseable {
                 candidates.add(new PassThrough.Candidate(u.name(), u.provider().config(), Optional.empty()));
             }
         }
-        upstreams.directRouter().ifPresent(r -> candidates.addAll(PassThrough.candidates(r, model)));
+        upstreams.directRouter().ifPresent(r -> candidates.addAll(PassThrough.candidates(r, model, Requirement.NONE)));
         long started = System.nanoTime();
         PassThrough.Outcome o = passThrough.forward(req, res, body, candidates,
                 name -> LOG.info(() -> "pass-through " + req.path().path() + ": " + name + " refused the connection; trying the next"));
@@ -211,9 +212,28 @@ public final class AgentServer implements AutoCloseable {
             return;
         }
         try {
+            refuseRequirements(req);
             handler.run();
         } catch (FailureException e) {
             ApiErrors.send(res, api, e.failure(), null);
+        }
+    }
+
+    /**
+     * The relays enforce x-understudy-require; the agent's own paths (relay confirmation, the direct
+     * tier, model fallback) do not yet, so a request that states one is refused, never served by a
+     * path that might ignore it. A malformed header is a 400 either way.
+     */
+    private static void refuseRequirements(ServerRequest req) {
+        if (!req.prologue().method().text().equals("POST")) {
+            return; // model lists and receipts send no prompt anywhere
+        }
+        Requirement requirement = Requirement.fromHeader(req.headers().first(Requirement.HEADER));
+        if (!requirement.isNone()) {
+            throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 422, "invalid_request_error",
+                    "requirement_not_enforced", null, "This agent does not enforce " + Requirement.HEADER.defaultCase()
+                    + " (" + requirement + ") on all of its paths yet, so it refuses the request rather than risk a provider "
+                    + "that does not meet it. Nothing was sent. Send it to an Understudy relay, which enforces it."));
         }
     }
 

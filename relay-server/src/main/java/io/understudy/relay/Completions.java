@@ -20,6 +20,7 @@ import io.understudy.core.pricing.Price;
 import io.understudy.core.provider.ChatCompletion;
 import io.understudy.core.provider.ChatStream;
 import io.understudy.core.provider.Embeddings;
+import io.understudy.core.routing.Requirement;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
@@ -101,11 +102,15 @@ final class Completions {
         final List<FailoverPolicy.FailedAttempt> failures = new ArrayList<>();
         /** Providers whose half-open circuit had no trial call left for this request. */
         final Set<String> excluded = new HashSet<>();
+        /** What the client requires of the provider (x-understudy-require); read in {@link #plan}. */
+        final Optional<String> requireHeader;
+        Requirement requirement = Requirement.NONE;
         int attemptsMade;
 
-        Call(String endpoint, Api api) {
+        Call(String endpoint, Api api, ServerRequest req) {
             this.endpoint = endpoint;
             this.api = api;
+            this.requireHeader = req.headers().first(Requirement.HEADER);
         }
 
         Duration elapsed() {
@@ -116,7 +121,7 @@ final class Completions {
     // ------------------------------------------------------------------ endpoints
 
     void chat(ServerRequest req, ServerResponse res) {
-        Call call = new Call("chat", Api.OPENAI);
+        Call call = new Call("chat", Api.OPENAI, req);
         try {
             ChatRequest chat = ChatRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
             logPrompt(call, chat.body());
@@ -127,7 +132,7 @@ final class Completions {
     }
 
     void messages(ServerRequest req, ServerResponse res) {
-        Call call = new Call("messages", Api.ANTHROPIC);
+        Call call = new Call("messages", Api.ANTHROPIC, req);
         try {
             MessagesRequest messages = MessagesRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
             logPrompt(call, messages.body());
@@ -139,7 +144,7 @@ final class Completions {
 
     /** OpenAI's Responses API: as it came to providers that serve it, else translated (its stateless part). */
     void responses(ServerRequest req, ServerResponse res) {
-        Call call = new Call("responses", Api.RESPONSES);
+        Call call = new Call("responses", Api.RESPONSES, req);
         try {
             ResponsesRequest responses = ResponsesRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
             logPrompt(call, responses.body());
@@ -150,7 +155,7 @@ final class Completions {
     }
 
     void embeddings(ServerRequest req, ServerResponse res) {
-        Call call = new Call("embeddings", Api.OPENAI);
+        Call call = new Call("embeddings", Api.OPENAI, req);
         try {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
             Served<Embeddings> served = failover(call, request.model(), target -> target.provider().embed(
@@ -224,7 +229,7 @@ final class Completions {
      * answer; throws the failure to send when the engine gives up.
      */
     private <T> Served<T> failover(Call call, String model, TargetCall<T> targetCall) {
-        List<Router.Attempt> plan = plan(model);
+        List<Router.Attempt> plan = plan(call, model);
         budget.recordRequest();
         int maxAttempts = plan.size() * (1 + config.failover().retries().sameUpstream()) + 1;
         FailoverLoop.Steps<Served<T>> steps = new FailoverLoop.Steps<>() {
@@ -306,8 +311,14 @@ final class Completions {
                 config.failover().breaker(), (name, state) -> log.info(() -> "circuit of provider " + name + " is now " + state)));
     }
 
-    private List<Router.Attempt> plan(String model) {
-        Router.Result result = router.plan(model);
+    /** The route's targets that meet the call's requirement; a 422 when none does, a 404 when no route. */
+    private List<Router.Attempt> plan(Call call, String model) {
+        call.requirement = Requirement.fromHeader(call.requireHeader);
+        Router.Result result = router.plan(model, call.requirement);
+        if (result.requirementUnmet()) {
+            metrics.requirementRefused(call.endpoint);
+            throw Requirement.unmet(result.noRoute().orElseThrow());
+        }
         if (result.noRoute().isPresent()) {
             throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 404, "invalid_request_error",
                     "model_not_found", "model", result.noRoute().get()));
@@ -388,6 +399,9 @@ final class Completions {
     private void commonHeaders(ServerResponse res, Call call, String provider, String model) {
         res.header(HeaderNames.create("x-request-id"), call.id);
         res.header(HeaderNames.create("x-understudy-provider"), provider);
+        if (!call.requirement.isNone()) {
+            res.header(Requirement.ENFORCED, call.requirement.toString()); // the hop before can tell it was honoured
+        }
         res.header(HeaderNames.create("x-understudy-model"), HeaderValues.safe(model));
         res.header(HeaderNames.create("x-understudy-role"), config.role().wireName());
         res.header(HeaderNames.create("x-understudy-receipt"), "/v1/receipts/" + call.id);

@@ -24,6 +24,7 @@ final class RelayMetrics {
     static final String COST = "understudy.relay.cost.usd";
     static final String ACTIVE_STREAMS = "understudy.relay.streams.active";
     static final String LEADERSHIP_TRANSITIONS = "understudy.leadership.transitions";
+    static final String REQUIREMENT_REFUSALS = "understudy.relay.requirement.refusals";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicInteger activeStreams = new AtomicInteger();
@@ -51,6 +52,11 @@ final class RelayMetrics {
 
     void attempt(String provider, String outcome) {
         Counter.builder(UPSTREAM_ATTEMPTS).tag("provider", provider).tag("outcome", outcome).register(registry).increment();
+    }
+
+    /** A request refused because no provider meets its x-understudy-require (nothing was sent). */
+    void requirementRefused(String endpoint) {
+        Counter.builder(REQUIREMENT_REFUSALS).tag("endpoint", endpoint).register(registry).increment();
     }
 
     void fallback(String fromProvider, String reason) {

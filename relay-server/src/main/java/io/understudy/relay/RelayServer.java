@@ -14,6 +14,7 @@ import io.understudy.core.Version;
 import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
+import io.understudy.core.routing.Requirement;
 import io.understudy.core.server.PassThrough;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientAuth;
@@ -25,6 +26,7 @@ import io.understudy.core.provider.HttpTransport;
 import io.understudy.core.provider.Provider;
 
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.logging.Level;
@@ -340,7 +342,13 @@ public final class RelayServer implements AutoCloseable {
         Optional<String> model = PassThrough.model(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE));
         model.ifPresent(io.understudy.core.wire.WireChecks::checkModel);
         long started = System.nanoTime();
-        PassThrough.Outcome o = passThrough.forward(req, res, body, PassThrough.candidates(router, model),
+        Requirement requirement = Requirement.fromHeader(req.headers().first(Requirement.HEADER));
+        List<PassThrough.Candidate> candidates = PassThrough.compliantOrRefuse(PassThrough.candidates(router, model, requirement),
+                router, model, requirement);
+        if (!requirement.isNone()) {
+            res.header(Requirement.ENFORCED, requirement.toString());
+        }
+        PassThrough.Outcome o = passThrough.forward(req, res, body, candidates,
                 name -> log.info(() -> "pass-through " + req.path().path() + ": " + name + " refused the connection; trying the next"));
         log.info(() -> o.describe(req, model, started));
     }

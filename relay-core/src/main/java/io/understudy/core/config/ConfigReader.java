@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -167,6 +168,33 @@ public final class ConfigReader {
         }
         return child.asList(String.class).orElse(List.of());
     }
+
+    /**
+     * A map of tag names to values ({@code tags: { region: eu, retention: zero }}), lower-cased;
+     * names and values are lower case letters, digits and {@code _.-}.
+     */
+    public static Map<String, String> tags(Config node, String key) {
+        Config child = node.get(key);
+        if (!child.exists() || (child.isLeaf() && child.asString().orElse("").isBlank())) {
+            return Map.of();
+        }
+        if (child.type() != Config.Type.OBJECT) {
+            throw new ConfigError(path(node, key), "must be a map of tag names to values, e.g. { region: eu, retention: zero }");
+        }
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (Config tag : child.asNodeList().orElse(List.of())) {
+            String name = tag.name().toLowerCase(java.util.Locale.ROOT);
+            String value = tag.asString().orElse("").strip().toLowerCase(java.util.Locale.ROOT);
+            if (!TAG_WORD.matcher(name).matches() || !TAG_WORD.matcher(value).matches()) {
+                throw new ConfigError(tag.key().toString(), "tag names and values are lower case letters, digits, _ . - (got "
+                        + name + ": " + value + ")");
+            }
+            out.put(name, value);
+        }
+        return Map.copyOf(out);
+    }
+
+    private static final java.util.regex.Pattern TAG_WORD = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9_.-]{0,31}");
 
     /** A key written with no value ({@code models:}) is an empty list; a single value where a list belongs is an error. */
     private static boolean emptyLeaf(Config child, String key) {

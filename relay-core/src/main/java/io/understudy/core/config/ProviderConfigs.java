@@ -76,8 +76,9 @@ public final class ProviderConfigs {
             Duration connect = ConfigReader.duration(p, "connect-timeout", Duration.ofSeconds(2));
             Duration read = ConfigReader.duration(p, "read-timeout", Duration.ofSeconds(120));
             boolean responsesApi = ConfigReader.bool(p, "responses-api", true);
+            Map<String, String> tags = ConfigReader.tags(p, "tags");
             try {
-                out.put(name, new Entry(new ProviderConfig(name, kind, baseUrl, key, connect, read, responsesApi), disabled));
+                out.put(name, new Entry(new ProviderConfig(name, kind, baseUrl, key, connect, read, responsesApi, tags), disabled));
             } catch (IllegalArgumentException e) {
                 throw new ConfigError(ConfigReader.path(p, "base-url"), e.getMessage());
             }

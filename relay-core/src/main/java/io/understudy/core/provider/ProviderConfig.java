@@ -2,6 +2,7 @@ package io.understudy.core.provider;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -16,9 +17,17 @@ import java.util.Optional;
  * @param readTimeout    longest silence allowed while reading (also the wait for response headers)
  * @param responsesApi   an OpenAI-compatible upstream serves {@code /responses} itself; when false,
  *                       Responses requests are translated to chat for it
+ * @param tags           compliance facts about it ({@code region: eu}, {@code retention: zero}) that a
+ *                       request's {@link io.understudy.core.routing.Requirement} is checked against
  */
 public record ProviderConfig(String name, ProviderKind kind, URI baseUrl, Optional<Secret> apiKey,
-                             Duration connectTimeout, Duration readTimeout, boolean responsesApi) {
+                             Duration connectTimeout, Duration readTimeout, boolean responsesApi, Map<String, String> tags) {
+    /** An upstream without tags: it meets no requirement. */
+    public ProviderConfig(String name, ProviderKind kind, URI baseUrl, Optional<Secret> apiKey, Duration connectTimeout,
+                          Duration readTimeout, boolean responsesApi) {
+        this(name, kind, baseUrl, apiKey, connectTimeout, readTimeout, responsesApi, Map.of());
+    }
+
     /** An upstream that serves the Responses API if it speaks OpenAI's. */
     public ProviderConfig(String name, ProviderKind kind, URI baseUrl, Optional<Secret> apiKey, Duration connectTimeout,
                           Duration readTimeout) {
@@ -30,6 +39,7 @@ public record ProviderConfig(String name, ProviderKind kind, URI baseUrl, Option
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(baseUrl, "baseUrl");
         Objects.requireNonNull(apiKey, "apiKey");
+        tags = Map.copyOf(tags);
         if (name.isBlank()) {
             throw new IllegalArgumentException("provider name must not be blank");
         }

@@ -13,8 +13,14 @@ public final class Router {
     public record Attempt(Provider provider, String model) {
     }
 
-    /** The attempts, or (when empty) why there are none, in words for the caller. */
-    public record Result(List<Attempt> attempts, Optional<String> noRoute) {
+    /**
+     * The attempts, or (when empty) why there are none, in words for the caller; {@code requirementUnmet}
+     * when the route has usable providers but none meets the request's {@link Requirement}.
+     */
+    public record Result(List<Attempt> attempts, Optional<String> noRoute, boolean requirementUnmet) {
+        public Result(List<Attempt> attempts, Optional<String> noRoute) {
+            this(attempts, noRoute, false);
+        }
     }
 
     private final List<Route> routes;
@@ -29,6 +35,14 @@ public final class Router {
     }
 
     public Result plan(String model) {
+        return plan(model, Requirement.NONE);
+    }
+
+    /**
+     * The route's attempts whose provider meets {@code requirement}, in route order. A provider
+     * that does not is never planned, so no fallback can reach it.
+     */
+    public Result plan(String model, Requirement requirement) {
         for (Route route : routes) {
             if (!route.model().matches(model)) {
                 continue;
@@ -47,9 +61,32 @@ public final class Router {
                 return new Result(List.of(), Optional.of("model '" + model + "' has no usable provider: "
                         + String.join(", ", skipped)));
             }
-            return new Result(attempts, Optional.empty());
+            if (requirement.isNone()) {
+                return new Result(attempts, Optional.empty());
+            }
+            List<Attempt> compliant = new ArrayList<>();
+            List<String> refused = new ArrayList<>();
+            for (Attempt a : attempts) {
+                Optional<String> unmet = requirement.unmet(a.provider().config().tags());
+                if (unmet.isEmpty()) {
+                    compliant.add(a);
+                } else {
+                    refused.add(a.provider().config().name() + " (" + unmet.get() + ")");
+                }
+            }
+            if (compliant.isEmpty()) {
+                return new Result(List.of(), Optional.of(unmetMessage(requirement, model, refused)), true);
+            }
+            return new Result(compliant, Optional.empty());
         }
         return new Result(List.of(), Optional.of("The model '" + model + "' does not exist here"));
+    }
+
+    /** The error a request gets when no provider meets its requirement: it names the requirement and each provider's gap. */
+    public static String unmetMessage(Requirement requirement, String model, List<String> refused) {
+        return "No provider for model '" + model + "' meets the requirement " + requirement + " ("
+                + Requirement.HEADER.defaultCase() + "): " + String.join("; ", refused)
+                + ". Nothing was sent to any provider.";
     }
 
     /** The routes in order (the first whose pattern matches wins). */

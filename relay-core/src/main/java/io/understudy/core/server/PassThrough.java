@@ -15,6 +15,7 @@ import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
 import io.understudy.core.provider.HttpTransport;
 import io.understudy.core.provider.ProviderConfig;
+import io.understudy.core.routing.Requirement;
 import io.understudy.core.routing.Router;
 
 import java.io.IOException;
@@ -118,23 +119,41 @@ public final class PassThrough {
     /**
      * Where a router sends a pass-through call: the OpenAI-compatible targets of the route for
      * {@code model}, else (no model, or no route for it) every OpenAI-compatible provider in config
-     * order, the first one first. Anthropic providers take no OpenAI-shaped call.
+     * order, the first one first. Anthropic providers take no OpenAI-shaped call. Only providers
+     * that meet {@code requirement} are candidates, on either list.
      */
-    public static List<Candidate> candidates(Router router, Optional<String> model) {
+    public static List<Candidate> candidates(Router router, Optional<String> model, Requirement requirement) {
         List<Candidate> out = new ArrayList<>();
         if (model.isPresent()) {
-            for (Router.Attempt a : router.plan(model.get()).attempts()) {
-                if (a.provider().config().kind().speaksOpenAi()) {
-                    out.add(new Candidate(a.provider().name(), a.provider().config(),
-                            a.model().equals(model.get()) ? Optional.empty() : Optional.of(a.model())));
-                }
+            List<Router.Attempt> routed = router.plan(model.get()).attempts().stream()
+                    .filter(a -> a.provider().config().kind().speaksOpenAi()).toList();
+            if (!routed.isEmpty()) {
+                // the model's route decides; a requirement none of its providers meets leaves none, not "any provider"
+                routed.stream().filter(a -> requirement.admits(a.provider().config().tags())).forEach(a -> out.add(
+                        new Candidate(a.provider().name(), a.provider().config(),
+                                a.model().equals(model.get()) ? Optional.empty() : Optional.of(a.model()))));
+                return out;
             }
         }
-        if (out.isEmpty()) {
-            router.providers().values().stream().filter(p -> p.config().kind().speaksOpenAi())
-                    .forEach(p -> out.add(new Candidate(p.name(), p.config(), Optional.empty())));
-        }
+        router.providers().values().stream().filter(p -> p.config().kind().speaksOpenAi())
+                .filter(p -> requirement.admits(p.config().tags()))
+                .forEach(p -> out.add(new Candidate(p.name(), p.config(), Optional.empty())));
         return out;
+    }
+
+    /** Every candidate with a requirement: none left is the caller's 422, naming what each provider lacks. */
+    public static List<Candidate> compliantOrRefuse(List<Candidate> candidates, Router router, Optional<String> model,
+                                                    Requirement requirement) {
+        if (!candidates.isEmpty() || requirement.isNone()) {
+            return candidates;
+        }
+        Optional<Router.Result> routed = model.map(m -> router.plan(m, requirement)).filter(Router.Result::requirementUnmet);
+        if (routed.isPresent()) {
+            throw Requirement.unmet(routed.get().noRoute().orElseThrow());
+        }
+        List<String> gaps = router.providers().values().stream().filter(p -> p.config().kind().speaksOpenAi())
+                .map(p -> p.name() + " (" + requirement.unmet(p.config().tags()).orElse("meets it") + ")").toList();
+        throw Requirement.unmet(Router.unmetMessage(requirement, model.orElse("(none named)"), gaps));
     }
 
     /**
