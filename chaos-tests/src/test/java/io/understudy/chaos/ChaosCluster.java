@@ -96,6 +96,12 @@ final class ChaosCluster implements AutoCloseable {
     final Proxy backup;
     final Proxy providerForPrimary;
     final Proxy providerForStandby;
+    /**
+     * Relay topology: the link to provider {@code cheap}, the same provider-sim tagged {@code region: us}
+     * where {@code sim} is tagged {@code region: eu, retention: zero}; it serves only {@code eu-*} models,
+     * listed before {@code sim} there (the cheaper first choice that compliance must skip).
+     */
+    final Proxy cheap;
     final Proxy etcdPrimary;
     final Proxy etcdStandby;
     final Proxy etcdAgent;
@@ -151,7 +157,7 @@ final class ChaosCluster implements AutoCloseable {
             direct = toxiproxy.proxy("direct", sim.port());
             if (alone) {
                 backup = toxiproxy.proxy("backup", sim.port());
-                providerForPrimary = providerForStandby = primaryProxy = standbyProxy = null;
+                providerForPrimary = providerForStandby = primaryProxy = standbyProxy = cheap = null;
                 primaryYaml = standbyYaml = null;
                 primaryPort = standbyPort = -1;
                 etcdClient = null;
@@ -164,6 +170,7 @@ final class ChaosCluster implements AutoCloseable {
                 backup = null;
                 providerForPrimary = toxiproxy.proxy("provider-primary", sim.port());
                 providerForStandby = toxiproxy.proxy("provider-standby", sim.port());
+                cheap = toxiproxy.proxy("provider-cheap", sim.port());
                 primaryYaml = writeRelayYaml("primary", providerForPrimary, etcdPrimary != null ? List.of(url(etcdPrimary)) : etcdEndpoints);
                 standbyYaml = writeRelayYaml("standby", providerForStandby, etcdStandby != null ? List.of(url(etcdStandby)) : etcdEndpoints);
                 // both relays boot at once: the machine has two cores and JVM start-up is most of the wait
@@ -250,7 +257,7 @@ final class ChaosCluster implements AutoCloseable {
                   cluster: %s
                   lease-ttl: %s
                   keep-alive: %s
-                """.formatted(providerYaml(provider), quoted(etcdEndpoints), CLUSTER, leaseTtl, leaseTtl.dividedBy(4)));
+                """.formatted(providerYaml(provider, cheap), quoted(etcdEndpoints), CLUSTER, leaseTtl, leaseTtl.dividedBy(4)));
         return file;
     }
 
@@ -281,7 +288,7 @@ final class ChaosCluster implements AutoCloseable {
                   endpoints: [ %s ]
                   cluster: %s
                 """.formatted(ToxiproxyServer.port(primaryProxy), ToxiproxyServer.port(standbyProxy),
-                providerYaml(direct), quoted(etcdEndpoints), CLUSTER);
+                providerYaml(direct, cheap), quoted(etcdEndpoints), CLUSTER);
     }
 
     /**
@@ -312,17 +319,25 @@ final class ChaosCluster implements AutoCloseable {
         return yaml;
     }
 
-    /** provider-sim reached through {@code link}: the providers, routes and prices of a relay or of the direct tier. */
-    private static String providerYaml(Proxy link) {
+    /**
+     * provider-sim reached through {@code link}: the providers, routes and prices of a relay or of the
+     * direct tier; and through {@code cheapLink} as provider {@code cheap}, which only {@code eu-*}
+     * models are routed to, first (see {@link #cheap}).
+     */
+    private static String providerYaml(Proxy link, Proxy cheapLink) {
         return """
                 providers:
-                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S }
+                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S, tags: { region: eu, retention: zero } }
+                  - { name: cheap, kind: openai, base-url: "http://127.0.0.1:%d/v1", read-timeout: PT5S, tags: { region: us } }
                 routes:
+                  - model: "eu-*"
+                    targets: [ { provider: cheap }, { provider: sim } ]
                   - model: "*"
                     targets: [ { provider: sim } ]
                 prices:
                   - { provider: sim, model: "*", input-per-million: 0.15, output-per-million: 0.60 }
-                """.formatted(ToxiproxyServer.port(link)).stripTrailing();
+                  - { provider: cheap, model: "*", input-per-million: 0.05, output-per-million: 0.20 }
+                """.formatted(ToxiproxyServer.port(link), ToxiproxyServer.port(cheapLink)).stripTrailing();
     }
 
     private static String quoted(List<String> items) {
@@ -346,8 +361,8 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /** Load whose requests are named {@code modelPrefix<seq>} (chaos-, or limited- for the ALONE fallback route). */
-    LoadDriver load(int ratePerSecond, String modelPrefix) {
-        return new LoadDriver(agentBase(), expected, ratePerSecond, Duration.ofSeconds(30), modelPrefix);
+    LoadDriver load(int ratePerSecond, String modelPrefix, Map<String, String> headers) {
+        return new LoadDriver(agentBase(), expected, ratePerSecond, Duration.ofSeconds(30), modelPrefix, headers);
     }
 
     // ------------------------------------------------------------------ observation

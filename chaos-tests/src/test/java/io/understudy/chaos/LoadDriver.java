@@ -53,6 +53,8 @@ final class LoadDriver implements AutoCloseable {
     private final AtomicLong seq = new AtomicLong();
     private final long t0 = System.nanoTime();
     private final String modelPrefix;
+    /** Sent with every request (e.g. a scenario's x-understudy-require). */
+    private final Map<String, String> headers;
     private volatile boolean running;
     private Thread pacer;
     private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(
@@ -62,7 +64,9 @@ final class LoadDriver implements AutoCloseable {
      * @param expected prompt -> the deterministic answer provider-sim gives it
      * @param bound    a request not ended after this long is hung
      */
-    LoadDriver(String agentBase, Map<String, String> expected, int ratePerSecond, Duration bound, String modelPrefix) {
+    LoadDriver(String agentBase, Map<String, String> expected, int ratePerSecond, Duration bound, String modelPrefix,
+               Map<String, String> headers) {
+        this.headers = Map.copyOf(headers);
         this.agentBase = agentBase;
         this.expected = expected;
         this.prompts = List.copyOf(expected.keySet());
@@ -142,9 +146,11 @@ final class LoadDriver implements AutoCloseable {
         try {
             String body = Json.text(Json.object().put("model", model).put("stream", stream)
                     .set("messages", Json.array().add(Json.object().put("role", "user").put("content", prompt))));
-            HttpRequest request = HttpRequest.newBuilder(URI.create(agentBase + "/v1/chat/completions"))
+            HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(agentBase + "/v1/chat/completions"))
                     .timeout(bound).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                    .POST(HttpRequest.BodyPublishers.ofString(body));
+            headers.forEach(builder::header);
+            HttpRequest request = builder.build();
             return stream ? streamed(id, model, request, want, start) : plain(id, model, request, want, start);
         } catch (java.net.http.HttpConnectTimeoutException e) {
             return record(id, model, stream, start, -1, -1, null, Outcome.BROKEN,

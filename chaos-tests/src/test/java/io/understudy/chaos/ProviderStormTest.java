@@ -57,6 +57,41 @@ class ProviderStormTest {
         }
     }
 
+    @Test
+    void s26CompliantProviderDownCheaperOneHealthy() throws Exception {
+        try (Scenario s = Scenario.start("26-compliant-provider-down", "Compliant provider down, a cheaper non-compliant one healthy",
+                "Every request requires region=eu (x-understudy-require); the relays route eu-* models to the cheaper provider "
+                        + "tagged region=us first. Not one request reaches that provider, before, during or after the fault (provider-sim's "
+                        + "attempt log, by link); while both relays' link to the eu provider is cut, each request is served by a compliant "
+                        + "provider (the agent's direct tier) or ends with a clean error.", "eu-", Map.of("x-understudy-require", "region=eu"))) {
+            s.inject("cut both relays' links to the eu provider", () -> {
+                s.cluster.providerForPrimary.disable();
+                s.cluster.providerForStandby.disable();
+            });
+            s.runFor(3 * s.rate, SERVE);
+            s.lift("restore both links", () -> {
+                s.cluster.providerForPrimary.enable();
+                s.cluster.providerForStandby.enable();
+            });
+            s.awaitSettled("primary", SERVE);
+            ScenarioResult r = s.finish("primary", "primary");
+            String cheapLink = s.cluster.cheap.getListen();
+            long viaCheap = 0;
+            long total = 0;
+            for (JsonNode a : s.cluster.simAttempts().path("attempts")) {
+                total++;
+                viaCheap += a.path("via").asText().equals(cheapLink) ? 1 : 0;
+            }
+            r.check(total > 0, "provider-sim logged the run's calls");
+            r.check(viaCheap == 0, "no call reached the non-compliant provider: " + viaCheap + " of " + total + " calls came through its link");
+            r.check(r.records().stream().allMatch(q -> q.outcome().acceptable()), "every request completes or ends with a clean error");
+            Map<String, Long> byTier = new java.util.TreeMap<>();
+            r.records().forEach(q -> byTier.merge(q.tier(), 1L, Long::sum));
+            r.note("requests by serving tier: " + byTier + "; clean errors: " + r.count(Outcome.CLEAN_ERROR));
+            s.verdict(r);
+        }
+    }
+
     /** How often the agent logged a transport re-send to {@code relay} (HttpTransport, helidon#10861). */
     private static int agentResendsTo(java.nio.file.Path logs, String relay) throws java.io.IOException {
         try (var lines = java.nio.file.Files.lines(logs.resolve("agent.log"))) {

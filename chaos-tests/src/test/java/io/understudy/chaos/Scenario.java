@@ -57,13 +57,14 @@ final class Scenario implements AutoCloseable {
     private final LeaderClaims claims;
 
     private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
-                     ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile, String modelPrefix) {
+                     ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile, String modelPrefix,
+                     Map<String, String> headers) {
         this.id = id;
         this.title = title;
         this.invariant = invariant;
         this.rate = rate;
         this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl, simTiming, profile);
-        this.load = cluster.load(rate, modelPrefix);
+        this.load = cluster.load(rate, modelPrefix, headers);
         this.claims = cluster.primaryPort < 0 ? null
                 : new LeaderClaims(Map.of("primary-1", cluster.primaryPort, "standby-1", cluster.standbyPort), this::now);
     }
@@ -81,6 +82,13 @@ final class Scenario implements AutoCloseable {
     /** The same with every request's model named {@code modelPrefix<seq>} rather than chaos-<seq>. */
     static Scenario start(String id, String title, String invariant, ChaosCluster.AgentProfile profile, String modelPrefix) {
         return start(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, profile, ChaosCluster.SimTiming.QUICK, modelPrefix);
+    }
+
+    /** The same with every request's model named {@code modelPrefix<seq>} and carrying {@code headers}. */
+    static Scenario start(String id, String title, String invariant, String modelPrefix, Map<String, String> headers) {
+        Scenario s = new Scenario(id, title, invariant, 1, 30, ChaosCluster.FAST_LEASE_TTL, ChaosCluster.SimTiming.QUICK,
+                ChaosCluster.AgentProfile.CHAOS, modelPrefix, headers);
+        return warmedUp(s, ChaosCluster.AgentProfile.CHAOS, 30);
     }
 
     /** The same with provider-sim answering at {@code simTiming}'s pace. */
@@ -101,7 +109,11 @@ final class Scenario implements AutoCloseable {
 
     private static Scenario start(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
                                   ChaosCluster.AgentProfile profile, ChaosCluster.SimTiming simTiming, String modelPrefix) {
-        Scenario s = new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, simTiming, profile, modelPrefix);
+        return warmedUp(new Scenario(id, title, invariant, etcdMembers, rate, leaseTtl, simTiming, profile, modelPrefix, Map.of()),
+                profile, rate);
+    }
+
+    private static Scenario warmedUp(Scenario s, ChaosCluster.AgentProfile profile, int rate) {
         try {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
@@ -123,7 +135,7 @@ final class Scenario implements AutoCloseable {
 
     static Scenario cold(String id, String title, String invariant, ChaosCluster.SimTiming simTiming,
                          ChaosCluster.AgentProfile profile) {
-        Scenario s = new Scenario(id, title, invariant, 1, 1, ChaosCluster.FAST_LEASE_TTL, simTiming, profile, "chaos-");
+        Scenario s = new Scenario(id, title, invariant, 1, 1, ChaosCluster.FAST_LEASE_TTL, simTiming, profile, "chaos-", Map.of());
         s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
         return s;
     }

@@ -190,13 +190,18 @@ public final class AgentServer implements AutoCloseable {
         PassThrough.Body body = PassThrough.Body.read(req, config.maxBodyBytes());
         Optional<String> model = PassThrough.model(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE));
         model.ifPresent(WireChecks::checkModel);
+        Requirement requirement = Requirement.fromHeader(req.headers().first(Requirement.HEADER));
+        Optional<Requirement> relaysMustEnforce = Optional.of(requirement).filter(r -> !r.isNone());
         List<PassThrough.Candidate> candidates = new java.util.ArrayList<>();
         for (Upstream u : upstreams.relays()) {
-            if (u.healthState().usable() && !u.circuitOpen()) {
-                candidates.add(new PassThrough.Candidate(u.name(), u.provider().config(), Optional.empty()));
+            if (u.healthState().usable() && !u.circuitOpen() && !(relaysMustEnforce.isPresent() && u.knownToIgnoreRequirements())) {
+                candidates.add(new PassThrough.Candidate(u.name(), u.provider().config(), Optional.empty(), relaysMustEnforce));
             }
         }
-        upstreams.directRouter().ifPresent(r -> candidates.addAll(PassThrough.candidates(r, model, Requirement.NONE)));
+        upstreams.directRouter().ifPresent(r -> candidates.addAll(PassThrough.candidates(r, model, requirement)));
+        if (candidates.isEmpty() && !requirement.isNone()) {
+            throw Requirement.unmet(upstreams.unmetRequirement(model.map(List::of).orElse(List.of("(none named)")), requirement));
+        }
         long started = System.nanoTime();
         PassThrough.Outcome o = passThrough.forward(req, res, body, candidates,
                 name -> LOG.info(() -> "pass-through " + req.path().path() + ": " + name + " refused the connection; trying the next"));
@@ -212,30 +217,12 @@ public final class AgentServer implements AutoCloseable {
             return;
         }
         try {
-            refuseRequirements(req);
             handler.run();
         } catch (FailureException e) {
             ApiErrors.send(res, api, e.failure(), null);
         }
     }
 
-    /**
-     * The relays enforce x-understudy-require; the agent's own paths (relay confirmation, the direct
-     * tier, model fallback) do not yet, so a request that states one is refused, never served by a
-     * path that might ignore it. A malformed header is a 400 either way.
-     */
-    private static void refuseRequirements(ServerRequest req) {
-        if (!req.prologue().method().text().equals("POST")) {
-            return; // model lists and receipts send no prompt anywhere
-        }
-        Requirement requirement = Requirement.fromHeader(req.headers().first(Requirement.HEADER));
-        if (!requirement.isNone()) {
-            throw new FailureException(new Failure.ClientError(Origin.LOCAL, "local", 422, "invalid_request_error",
-                    "requirement_not_enforced", null, "This agent does not enforce " + Requirement.HEADER.defaultCase()
-                    + " (" + requirement + ") on all of its paths yet, so it refuses the request rather than risk a provider "
-                    + "that does not meet it. Nothing was sent. Send it to an Understudy relay, which enforces it."));
-        }
-    }
 
     /**
      * Lists models from the first usable relay (what the relays route); the direct tier's catalog

@@ -49,6 +49,8 @@ final class AttemptWorker {
     private static final int ABORTED = 2;
 
     private final Upstream upstream;
+    /** The upstream's adapter as this request calls it (with the request's own headers, if any). */
+    private final io.understudy.core.provider.Provider provider;
     private final Conversation chat;
     private final EmbeddingsRequest embeddings;
     private final BlockingQueue<Event> events = new ArrayBlockingQueue<>(64);
@@ -58,18 +60,20 @@ final class AttemptWorker {
     private volatile ChatStream stream;
     private volatile long lastEventNanos = startNanos;
 
-    private AttemptWorker(Upstream upstream, Conversation chat, EmbeddingsRequest embeddings) {
+    private AttemptWorker(Upstream upstream, io.understudy.core.provider.Provider provider, Conversation chat,
+                          EmbeddingsRequest embeddings) {
         this.upstream = upstream;
+        this.provider = provider;
         this.chat = chat;
         this.embeddings = embeddings;
     }
 
-    static AttemptWorker chat(Upstream upstream, Conversation request) {
-        return new AttemptWorker(upstream, request, null).start();
+    static AttemptWorker chat(Upstream upstream, io.understudy.core.provider.Provider provider, Conversation request) {
+        return new AttemptWorker(upstream, provider, request, null).start();
     }
 
-    static AttemptWorker embeddings(Upstream upstream, EmbeddingsRequest request) {
-        return new AttemptWorker(upstream, null, request).start();
+    static AttemptWorker embeddings(Upstream upstream, io.understudy.core.provider.Provider provider, EmbeddingsRequest request) {
+        return new AttemptWorker(upstream, provider, null, request).start();
     }
 
     private AttemptWorker start() {
@@ -108,11 +112,11 @@ final class AttemptWorker {
     private void run() {
         try {
             if (embeddings != null) {
-                emit(new Embedded(upstream.provider().embed(embeddings)));
+                emit(new Embedded(provider.embed(embeddings)));
             } else if (!chat.stream()) {
-                emit(new Completed(upstream.provider().complete(chat)));
+                emit(new Completed(provider.complete(chat)));
             } else {
-                ChatStream s = upstream.provider().stream(chat);
+                ChatStream s = provider.stream(chat);
                 stream = s;
                 if (state.get() == ABORTED) {
                     return;

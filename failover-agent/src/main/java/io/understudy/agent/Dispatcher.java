@@ -18,7 +18,9 @@ import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Origin;
 import io.understudy.core.pricing.Price;
+import io.understudy.core.provider.Provider;
 import io.understudy.core.receipt.Recent;
+import io.understudy.core.routing.Requirement;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
 import io.understudy.core.server.ClientStream;
@@ -117,19 +119,33 @@ final class Dispatcher {
         final List<FailoverPolicy.FailedAttempt> failures = new ArrayList<>();
         final Set<String> excluded = new HashSet<>();
         final Set<String> prefillRejected = new HashSet<>();
+        /** What the client requires of the provider (x-understudy-require); relays are told it, direct providers filtered by it. */
+        final Requirement requirement;
         int attempts;
         int recoveries;
         String lastTier = "none";
         FailoverPolicy.GiveUp giveUp;
 
-        Call(Api api, String endpoint, String model, boolean stream, List<String> bodyFallbacks) {
+        Call(Api api, String endpoint, String model, boolean stream, List<String> bodyFallbacks, Requirement requirement) {
             this.api = api;
+            this.requirement = requirement;
             this.endpoint = endpoint;
             this.requestedModel = model;
             this.stream = stream;
             this.deadlineMillis = clock.millis() + config.requestTimeout().toMillis();
             this.models = modelChain(model, bodyFallbacks, notes);
             this.contextFallbacks = config.ruleFor(model).map(AgentConfig.ModelRule::onContextLength).orElse(List.of());
+            if (!requirement.isNone()) {
+                notes.add("only providers meeting " + requirement + " were considered");
+            }
+        }
+
+        /** The upstream's adapter for this call: a relay is told the requirement, so that it enforces it too. */
+        Provider via(Upstream u) {
+            if (requirement.isNone() || u.kind() != UpstreamCircuits.Kind.RELAY) {
+                return u.provider();
+            }
+            return u.provider().withHeaders(Map.of(Requirement.HEADER, requirement.toString()));
         }
 
         Duration elapsed() {
@@ -172,7 +188,8 @@ final class Dispatcher {
                 case ANTHROPIC -> "messages";
                 case RESPONSES -> "responses";
             };
-            call = new Call(api, endpoint, chat.model(), chat.stream(), bodyFallbacks);
+            call = new Call(api, endpoint, chat.model(), chat.stream(), bodyFallbacks,
+                    Requirement.fromHeader(req.headers().first(Requirement.HEADER)));
             budget.recordRequest();
             if (chat.stream()) {
                 streamChat(call, res, chat, clientWantsUsage);
@@ -189,9 +206,12 @@ final class Dispatcher {
         Call call = null;
         try {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
-            call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of());
+            call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of(),
+                    Requirement.fromHeader(req.headers().first(Requirement.HEADER)));
             budget.recordRequest();
-            Answer answer = attempts(call, (u, c) -> AttemptWorker.embeddings(u, request.withModel(c.askModel())), false, null);
+            Call embedding = call;
+            Answer answer = attempts(call, (u, c) -> AttemptWorker.embeddings(u, embedding.via(u), request.withModel(c.askModel())),
+                    false, null);
             if (answer == null) {
                 giveUp(call, res);
                 return;
@@ -213,7 +233,7 @@ final class Dispatcher {
     // ------------------------------------------------------------------ non-streamed chat
 
     private void completeChat(Call call, ServerResponse res, Conversation chat) {
-        Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel())), false, null);
+        Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, call.via(u), chat.withModel(c.askModel())), false, null);
         if (answer == null) {
             giveUp(call, res);
             return;
@@ -294,6 +314,9 @@ final class Dispatcher {
             recordFailure(call, u, c, f.failure());
             return TRIED;
         }
+        if (refusedUnconfirmed(call, u, c, worker, event)) {
+            return TRIED;
+        }
         if (!worker.commit()) { // marked down between its answer and now: the reason is queued
             recordFailure(call, u, c, drainFailure(worker, u));
             return TRIED;
@@ -301,11 +324,42 @@ final class Dispatcher {
         return new FailoverLoop.Answered<>(new Answer(worker, u, c, event, Map.of(), List.of(), -1));
     }
 
+    /**
+     * A relay's answer to a call with a requirement that does not say the relay enforced it (a relay
+     * that ignores x-understudy-require): not used. The attempt is aborted and recorded as the
+     * relay's refusal, so the ladder goes on to a relay or a direct provider that meets it.
+     */
+    private boolean refusedUnconfirmed(Call call, Upstream u, FailoverPolicy.Candidate c, AttemptWorker worker,
+                                       AttemptWorker.Event event) {
+        if (call.requirement.isNone() || u.kind() != UpstreamCircuits.Kind.RELAY) {
+            return false;
+        }
+        Map<String, String> headers = switch (event) {
+            case AttemptWorker.Completed done -> done.completion().upstreamHeaders();
+            case AttemptWorker.First first -> first.upstreamHeaders();
+            case AttemptWorker.Embedded embedded -> embedded.embeddings().upstreamHeaders();
+            default -> null;
+        };
+        String enforced = headers == null ? null : headers.get(Requirement.ENFORCED.lowerCase());
+        if (headers == null || call.requirement.toString().equals(enforced)) {
+            return false;
+        }
+        Failure refused = new Failure.ClientError(Origin.RELAY, u.name(), 422, "invalid_request_error", "requirement_not_confirmed",
+                null, u.name() + " answered without confirming it enforced " + call.requirement
+                        + " (is it an Understudy relay?); its answer was not used, and it is sent no request with a"
+                        + " requirement again");
+        u.ignoresRequirements();
+        worker.abort(refused);
+        LOG.warning(() -> call.id + " " + refused.message());
+        recordFailure(call, u, c, refused);
+        return true;
+    }
+
     private FailoverPolicy.Situation situation(Call call, long now, Resuming resuming) {
         LinkedHashSet<String> all = new LinkedHashSet<>(call.models);
         all.addAll(call.contextFallbacks);
         return new FailoverPolicy.Situation(call.models, call.contextFallbacks,
-                upstreams.candidates(List.copyOf(all), call.excluded, now), List.copyOf(call.failures), budget.askOnce(),
+                upstreams.candidates(List.copyOf(all), call.excluded, now, call.requirement), List.copyOf(call.failures), budget.askOnce(),
                 now, call.deadlineMillis, call.notes, leaderTier.get(), ThreadLocalRandom.current().nextDouble(),
                 call.attempts, config.maxAttempts(), Optional.ofNullable(resuming).map(Resuming::state));
     }
@@ -506,7 +560,7 @@ final class Dispatcher {
     }
 
     private void streamChat(Call call, ServerResponse res, Conversation chat, boolean clientWantsUsage) {
-        Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, chat.withModel(c.askModel()).withStreamUsage()), true, null);
+        Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, call.via(u), chat.withModel(c.askModel()).withStreamUsage()), true, null);
         if (answer == null) {
             giveUp(call, res);
             return;
@@ -670,9 +724,12 @@ final class Dispatcher {
     private FailoverLoop.Carried<Answer> continuation(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         String model = c.askModel();
         Sent sent = resuming.sent();
-        AttemptWorker worker = AttemptWorker.chat(u, resuming.chat().withModel(model).withStreamUsage()
+        AttemptWorker worker = AttemptWorker.chat(u, call.via(u), resuming.chat().withModel(model).withStreamUsage()
                 .withAssistantPrefill(sent.text.toString()));
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, model);
+        if (refusedUnconfirmed(call, u, c, worker, event)) {
+            return TRIED;
+        }
         if (event instanceof AttemptWorker.First first && worker.commit()) {
             List<StreamChunk> pending = new ArrayList<>();
             StreamChunk out = rewrite(first.chunk(), sent);
@@ -709,9 +766,12 @@ final class Dispatcher {
      */
     private FailoverLoop.Carried<Answer> replay(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         Sent sent = resuming.sent();
-        AttemptWorker worker = AttemptWorker.chat(u, resuming.chat().withModel(c.askModel()).withStreamUsage());
+        AttemptWorker worker = AttemptWorker.chat(u, call.via(u), resuming.chat().withModel(c.askModel()).withStreamUsage());
         ReplayMatcher matcher = new ReplayMatcher(sent.text.toString());
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, c.askModel());
+        if (refusedUnconfirmed(call, u, c, worker, event)) {
+            return TRIED;
+        }
         Map<String, String> headers = Map.of();
         int received = 0;
         while (true) {
@@ -898,6 +958,9 @@ final class Dispatcher {
             res.header(HeaderNames.create("x-understudy-decision"), headerSafe(g.reason()));
         }
         Failure failure = g.failure();
+        if (!call.requirement.isNone() && call.failures.isEmpty()) {
+            failure = Requirement.unmet(upstreams.unmetRequirement(call.models, call.requirement)).failure();
+        }
         if (!call.notes.isEmpty() && !(failure instanceof Failure.ClientError)) {
             failure = withNotes(failure, call.notes);
         }

@@ -32,6 +32,12 @@ final class Upstream {
     private final Map<String, FirstTokenDeadline.Samples> firstTokens = new ConcurrentHashMap<>();
     private volatile double latencyEwmaMillis;
     private volatile long lastStartedMillis;
+    /**
+     * A relay that answered a request with a requirement without confirming it enforced it: it is
+     * not sent requests with a requirement again (until the agent restarts), since each such call
+     * may reach a provider the client ruled out.
+     */
+    private volatile boolean ignoresRequirements;
 
     Upstream(String name, String tier, int tierIndex, int weight, Provider provider, InstanceHealth health,
              UpstreamCircuits circuits) {
@@ -94,6 +100,14 @@ final class Upstream {
     /** closed, open, half_open, or open_ready (delay over: the next call is a trial). */
     String circuitState() {
         return circuits.circuitState();
+    }
+
+    void ignoresRequirements() {
+        ignoresRequirements = true;
+    }
+
+    boolean knownToIgnoreRequirements() {
+        return ignoresRequirements;
     }
 
     int inflight() {

@@ -10,6 +10,7 @@ import io.understudy.core.provider.Provider;
 import io.understudy.core.provider.ProviderConfig;
 import io.understudy.core.provider.ProviderKind;
 import io.understudy.core.routing.ModelCatalog;
+import io.understudy.core.routing.Requirement;
 import io.understudy.core.routing.Router;
 
 import java.time.Clock;
@@ -224,17 +225,24 @@ final class Upstreams implements AutoCloseable {
         return directCatalog;
     }
 
-    /** Every (upstream, model) pair for the decision; {@code excluded} upstreams show as circuit open. */
-    List<FailoverPolicy.Candidate> candidates(List<String> models, Set<String> excluded, long nowMillis) {
+    /**
+     * Every (upstream, model) pair for the decision; {@code excluded} upstreams show as circuit open.
+     * Direct providers that do not meet {@code requirement} are not candidates at all; relays are,
+     * since they are told the requirement and enforce it themselves.
+     */
+    List<FailoverPolicy.Candidate> candidates(List<String> models, Set<String> excluded, long nowMillis, Requirement requirement) {
         List<FailoverPolicy.Candidate> out = new ArrayList<>();
         for (String model : models) {
             for (Upstream u : relays) {
+                if (!requirement.isNone() && u.knownToIgnoreRequirements()) {
+                    continue; // it answered one without enforcing it: never again sent one
+                }
                 long cooling = Math.max(u.coolingUntil(model), providerLimits.relayUntil(u.name(), model));
                 out.add(new FailoverPolicy.Candidate(u.name(), u.tier(), u.tierIndex(), model, model, u.healthState(),
                         u.circuitOpen(model, nowMillis) || excluded.contains(u.name()), cooling, u.score(), false));
             }
             if (directRouter.isPresent()) {
-                List<Router.Attempt> plan = directRouter.get().plan(model).attempts();
+                List<Router.Attempt> plan = directRouter.get().plan(model, requirement).attempts();
                 for (int i = 0; i < plan.size(); i++) {
                     Router.Attempt a = plan.get(i);
                     Upstream u = byName.get("direct:" + a.provider().name());
@@ -246,6 +254,25 @@ final class Upstreams implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * Why no upstream could be tried for a call with {@code requirement}: the direct providers' gaps
+     * for each model, and that no relay answered.
+     */
+    String unmetRequirement(List<String> models, Requirement requirement) {
+        List<String> why = new ArrayList<>();
+        if (!relays.isEmpty()) {
+            why.add("no relay could be asked (none usable)");
+        }
+        for (String model : models) {
+            directRouter.map(r -> r.plan(model, requirement)).filter(Router.Result::requirementUnmet)
+                    .flatMap(Router.Result::noRoute).ifPresent(why::add);
+        }
+        if (why.isEmpty() || (why.size() == 1 && !relays.isEmpty())) {
+            why.add("no direct provider is configured for " + String.join(", ", models));
+        }
+        return "No upstream that meets " + requirement + " could serve this request: " + String.join("; ", why);
     }
 
     /** Whether this host keeps time well enough for probe timeouts to mean anything. */

@@ -199,8 +199,10 @@ public final class FailoverPolicy {
 
         // 1. The request itself is wrong: the same request fails anywhere. One exception: configured
         //    larger-context models on context_length_exceeded. A provider refusing the key we called it
-        //    with (401/403) is not the request's fault but that provider's setup: the ladder goes on.
-        if (last.isPresent() && last.get().failure() instanceof Failure.ClientError c && !refusedOurKey(c)) {
+        //    with (401/403) is not the request's fault but that provider's setup, and a relay with no
+        //    provider meeting the request's requirement (or not confirming it) is that relay's: the ladder goes on.
+        if (last.isPresent() && last.get().failure() instanceof Failure.ClientError c && !refusedOurKey(c)
+                && !relayCannotMeetRequirement(c)) {
             if ("context_length_exceeded".equals(c.code())) {
                 Optional<Candidate> bigger = best(s, s.contextFallbacks());
                 if (bigger.isPresent() && s.retryAllowed().getAsBoolean()) {
@@ -376,6 +378,14 @@ public final class FailoverPolicy {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * A relay refused a request's x-understudy-require (none of its providers meets it), or answered
+     * without confirming it enforced it: another relay, or a compliant direct provider, may serve it.
+     */
+    private static boolean relayCannotMeetRequirement(Failure.ClientError c) {
+        return c.origin() == Origin.RELAY && c.code() != null && c.code().startsWith("requirement_");
     }
 
     /** A provider refused the credentials this process called it with: another provider may take them. */

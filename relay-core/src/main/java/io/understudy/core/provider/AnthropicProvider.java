@@ -49,6 +49,22 @@ final class AnthropicProvider implements Provider {
         this.headers = Map.copyOf(h);
     }
 
+    private AnthropicProvider(AnthropicProvider base, Map<HeaderName, String> headers) {
+        this.config = base.config;
+        this.transport = base.transport;
+        this.clock = base.clock;
+        this.messagesPath = base.messagesPath;
+        this.modelsPath = base.modelsPath;
+        this.headers = Map.copyOf(headers);
+    }
+
+    @Override
+    public AnthropicProvider withHeaders(Map<HeaderName, String> extra) {
+        Map<HeaderName, String> merged = new LinkedHashMap<>(headers);
+        merged.putAll(extra);
+        return new AnthropicProvider(this, merged);
+    }
+
     /** Anthropic's API: base {@code https://api.anthropic.com}, key in {@code x-api-key}. */
     static AnthropicProvider anthropic(ProviderConfig config, HttpTransport transport, Clock clock) {
         return new AnthropicProvider(config, transport, clock, HeaderNames.create("x-api-key"), "", "/v1/messages",

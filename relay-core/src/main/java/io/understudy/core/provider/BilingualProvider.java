@@ -23,6 +23,11 @@ final class BilingualProvider implements Provider {
     }
 
     @Override
+    public BilingualProvider withHeaders(java.util.Map<io.helidon.http.HeaderName, String> extra) {
+        return new BilingualProvider(openAi.withHeaders(extra), anthropic.withHeaders(extra));
+    }
+
+    @Override
     public ChatCompletion complete(Conversation request) {
         return switch (request) {
             case ChatRequest chat -> openAi.complete(chat);

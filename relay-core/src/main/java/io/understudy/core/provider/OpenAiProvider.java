@@ -35,12 +35,23 @@ final class OpenAiProvider implements Provider {
     private final Map<HeaderName, String> headers;
 
     OpenAiProvider(ProviderConfig config, HttpTransport transport) {
+        this(config, transport, Map.of());
+    }
+
+    private OpenAiProvider(ProviderConfig config, HttpTransport transport, Map<HeaderName, String> extra) {
         this.config = config;
         this.transport = transport;
-        Map<HeaderName, String> h = new LinkedHashMap<>();
+        Map<HeaderName, String> h = new LinkedHashMap<>(extra);
         h.put(HeaderNames.CONTENT_TYPE, "application/json");
         config.apiKey().ifPresent(key -> h.put(HeaderNames.AUTHORIZATION, "Bearer " + key.value()));
         this.headers = Map.copyOf(h);
+    }
+
+    @Override
+    public OpenAiProvider withHeaders(Map<HeaderName, String> extra) {
+        Map<HeaderName, String> merged = new LinkedHashMap<>(headers);
+        merged.putAll(extra);
+        return new OpenAiProvider(config, transport, merged);
     }
 
     @Override

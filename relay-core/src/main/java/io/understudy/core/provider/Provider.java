@@ -26,6 +26,12 @@ public interface Provider {
 
     Embeddings embed(EmbeddingsRequest request);
 
+    /**
+     * This adapter sending {@code extra} headers too with each call (the same connections): for what
+     * one request says to the next hop, such as its {@link io.understudy.core.routing.Requirement}.
+     */
+    Provider withHeaders(java.util.Map<io.helidon.http.HeaderName, String> extra);
+
     /** The upstream's model list in OpenAI's shape ({@code {"object":"list","data":[{"id":…}]}}). */
     com.fasterxml.jackson.databind.node.ObjectNode models();
 

@@ -50,9 +50,13 @@ public final class PassThrough {
 
     /**
      * One place a call may go: an OpenAI-compatible API root ({@code .../v1}) and its key, and the
-     * model to ask for there, when a route renames it.
+     * model to ask for there, when a route renames it. {@code mustEnforce}: a relay told the call's
+     * requirement, whose answer is used only if it says it enforced exactly that.
      */
-    public record Candidate(String name, ProviderConfig api, Optional<String> renameModelTo) {
+    public record Candidate(String name, ProviderConfig api, Optional<String> renameModelTo, Optional<Requirement> mustEnforce) {
+        public Candidate(String name, ProviderConfig api, Optional<String> renameModelTo) {
+            this(name, api, renameModelTo, Optional.empty());
+        }
     }
 
     /** A streamed upload may be this large (OpenAI's file uploads go up to 512 MB); it is never held whole. */
@@ -190,6 +194,7 @@ public final class PassThrough {
         String path = req.path().path().substring("/v1".length());
         String query = req.query().rawValue();
         List<String> tried = new ArrayList<>();
+        int requirementRefusals = 0;
         for (Candidate c : candidates) {
             Map<HeaderName, String> headers = new LinkedHashMap<>();
             for (io.helidon.http.Header h : req.headers()) {
@@ -198,6 +203,7 @@ public final class PassThrough {
                 }
             }
             c.api().apiKey().ifPresent(k -> headers.put(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
+            c.mustEnforce().ifPresent(r -> headers.put(Requirement.HEADER, r.toString()));
             byte[] head = c.renameModelTo().map(m -> renamed(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE), m))
                     .orElse(body.head());
             body.length().ifPresent(n -> headers.put(HeaderNames.CONTENT_LENGTH, String.valueOf(n - body.head().length + head.length)));
@@ -229,12 +235,30 @@ public final class PassThrough {
                         c.name() + " did not answer " + req.path().path() + ": " + e.getMessage()
                                 + " (not retried: the call may have been received)"));
             }
+            if (c.mustEnforce().isPresent()
+                    && !answer.headers().first(Requirement.ENFORCED).orElse("").equals(c.mustEnforce().get().toString())) {
+                // a relay with no provider meeting it (its 422), or one that ignored it: its answer is not used
+                int status = answer.status().code();
+                answer.close();
+                tried.add(c.name() + (status == 422 ? " (no provider meeting " + c.mustEnforce().get() + ")"
+                        : " (answered " + status + " without confirming it enforced " + c.mustEnforce().get() + ")"));
+                requirementRefusals++;
+                continue;
+            }
             try (answer) {
                 return copy(answer, res, c.name());
             }
         }
+        if (requirementRefusals == candidates.size() - refusedConnections(tried)) {
+            throw Requirement.unmet("No upstream meeting " + candidates.get(0).mustEnforce().orElse(Requirement.NONE)
+                    + " took " + req.path().path() + ": " + String.join(", ", tried) + ". Nothing was used of any answer.");
+        }
         throw new FailureException(new Failure.Unavailable(Origin.LOCAL, "local", Failure.UnavailableKind.CONNECT_REFUSED,
                 "No upstream took " + req.path().path() + ": " + String.join(", ", tried)));
+    }
+
+    private static int refusedConnections(List<String> tried) {
+        return (int) tried.stream().filter(t -> t.endsWith(" (refused)")).count();
     }
 
     /** Copies at most {@code max} bytes; true when there was more (the copy stopped there). */
