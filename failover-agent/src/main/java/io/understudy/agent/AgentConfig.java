@@ -13,6 +13,7 @@ import io.understudy.core.config.ProviderConfigs;
 import io.understudy.core.pricing.PriceTable;
 import io.understudy.core.provider.ProviderKind;
 import io.understudy.core.provider.Secret;
+import io.understudy.core.routing.Requirement;
 import io.understudy.core.routing.Route;
 
 import java.net.URI;
@@ -34,7 +35,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                           double costGuardRatio, Budget retryBudget, Breaker breaker, List<Tier> tiers,
                           Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
                           List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd, String name,
-                          int receiptsKept) {
+                          int receiptsKept, Requirement require) {
 
     public enum TierKind { RELAY, DIRECT }
 
@@ -73,8 +74,9 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     }
 
     /** Settings for the models matching a pattern: fallbacks, prefill capability, timeouts. */
+    /** {@code require}: what every request for these models requires of its provider, besides the request's own. */
     public record ModelRule(Glob model, List<String> fallbacks, List<String> onContextLength, boolean allowExpensive,
-                            boolean prefill, Optional<Duration> firstToken, Optional<Duration> idle) {
+                            boolean prefill, Optional<Duration> firstToken, Optional<Duration> idle, Requirement require) {
         public ModelRule {
             fallbacks = List.copyOf(fallbacks);
             onContextLength = List.copyOf(onContextLength);
@@ -108,7 +110,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public AgentConfig withPort(int newPort) {
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
-                prices, models, etcd, name, receiptsKept);
+                prices, models, etcd, name, receiptsKept, require);
     }
 
     /** Each tier's same-upstream retries, by tier name. */
@@ -130,6 +132,29 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     }
 
     /** The most specific rule whose pattern matches (most literal characters; first on a tie). */
+    /**
+     * What a request requires of its provider: {@code asked} (its header), {@code agent.require}, and
+     * the {@code require} of every model rule that matches {@code model} (all of them, not only the
+     * most specific: a narrower rule written for timeouts must not drop a wider rule's requirement),
+     * all at once. They hold for its fallback models too: the data is the same. Requirements that
+     * leave a tag no value are the client's 422.
+     */
+    public Requirement requirementFor(Requirement asked, String model) {
+        try {
+            Requirement configured = require;
+            for (ModelRule rule : models) {
+                if (rule.model().matches(model)) {
+                    configured = configured.and(rule.require());
+                }
+            }
+            return asked.and(configured);
+        } catch (IllegalArgumentException e) {
+            String whose = asked.isNone() ? "This agent's config requirements for " + model
+                    : "The request's " + Requirement.HEADER.defaultCase() + " (" + asked + ") and this agent's config for " + model;
+            throw Requirement.unmet(whose + " conflict: " + e.getMessage() + ". Nothing was sent.");
+        }
+    }
+
     public Optional<ModelRule> ruleFor(String model) {
         ModelRule best = null;
         for (ModelRule r : models) {
@@ -214,7 +239,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     ConfigReader.strings(m, "fallbacks"), ConfigReader.strings(m, "on-context-length"),
                     ConfigReader.bool(m, "allow-expensive-fallbacks", false), ConfigReader.bool(m, "prefill", false),
                     ConfigReader.string(to, "first-token").map(v -> ConfigReader.duration(to, "first-token", null)),
-                    ConfigReader.string(to, "idle").map(v -> ConfigReader.duration(to, "idle", null))));
+                    ConfigReader.string(to, "idle").map(v -> ConfigReader.duration(to, "idle", null)),
+                    requirement(m, "require")));
         }
         double ratio = ConfigReader.decimal(agent, "cost-guard-ratio", new java.math.BigDecimal("2.0")).doubleValue();
         if (ratio < 1) {
@@ -235,6 +261,16 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ratio, retryBudget, breaker, tiers, providers, ProviderConfigs.routes(root, providers),
                 ProviderConfigs.prices(root), models, etcdSettings,
                 ConfigReader.string(agent, "name", defaultName()),
-                ConfigReader.integer(agent, "receipts-kept", 10_000, 0, 10_000_000));
+                ConfigReader.integer(agent, "receipts-kept", 10_000, 0, 10_000_000),
+                requirement(agent, "require"));
+    }
+
+    /** A requirement in config ({@code require: "region=eu,retention=zero"}); absent: none. */
+    private static Requirement requirement(Config node, String key) {
+        try {
+            return ConfigReader.string(node, key).map(Requirement::parse).orElse(Requirement.NONE);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigError(ConfigReader.path(node, key), e.getMessage() + " (write key=value pairs, e.g. region=eu,retention=zero)");
+        }
     }
 }

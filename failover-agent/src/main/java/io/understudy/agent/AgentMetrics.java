@@ -34,6 +34,8 @@ final class AgentMetrics {
     static final String TOKENS = "understudy.agent.tokens";
     static final String COST = "understudy.agent.cost.usd";
     static final String PASS_THROUGH = "understudy.agent.pass.through";
+    static final String LEADER_EPOCH = "understudy.agent.leader.epoch";
+    static final String REQUIREMENT_REFUSALS = "understudy.agent.requirement.refusals";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
@@ -47,6 +49,15 @@ final class AgentMetrics {
     }
 
     /** A call passed through as it is (audio, images, moderations...), by who answered and its status class. */
+    /**
+     * Compliance: {@code unconfirmed}, a relay's answer dropped because the relay did not confirm it
+     * enforced the request's requirement; {@code refused}, a request ended with 422 because nothing
+     * meeting its requirement could serve it.
+     */
+    void requirementRefusal(String upstream, String reason) {
+        Counter.builder(REQUIREMENT_REFUSALS).tag("upstream", upstream).tag("reason", reason).register(registry).increment();
+    }
+
     void passThrough(String upstream, int status) {
         Counter.builder(PASS_THROUGH).tag("upstream", upstream).tag("status", (status / 100) + "xx").register(registry).increment();
     }
@@ -92,6 +103,11 @@ final class AgentMetrics {
             Counter.builder(COST).tag("tier", tier).tag("provider", provider).tag("model", model).register(registry)
                     .increment(cost.doubleValue());
         }
+    }
+
+    /** The leader epoch this agent follows (the leader key's revision in etcd; 0 before it has seen one). */
+    void watchLeader(LeaderView view) {
+        Gauge.builder(LEADER_EPOCH, view, v -> v.leader().map(LeaderView.Leader::epoch).orElse(0L)).register(registry);
     }
 
     /** Gauges read live state: 0 closed / 1 half-open / 2 open; health 0 up, 1 unknown, 2 suspect, 3 down. */

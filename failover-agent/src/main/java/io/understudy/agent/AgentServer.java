@@ -89,6 +89,9 @@ public final class AgentServer implements AutoCloseable {
             leaderView.onMembers(upstreams::discovered);
         }
         metrics.watchBudget(budget);
+        if (leaderView != null) {
+            metrics.watchLeader(leaderView);
+        }
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -190,7 +193,8 @@ public final class AgentServer implements AutoCloseable {
         PassThrough.Body body = PassThrough.Body.read(req, config.maxBodyBytes());
         Optional<String> model = PassThrough.model(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE));
         model.ifPresent(WireChecks::checkModel);
-        Requirement requirement = Requirement.fromHeader(req.headers().first(Requirement.HEADER));
+        Requirement requirement = config.requirementFor(Requirement.fromHeader(req.headers().first(Requirement.HEADER)),
+                model.orElse(""));
         Optional<Requirement> relaysMustEnforce = Optional.of(requirement).filter(r -> !r.isNone());
         List<PassThrough.Candidate> candidates = new java.util.ArrayList<>();
         for (Upstream u : upstreams.relays()) {

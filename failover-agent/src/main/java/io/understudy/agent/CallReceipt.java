@@ -20,7 +20,7 @@ import java.util.Optional;
  */
 record CallReceipt(String id, long createdEpochSeconds, String endpoint, String requestedModel, boolean stream,
                    String outcome, Optional<String> answeredModel, Optional<Usage> usage, boolean usageEstimated,
-                   List<Line> calls, long durationMillis) {
+                   List<Line> calls, long durationMillis, String requirement) {
 
     /**
      * One upstream call. {@code billed}: the provider did work for it (an answer, or a stream cut
@@ -53,6 +53,9 @@ record CallReceipt(String id, long createdEpochSeconds, String endpoint, String 
         out.put("endpoint", endpoint);
         out.put("requested_model", requestedModel);
         out.put("stream", stream);
+        if (!requirement.isEmpty()) {
+            out.put("requirement", requirement); // what every call below was held to
+        }
         out.put("outcome", outcome);
         answeredModel.ifPresentOrElse(m -> out.put("model", m), () -> out.putNull("model"));
         usage.ifPresentOrElse(u -> out.set("usage", u.toOpenAi()), () -> out.putNull("usage"));

@@ -188,8 +188,7 @@ final class Dispatcher {
                 case ANTHROPIC -> "messages";
                 case RESPONSES -> "responses";
             };
-            call = new Call(api, endpoint, chat.model(), chat.stream(), bodyFallbacks,
-                    Requirement.fromHeader(req.headers().first(Requirement.HEADER)));
+            call = new Call(api, endpoint, chat.model(), chat.stream(), bodyFallbacks, requirement(req, chat.model()));
             budget.recordRequest();
             if (chat.stream()) {
                 streamChat(call, res, chat, clientWantsUsage);
@@ -206,8 +205,7 @@ final class Dispatcher {
         Call call = null;
         try {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
-            call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of(),
-                    Requirement.fromHeader(req.headers().first(Requirement.HEADER)));
+            call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of(), requirement(req, request.model()));
             budget.recordRequest();
             Call embedding = call;
             Answer answer = attempts(call, (u, c) -> AttemptWorker.embeddings(u, embedding.via(u), request.withModel(c.askModel())),
@@ -228,6 +226,10 @@ final class Dispatcher {
         } catch (FailureException e) {
             reject(res, Api.OPENAI, call, e.failure());
         }
+    }
+
+    private Requirement requirement(ServerRequest req, String model) {
+        return config.requirementFor(Requirement.fromHeader(req.headers().first(Requirement.HEADER)), model);
     }
 
     // ------------------------------------------------------------------ non-streamed chat
@@ -349,6 +351,7 @@ final class Dispatcher {
                         + " (is it an Understudy relay?); its answer was not used, and it is sent no request with a"
                         + " requirement again");
         u.ignoresRequirements();
+        metrics.requirementRefusal(u.name(), "unconfirmed");
         worker.abort(refused);
         LOG.warning(() -> call.id + " " + refused.message());
         recordFailure(call, u, c, refused);
@@ -941,7 +944,7 @@ final class Dispatcher {
             return;
         }
         receipts.add(call.id, new CallReceipt(call.id, clock.instant().getEpochSecond(), call.endpoint, call.requestedModel,
-                call.stream, outcome, model, usage, usageEstimated, call.lines, call.elapsed().toMillis()));
+                call.stream, outcome, model, usage, usageEstimated, call.lines, call.elapsed().toMillis(), call.requirement.toString()));
     }
 
     private void giveUp(Call call, ServerResponse res) {
@@ -963,6 +966,9 @@ final class Dispatcher {
         }
         if (!call.notes.isEmpty() && !(failure instanceof Failure.ClientError)) {
             failure = withNotes(failure, call.notes);
+        }
+        if (failure instanceof Failure.ClientError c && c.code() != null && c.code().startsWith("requirement_")) {
+            metrics.requirementRefusal("-", "refused");
         }
         finish(call, outcome(failure), Optional.empty(), Optional.empty(), false);
         ApiErrors.send(res, call.api, failure, call.id);

@@ -2,6 +2,8 @@ package io.understudy.agent;
 
 import io.understudy.core.failover.FirstTokenDeadline;
 import io.understudy.core.config.ConfigError;
+import io.understudy.core.error.FailureException;
+import io.understudy.core.routing.Requirement;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -9,6 +11,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The agent's configuration as shipped, and the clear errors for keys that changed meaning. */
 class AgentConfigTest {
@@ -65,5 +68,47 @@ class AgentConfigTest {
                     timeouts: { adaptive-first-token: { floor: PT0.01S } }
                 """), Map.<String, String>of()::get));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("floor"), e.getMessage());
+    }
+
+    /**
+     * The app's requirement, and every matching model rule's, hold together with the request's own:
+     * a narrower rule written for timeouts does not drop a wider rule's requirement (the most
+     * specific rule wins for everything else).
+     */
+    @Test
+    void everyMatchingModelRulesRequirementHoldsWithTheAppsAndTheRequests() {
+        AgentConfig config = AgentConfig.from(AgentHarness.yaml("""
+                agent:
+                  require: "region=eu|ch"
+                tiers:
+                  - name: primary
+                    instances: [ { name: p, base-url: "http://127.0.0.1:9/v1" } ]
+                models:
+                  - model: "gpt-*"
+                    require: "retention=zero"
+                  - model: "gpt-4o"
+                    timeouts: { first-token: PT60S }
+                """), Map.<String, String>of()::get);
+        assertEquals("region=ch|eu,retention=zero", config.requirementFor(Requirement.NONE, "gpt-4o").toString());
+        assertEquals("region=ch|eu", config.requirementFor(Requirement.NONE, "claude-3").toString());
+        assertEquals("dpa=true,region=eu,retention=zero",
+                config.requirementFor(Requirement.parse("region=eu,dpa=true"), "gpt-4o").toString());
+        FailureException conflict = assertThrows(FailureException.class,
+                () -> config.requirementFor(Requirement.parse("region=us"), "gpt-4o"));
+        assertEquals(422, conflict.failure().httpStatus());
+        assertTrue(conflict.failure().message().contains("region"), conflict.failure().message());
+    }
+
+    @Test
+    void aMalformedRequireIsRefusedWithItsKeyNamed() {
+        ConfigError e = assertThrows(ConfigError.class, () -> AgentConfig.from(AgentHarness.yaml("""
+                tiers:
+                  - name: primary
+                    instances: [ { name: p, base-url: "http://127.0.0.1:9/v1" } ]
+                models:
+                  - model: "gpt-*"
+                    require: "retention"
+                """), Map.<String, String>of()::get));
+        assertTrue(e.getMessage().startsWith("models.0.require: "), e.getMessage());
     }
 }

@@ -7,6 +7,7 @@ import io.understudy.relay.RelayServer;
 import io.understudy.sim.AttemptLog;
 import io.understudy.sim.ProviderSim;
 import io.understudy.sim.SimConfig;
+import io.understudy.testkit.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,9 +52,15 @@ class AgentRequirementTest {
                   - model: "*"
                     targets: [ { provider: us, model: relay-us } ]
                 """.formatted(sim.baseUrl())), Map.<String, String>of()::get), new io.understudy.primary.PrimaryRole());
+        agent = agent("");
+    }
+
+    /** The agent, with {@code agentSection} (an {@code agent:} section, or nothing). */
+    private AgentServer agent(String agentSection) {
         // a third-party relay stands in as provider-sim itself: it knows nothing of requirements
-        agent = AgentServer.start(AgentConfig.from(AgentHarness.yaml("""
+        return AgentServer.start(AgentConfig.from(AgentHarness.yaml("""
                 server: { host: 127.0.0.1, port: 0 }
+                %3$s
                 tiers:
                   - name: primary
                     kind: relay
@@ -71,7 +78,7 @@ class AgentRequirementTest {
                     targets: [ { provider: direct-us, model: direct-us } ]
                   - model: "*"
                     targets: [ { provider: direct-us, model: direct-us }, { provider: direct-eu, model: direct-eu } ]
-                """.formatted(sim.baseUrl(), relay.port())), Map.<String, String>of()::get));
+                """.formatted(sim.baseUrl(), relay.port(), agentSection)), Map.<String, String>of()::get));
     }
 
     @AfterEach
@@ -88,7 +95,11 @@ class AgentRequirementTest {
     }
 
     private HttpResponse<String> chat(String model, boolean stream, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/v1/chat/completions"))
+        return chat(agent, model, stream, headers);
+    }
+
+    private HttpResponse<String> chat(AgentServer to, String model, boolean stream, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + "/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(20)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"stream\":" + stream
                         + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
@@ -96,6 +107,25 @@ class AgentRequirementTest {
             b.header(headers[i], headers[i + 1]);
         }
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The agent's receipt of a request, once filed (a stream's after its end). */
+    private JsonNode receipt(String id) throws Exception {
+        HttpRequest get = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/v1/receipts/" + id)).build();
+        Await.until("the receipt of " + id + " is filed", Duration.ofSeconds(5),
+                () -> send(get).statusCode() == 200);
+        return Json.parse(send(get).body());
+    }
+
+    private HttpResponse<String> send(HttpRequest request) {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private List<String> modelsAsked() {
@@ -110,6 +140,7 @@ class AgentRequirementTest {
             assertEquals(200, r.statusCode(), r.body());
             assertEquals("primary-1", r.headers().firstValue("x-understudy-upstream").orElseThrow());
             assertEquals(List.of("relay-eu"), modelsAsked(), "stream=" + stream);
+            assertEquals(EU, receipt(r.headers().firstValue("x-request-id").orElseThrow()).path("requirement").asText());
         }
     }
 
@@ -156,8 +187,28 @@ class AgentRequirementTest {
         JsonNode error = Json.parse(r.body()).path("error");
         assertTrue(error.path("code").asText().startsWith("requirement_not_"), r.body());
         assertTrue(error.path("message").asText().contains(EU), r.body());
+        String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + agent.port() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("understudy_agent_requirement_refusals_total")
+                && l.contains("reason=\"refused\"")), metrics);
         List<String> asked = modelsAsked();
         assertFalse(asked.contains("direct-us") || asked.contains("relay-us"), asked.toString());
+    }
+
+    /** An app whose config requires region=eu: its requests need no header to be kept to it. */
+    @Test
+    void theAppsConfiguredRequirementHoldsWithoutAHeader() throws Exception {
+        try (AgentServer euApp = agent("agent: { require: \"region=eu\" }")) {
+            sim.attempts().clear();
+            HttpResponse<String> relayed = chat(euApp, "mixed", false);
+            assertEquals(200, relayed.statusCode(), relayed.body());
+            assertEquals(List.of("relay-eu"), modelsAsked(), "the relay was told the app's requirement");
+            sim.attempts().clear();
+            HttpResponse<String> direct = chat(euApp, "other", true);
+            assertEquals(200, direct.statusCode(), direct.body());
+            assertEquals("direct:direct-eu", direct.headers().firstValue("x-understudy-upstream").orElseThrow());
+            assertFalse(modelsAsked().contains("direct-us") || modelsAsked().contains("relay-us"), modelsAsked().toString());
+        }
     }
 
     @Test

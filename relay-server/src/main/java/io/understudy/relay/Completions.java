@@ -385,7 +385,8 @@ final class Completions {
         Optional<Price> price = config.prices().price(provider, model);
         Optional<BigDecimal> cost = price.map(p -> p.cost(usage));
         Receipt receipt = new Receipt(call.id, clock.instant().getEpochSecond(), call.endpoint, requestedModel, provider,
-                model, stream, usage, price, cost, config.feePercent(), List.copyOf(call.attempts), call.elapsed().toMillis());
+                model, stream, usage, price, cost, config.feePercent(), List.copyOf(call.attempts), call.elapsed().toMillis(),
+                call.requirement.toString());
         metrics.usage(provider, model, usage, cost.orElse(null));
         receipts.add(receipt.id(), receipt);
         return receipt;

@@ -16,7 +16,7 @@ import java.util.Optional;
  */
 record Receipt(String id, long createdEpochSeconds, String endpoint, String requestedModel, String provider,
                String model, boolean stream, Usage usage, Optional<Price> price, Optional<BigDecimal> providerCost,
-               BigDecimal feePercent, List<AttemptRecord> attempts, long durationMillis) {
+               BigDecimal feePercent, List<AttemptRecord> attempts, long durationMillis, String requirement) {
 
     /** One upstream attempt and how it ended. */
     record AttemptRecord(String provider, String model, String outcome, String detail) {
@@ -40,6 +40,9 @@ record Receipt(String id, long createdEpochSeconds, String endpoint, String requ
         out.put("provider", provider);
         out.put("model", model);
         out.put("stream", stream);
+        if (!requirement.isEmpty()) {
+            out.put("requirement", requirement); // what every attempt below was held to
+        }
         out.set("usage", usage.toOpenAi());
         ObjectNode cost = out.putObject("cost");
         cost.put("currency", "USD");

@@ -108,6 +108,35 @@ public record Requirement(Map<String, Set<String>> wanted) {
                 message));
     }
 
+    /**
+     * Both requirements at once: every key of either; a key in both allows only the values both
+     * allow. Throws {@link IllegalArgumentException} naming the key when they leave it no value.
+     */
+    public Requirement and(Requirement other) {
+        if (other.isNone()) {
+            return this;
+        }
+        if (isNone()) {
+            return other;
+        }
+        Map<String, Set<String>> both = new TreeMap<>(wanted);
+        other.wanted.forEach((key, values) -> {
+            Set<String> mine = both.get(key);
+            if (mine == null) {
+                both.put(key, values);
+                return;
+            }
+            Set<String> common = new java.util.TreeSet<>(mine);
+            common.retainAll(values);
+            if (common.isEmpty()) {
+                throw new IllegalArgumentException(key + "=" + String.join("|", mine) + " and " + key + "="
+                        + String.join("|", values) + " leave no " + key + " allowed");
+            }
+            both.put(key, common);
+        });
+        return new Requirement(both);
+    }
+
     /** Whether a provider with these tags meets every key of this requirement. */
     public boolean admits(Map<String, String> tags) {
         return unmet(tags).isEmpty();

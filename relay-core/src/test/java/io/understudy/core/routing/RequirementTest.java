@@ -51,4 +51,14 @@ class RequirementTest {
         }
         assertTrue(Requirement.fromHeader(Optional.empty()).isNone());
     }
+
+    @Test
+    void twoRequirementsHoldTogetherAndAKeyLeftWithNoValueIsNamed() {
+        Requirement app = Requirement.parse("region=eu|ch");
+        assertEquals("region=eu,retention=zero", app.and(Requirement.parse("region=eu,retention=zero")).toString());
+        assertEquals("region=ch|eu", app.and(Requirement.NONE).toString());
+        assertEquals("region=ch|eu", Requirement.NONE.and(app).toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> app.and(Requirement.parse("region=us")));
+        assertTrue(e.getMessage().contains("leave no region allowed"), e.getMessage());
+    }
 }
