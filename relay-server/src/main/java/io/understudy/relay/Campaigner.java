@@ -71,10 +71,7 @@ final class Campaigner implements AutoCloseable {
     private long warmEpoch = -1;
     private ClusterState.Command promotedBy;
     private final long startedAt;
-    private long vacantSince = -1;
-    private long leaderSeenSince = -1;
-    private long leaderSeenForMillis;
-    private long lastFailureAt = -1;
+    private final LeaderSightings sightings = new LeaderSightings();
     private String waitingForCommand = "";
     private long waitingSince = -1;
     private String abandonedCommand = "";
@@ -139,7 +136,7 @@ final class Campaigner implements AutoCloseable {
         EtcdView etcdView = readEtcd();
         Lease leaseView = lease == null ? new Lease.None() : lease.view();
         return new Facts(clock.millis(), role, leadership.view(), etcdView, leaseView, campaignView(),
-                new LeadershipCycle.Vacancy(vacantSince, leaderSeenForMillis, startedAt, lastFailureAt), handoverView(etcdView));
+                sightings.vacancy(startedAt), handoverView(etcdView));
     }
 
     private EtcdView readEtcd() {
@@ -150,24 +147,12 @@ final class Campaigner implements AutoCloseable {
                 lastSeenCommand = c.id();
                 LOG.info(() -> "leadership command seen by " + instance + ": " + c.action() + " to " + c.to());
             });
-            long now = clock.millis();
-            if (key.isPresent()) {
-                vacantSince = -1;
-                leaderSeenSince = leaderSeenSince < 0 ? now : leaderSeenSince;
-                leaderSeenForMillis = now - leaderSeenSince;
-            } else {
-                leaderSeenSince = -1; // the sighting ends; leaderSeenForMillis keeps how long it lasted
-                vacantSince = vacantSince < 0 ? now : vacantSince;
-            }
+            sightings.read(clock.millis(), key.isPresent(), etcd.raftTerm());
             etcdError = "";
             return new EtcdView.Reachable(key, command);
         } catch (EtcdUnavailable e) {
             etcdError = e.getMessage();
-            vacantSince = -1; // no decision from stale data
-            lastFailureAt = clock.millis();
-            // a leader seen before an outage says nothing about who comes back from it
-            leaderSeenSince = -1;
-            leaderSeenForMillis = 0;
+            sightings.failed(clock.millis()); // no decision from stale data
             return new EtcdView.Unreachable(e.getMessage());
         }
     }

@@ -78,14 +78,14 @@ public final class LeadershipCycle {
     }
 
     /**
-     * What a cold relay saw of the leader key: vacant since (-1: held); for how long the last
-     * leader's key was seen without a break since the last failed etcd call (0: not seen); when it
-     * started; and when etcd last failed (-1: never). Its role decides from these whether it may
-     * take the key ({@link RelayRole#mayTakeVacantKey}).
+     * What a cold relay saw of the leader key ({@link LeaderSightings}): vacant since (-1: held); for
+     * how long the last leader's key was seen without a break since etcd last changed leader (-1: not
+     * seen); when it started; and when it saw etcd change leader (-1: never). Its role decides from
+     * these whether it may take the key ({@link RelayRole#mayTakeVacantKey}).
      */
-    public record Vacancy(long vacantSince, long leaderSeenForMillis, long startedAt, long lastFailureAt) {
+    public record Vacancy(long vacantSince, long leaderSeenForMillis, long startedAt, long etcdLeaderChangedAt) {
         static Vacancy none(long now) {
-            return new Vacancy(-1, 0, now, -1);
+            return new Vacancy(-1, -1, now, -1);
         }
     }
 

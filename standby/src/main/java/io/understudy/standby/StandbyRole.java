@@ -16,8 +16,8 @@ public final class StandbyRole implements RelayRole {
     /** A vacant key is left this long first, so a primary back from an etcd outage reclaims it. */
     static final Duration VACANCY_GRACE = Duration.ofMillis(200);
     /**
-     * A standby that has never seen a leader since it started, or that has just failed to reach
-     * etcd, waits at least this long before it takes a vacant key: a primary booting at the same
+     * A standby that has never seen a leader since it started, or that has just seen etcd change
+     * leader (restart), waits at least this long before it takes a vacant key: a primary booting at the same
      * moment, or coming back from the same etcd outage, may take seconds more to campaign (cold
      * jetcd client, gRPC reconnect backoff). Without it a cluster boot or an etcd outage can hand
      * leadership to the standby by accident (chaos scenario 10, and scenario start-ups). A leader
@@ -55,20 +55,24 @@ public final class StandbyRole implements RelayRole {
     }
 
     /**
-     * After {@link #VACANCY_GRACE}, at once when the leader it last saw was alive after the last
-     * failed etcd call: its key stayed a whole lease TTL, so its lease was renewed since, and
-     * now it is gone. A key seen for less may be one left from before an etcd outage (etcd
-     * restores leases with a fresh TTL) whose owner is still reconnecting. Otherwise only once
-     * the settle grace has passed since it started and since that failure.
+     * After {@link #VACANCY_GRACE}, at once when the leader it last saw was alive: seen at all, when
+     * etcd has not changed leader since this relay started reading it; seen for a whole lease TTL
+     * since the change otherwise (etcd restores every lease with a fresh TTL when it changes leader,
+     * so a shorter sighting may be a stale key whose owner is still reconnecting). Otherwise only
+     * once the settle grace has passed since it started and since etcd changed leader: a primary
+     * booting, or coming back from the same etcd outage, may still be on its way.
      */
     @Override
     public boolean mayTakeVacantKey(LeadershipCycle.Vacancy v, long now) {
         if (v.vacantSince() < 0 || now - v.vacantSince() < VACANCY_GRACE.toMillis()) {
             return false;
         }
-        if (v.leaderSeenForMillis() >= leaseTtlMillis) {
+        boolean sawLiveLeader = v.leaderSeenForMillis() >= 0
+                && (v.etcdLeaderChangedAt() < 0 || v.leaderSeenForMillis() >= leaseTtlMillis);
+        if (sawLiveLeader) {
             return true;
         }
-        return now - v.startedAt() >= settleGraceMillis && (v.lastFailureAt() < 0 || now - v.lastFailureAt() >= settleGraceMillis);
+        return now - v.startedAt() >= settleGraceMillis
+                && (v.etcdLeaderChangedAt() < 0 || now - v.etcdLeaderChangedAt() >= settleGraceMillis);
     }
 }

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeoutException;
 
 /** A jetcd client built from {@link EtcdSettings}, and the one way we wait on it: with a deadline. */
 public final class Etcd implements EtcdKv, AutoCloseable {
+    private volatile long raftTerm = -1;
     private final EtcdSettings settings;
     private final Client client;
 
@@ -56,6 +57,15 @@ public final class Etcd implements EtcdKv, AutoCloseable {
     }
 
     /** Waits for an etcd call at most the op timeout; any failure is an {@link EtcdUnavailable}. */
+    /**
+     * etcd's raft term in the last answer (-1: none yet). It changes only when etcd elects a leader,
+     * as it does when it restarts; a new etcd leader restores every lease with a fresh TTL, so a
+     * key seen after a change may belong to a lease no one renews any more.
+     */
+    public long raftTerm() {
+        return raftTerm;
+    }
+
     public <T> T await(CompletableFuture<T> call) {
         return await(call, settings.opTimeout());
     }
@@ -63,7 +73,11 @@ public final class Etcd implements EtcdKv, AutoCloseable {
     /** As {@link #await(CompletableFuture)}, with a deadline of the caller's own (shorter, for retries that must fit a budget). */
     public <T> T await(CompletableFuture<T> call, Duration timeout) {
         try {
-            return call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            T result = call.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (result instanceof io.etcd.jetcd.Response r) {
+                raftTerm = Math.max(raftTerm, r.getHeader().getRaftTerm());
+            }
+            return result;
         } catch (TimeoutException e) {
             // not cancelled: cancelling a jetcd future can leave its client unable to make that call again
             throw new EtcdUnavailable("etcd did not answer within " + timeout.toMillis() + " ms", e);
