@@ -38,6 +38,12 @@ final class AgentMetrics {
     static final String REQUIREMENT_REFUSALS = "understudy.agent.requirement.refusals";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final io.understudy.core.GenAiMetrics genAi = new io.understudy.core.GenAiMetrics(registry);
+
+    /** The OpenTelemetry GenAI client metrics of the agent's requests, by the upstream that served them. */
+    io.understudy.core.GenAiMetrics genAi() {
+        return genAi;
+    }
 
     void request(String tier, String outcome, Duration duration) {
         Counter.builder(REQUESTS).tag("tier", tier).tag("outcome", outcome).register(registry).increment();

@@ -571,6 +571,8 @@ final class Dispatcher {
         AttemptWorker.First first = (AttemptWorker.First) answer.event();
         upstreams.served(answer.upstream(), answer.candidate().askModel(), first.upstreamHeaders());
         metrics.timeToFirstToken(answer.upstream().tier(), call.elapsed());
+        metrics.genAi().firstChunk(genAiCall(call, answer.upstream(), providerOf(answer.upstream(), first.upstreamHeaders()),
+                first.chunk().json().path("model").asText("")), call.elapsed());
         headers(res, call, answer.upstream(), first.upstreamHeaders(), first.chunk().json().path("model").asText(chat.model()),
                 Optional.empty());
         ClientStream client = new ClientStream(res, call.api, chat.model(), clientWantsUsage);
@@ -935,7 +937,20 @@ final class Dispatcher {
     private void succeeded(Call call, Upstream u, String model, Optional<Usage> usage, boolean usageEstimated) {
         answered.increment();
         metrics.request(u.tier(), "ok", call.elapsed());
+        Optional<String> provider = call.lines.isEmpty() ? Optional.empty() : call.lines.get(call.lines.size() - 1).provider();
+        io.understudy.core.GenAiMetrics.Call served = genAiCall(call, u, provider, model);
+        metrics.genAi().operation(served, call.elapsed(), Optional.empty());
+        usage.ifPresent(x -> metrics.genAi().tokens(served, x));
         finish(call, "ok", Optional.of(model), usage, usageEstimated);
+    }
+
+    /**
+     * The request as the GenAI conventions describe it: served (or last tried) through {@code u}, by
+     * {@code provider} (the relay's, when it said; a direct provider's own name), at {@code u}'s address.
+     */
+    private io.understudy.core.GenAiMetrics.Call genAiCall(Call call, Upstream u, Optional<String> provider, String responseModel) {
+        return new io.understudy.core.GenAiMetrics.Call(io.understudy.core.GenAiMetrics.Call.operationOf(call.endpoint),
+                provider.orElse(u.name()), call.requestedModel, responseModel, u.provider().config().baseUrl());
     }
 
     /** Files the call's receipt. */
@@ -951,6 +966,10 @@ final class Dispatcher {
         FailoverPolicy.GiveUp g = call.giveUp;
         if (g == null) {
             return;
+        }
+        if (!call.failures.isEmpty()) { // an upstream was called: a GenAI operation that failed
+            Upstream last = upstreams.get(call.failures.get(call.failures.size() - 1).upstream());
+            metrics.genAi().operation(genAiCall(call, last, Optional.empty(), ""), call.elapsed(), Optional.of(outcome(g.failure())));
         }
         call.giveUp = null;
         failed.increment();

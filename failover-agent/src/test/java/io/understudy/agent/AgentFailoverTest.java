@@ -253,5 +253,10 @@ class AgentFailoverTest {
         assertTrue(metrics.contains("understudy_agent_requests_total{outcome=\"ok\",tier=\"primary\"}"), metrics);
         assertTrue(metrics.contains("understudy_agent_circuit_state{upstream=\"primary-1\"}"));
         assertTrue(metrics.contains("understudy_agent_tokens_total"));
+        // the GenAI conventions: served through primary-1 by the relay's provider sim, at the relay's address
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("gen_ai_client_operation_duration_seconds_count{")
+                && l.contains("gen_ai_provider_name=\"sim\"") && l.contains("gen_ai_request_model=\"m\"")
+                && l.contains("server_address=\"127.0.0.1\"")), metrics);
+        assertTrue(metrics.contains("gen_ai_client_token_usage_count{"), metrics);
     }
 }

@@ -20,6 +20,7 @@ import io.understudy.core.pricing.Price;
 import io.understudy.core.provider.ChatCompletion;
 import io.understudy.core.provider.ChatStream;
 import io.understudy.core.provider.Embeddings;
+import io.understudy.core.GenAiMetrics;
 import io.understudy.core.routing.Requirement;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
@@ -105,6 +106,8 @@ final class Completions {
         /** What the client requires of the provider (x-understudy-require); read in {@link #plan}. */
         final Optional<String> requireHeader;
         Requirement requirement = Requirement.NONE;
+        /** The model asked for, once the request was read (for the GenAI metrics). */
+        String model = "";
         int attemptsMade;
 
         Call(String endpoint, Api api, ServerRequest req) {
@@ -313,6 +316,7 @@ final class Completions {
 
     /** The route's targets that meet the call's requirement; a 422 when none does, a 404 when no route. */
     private List<Router.Attempt> plan(Call call, String model) {
+        call.model = model;
         call.requirement = Requirement.fromHeader(call.requireHeader);
         Router.Result result = router.plan(model, call.requirement);
         if (result.requirementUnmet()) {
@@ -333,6 +337,7 @@ final class Completions {
         String provider = attempt.provider().name();
         String answeredModel = first.json().path("model").asText(attempt.model());
         metrics.timeToFirstToken(provider, call.elapsed());
+        metrics.genAi().firstChunk(genAiCall(call, provider, answeredModel), call.elapsed());
         metrics.streamOpened();
         commonHeaders(res, call, provider, answeredModel);
         ClientStream client = new ClientStream(res, call.api, chat.model(), clientWantsUsage);
@@ -414,6 +419,9 @@ final class Completions {
 
     private void finish(Call call, String outcome, Receipt receipt) {
         metrics.request(call.endpoint, outcome, call.elapsed());
+        GenAiMetrics.Call served = genAiCall(call, receipt.provider(), receipt.model());
+        metrics.genAi().operation(served, call.elapsed(), outcome.equals("ok") ? Optional.empty() : Optional.of(outcome));
+        metrics.genAi().tokens(served, receipt.usage());
         log.info(() -> call.id + " " + call.endpoint + " model=" + receipt.model() + " provider=" + receipt.provider()
                 + " outcome=" + outcome + " ms=" + call.elapsed().toMillis() + " tokens_in=" + receipt.usage().promptTokens()
                 + " tokens_out=" + receipt.usage().completionTokens()
@@ -422,6 +430,10 @@ final class Completions {
 
     private void fail(Call call, ServerResponse res, Failure failure) {
         metrics.request(call.endpoint, outcomeOf(failure), call.elapsed());
+        if (!call.attempts.isEmpty()) { // a provider was called: a GenAI operation that failed
+            Receipt.AttemptRecord last = call.attempts.get(call.attempts.size() - 1);
+            metrics.genAi().operation(genAiCall(call, last.provider(), ""), call.elapsed(), Optional.of(outcomeOf(failure)));
+        }
         log.info(() -> call.id + " " + call.endpoint + " failed status=" + failure.httpStatus() + " code="
                 + failure.errorCode() + " origin=" + failure.origin().wireName());
         if (failure.origin() == Origin.PROVIDER && !res.isSent()) {
@@ -436,6 +448,13 @@ final class Completions {
             }
         }
         ApiErrors.send(res, call.api, failure, call.id);
+    }
+
+    /** The request as the GenAI conventions describe it, served (or last tried) by {@code provider}. */
+    private GenAiMetrics.Call genAiCall(Call call, String provider, String responseModel) {
+        java.net.URI server = Optional.ofNullable(router.providers().get(provider)).map(p -> p.config().baseUrl())
+                .orElse(java.net.URI.create("http://unknown"));
+        return new GenAiMetrics.Call(GenAiMetrics.Call.operationOf(call.endpoint), provider, call.model, responseModel, server);
     }
 
     static String outcomeOf(Failure failure) {

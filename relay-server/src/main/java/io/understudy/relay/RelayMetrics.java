@@ -28,10 +28,16 @@ final class RelayMetrics {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicInteger activeStreams = new AtomicInteger();
+    private final io.understudy.core.GenAiMetrics genAi = new io.understudy.core.GenAiMetrics(registry);
 
     RelayMetrics(String role) {
         registry.config().commonTags("role", role);
         registry.gauge(ACTIVE_STREAMS, activeStreams);
+    }
+
+    /** The OpenTelemetry GenAI client metrics of the relay's provider calls. */
+    io.understudy.core.GenAiMetrics genAi() {
+        return genAi;
     }
 
     /** The retry budget of the relay's provider failover: {@code understudy_relay_retry_budget_*}. */

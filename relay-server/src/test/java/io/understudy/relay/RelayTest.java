@@ -324,6 +324,10 @@ class RelayTest {
         assertTrue(metrics.contains("understudy_relay_tokens_total"));
         assertTrue(metrics.contains("understudy_relay_cost_usd_total"));
         assertTrue(metrics.contains("understudy_relay_retry_budget_window_allowed{role=\"primary\"}"), "the failover budget is watched");
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("gen_ai_client_operation_duration_seconds_count{")
+                && l.contains("gen_ai_provider_name=\"sim\"") && l.contains("gen_ai_request_model=\"gpt-4o-mini\"")
+                && l.contains("error_type=\"\"")), "the GenAI conventions' operation duration: " + metrics);
+        assertTrue(metrics.contains("gen_ai_client_token_usage_count{"), "the GenAI conventions' token usage");
         assertEquals(200, h.get("/health/live").statusCode());
         assertEquals(200, h.get("/health/ready").statusCode());
     }
