@@ -310,7 +310,10 @@ public final class AgentServer implements AutoCloseable {
         failoverLog.add(new FailoverLog.Entry(t.atMillis(), "-", t.instance(), t.to().name().toLowerCase(java.util.Locale.ROOT),
                 "health " + t.from() + " -> " + t.to() + ": " + t.reason()));
         LOG.info(() -> "health of " + t.instance() + ": " + t.from() + " -> " + t.to() + " (" + t.reason() + ")");
-        Upstream u = upstreams.get(t.instance());
+        Upstreams all = upstreams;
+        // a probe can answer while the agent is still starting (Upstreams starts its probers before
+        // this field is set): no request can be in flight yet, so there is nothing to move
+        Upstream u = all == null ? null : all.get(t.instance());
         if (u == null) {
             return;
         }
