@@ -261,17 +261,19 @@ final class Upstreams implements AutoCloseable {
      * for each model, and that no relay answered.
      */
     String unmetRequirement(List<String> models, Requirement requirement) {
+        List<String> directGaps = new ArrayList<>();
+        for (String model : models) {
+            directRouter.map(r -> r.plan(model, requirement)).filter(Router.Result::requirementUnmet)
+                    .flatMap(Router.Result::noRoute).ifPresent(directGaps::add);
+        }
         List<String> why = new ArrayList<>();
         if (!relays.isEmpty()) {
             why.add("no relay could be asked (none usable)");
         }
-        for (String model : models) {
-            directRouter.map(r -> r.plan(model, requirement)).filter(Router.Result::requirementUnmet)
-                    .flatMap(Router.Result::noRoute).ifPresent(why::add);
-        }
-        if (why.isEmpty() || (why.size() == 1 && !relays.isEmpty())) {
+        if (directGaps.isEmpty()) {
             why.add("no direct provider is configured for " + String.join(", ", models));
         }
+        why.addAll(directGaps);
         return "No upstream that meets " + requirement + " could serve this request: " + String.join("; ", why);
     }
 

@@ -195,6 +195,7 @@ public final class PassThrough {
         String query = req.query().rawValue();
         List<String> tried = new ArrayList<>();
         int requirementRefusals = 0;
+        int refusedConnections = 0;
         for (Candidate c : candidates) {
             Map<HeaderName, String> headers = new LinkedHashMap<>();
             for (io.helidon.http.Header h : req.headers()) {
@@ -224,6 +225,7 @@ public final class PassThrough {
             } catch (FailureException e) {
                 if (e.failure() instanceof Failure.Unavailable u && u.kind() == Failure.UnavailableKind.CONNECT_REFUSED) {
                     tried.add(c.name() + " (refused)");
+                    refusedConnections++;
                     refused.accept(c.name());
                     continue; // nothing of the call reached it: the next one may take it
                 }
@@ -249,16 +251,12 @@ public final class PassThrough {
                 return copy(answer, res, c.name());
             }
         }
-        if (requirementRefusals == candidates.size() - refusedConnections(tried)) {
+        if (requirementRefusals == candidates.size() - refusedConnections) {
             throw Requirement.unmet("No upstream meeting " + candidates.get(0).mustEnforce().orElse(Requirement.NONE)
                     + " took " + req.path().path() + ": " + String.join(", ", tried) + ". Nothing was used of any answer.");
         }
         throw new FailureException(new Failure.Unavailable(Origin.LOCAL, "local", Failure.UnavailableKind.CONNECT_REFUSED,
                 "No upstream took " + req.path().path() + ": " + String.join(", ", tried)));
-    }
-
-    private static int refusedConnections(List<String> tried) {
-        return (int) tried.stream().filter(t -> t.endsWith(" (refused)")).count();
     }
 
     /** Copies at most {@code max} bytes; true when there was more (the copy stopped there). */
