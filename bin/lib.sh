@@ -94,6 +94,19 @@ ensure_etcd() {
   fi
 }
 
+# Debian's Chromium, headless, for the tests that open the agent's status page and the chaos report in a browser.
+ensure_chromium() {
+  [ -n "${UNDERSTUDY_CHROMIUM:-}" ] && [ -x "$UNDERSTUDY_CHROMIUM" ] && return 0
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "understudy: installing Chromium (apt-get install chromium) for the browser checks..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 \
+      || die "could not install chromium"
+  else
+    die "the browser checks need Chromium: install it (e.g. 'sudo apt-get install chromium'), or set UNDERSTUDY_CHROMIUM"
+  fi
+}
+
 # Toxiproxy server v2.12.0 for the chaos suite, built from source with Go into .understudy/tools/bin.
 TOXIPROXY_VERSION=v2.12.0
 ensure_toxiproxy() {

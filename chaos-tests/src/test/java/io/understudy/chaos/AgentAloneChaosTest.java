@@ -3,10 +3,12 @@ package io.understudy.chaos;
 import eu.rekawek.toxiproxy.model.ToxicDirection;
 import io.understudy.chaos.RequestRecord.Outcome;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 
 /** The agent alone in front of providers, the way an app without relays runs it: no relays, no etcd. */
+@ExtendWith(ChaosReportPage.class)
 class AgentAloneChaosTest {
     private static final Duration SERVE = Duration.ofSeconds(20);
 

@@ -68,21 +68,37 @@ final class ChaosReport {
         }
     }
 
-    private static void rebuildIndex(Path scenarios) throws IOException {
+    /** The summaries this run has written so far, in scenario id order. */
+    static List<JsonNode> summaries() throws IOException {
+        Path scenarios = dir().resolve("scenarios");
         List<JsonNode> results = new ArrayList<>();
+        if (!Files.isDirectory(scenarios)) {
+            return results;
+        }
         try (Stream<Path> files = Files.list(scenarios)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
                 JsonNode n = Json.parse(Files.readString(f));
                 if (n.path("run").asText().equals(runId())) {
                     results.add(n);
-                } else {
+                }
+            }
+        }
+        results.sort(Comparator.comparing(n -> n.path("id").asText()));
+        return results;
+    }
+
+    private static void rebuildIndex(Path scenarios) throws IOException {
+        try (Stream<Path> files = Files.list(scenarios)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".json")).toList()) {
+                JsonNode n = Json.parse(Files.readString(f));
+                if (!n.path("run").asText().equals(runId())) {
                     Files.deleteIfExists(f);
                     Files.deleteIfExists(scenarios.resolve(n.path("id").asText() + ".svg"));
                     Files.deleteIfExists(scenarios.resolve(n.path("id").asText() + ".csv"));
                 }
             }
         }
-        results.sort(Comparator.comparing(n -> n.path("id").asText()));
+        List<JsonNode> results = summaries();
         long failed = results.stream().filter(n -> !n.path("passed").asBoolean()).count();
         StringBuilder text = new StringBuilder("chaos suite: " + results.size() + " scenarios, " + failed + " failed\n");
         results.forEach(n -> text.append(n.path("summary_line").asText()).append('\n'));

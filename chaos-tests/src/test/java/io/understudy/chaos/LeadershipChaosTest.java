@@ -4,6 +4,7 @@ import eu.rekawek.toxiproxy.model.ToxicDirection;
 import io.understudy.chaos.RequestRecord.Outcome;
 import io.understudy.testkit.Await;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Leadership under faults: etcd cut off, down, restarted, a member lost; a frozen leader; a promotion. */
+@ExtendWith(ChaosReportPage.class)
 class LeadershipChaosTest {
     private static final Duration SERVE = Duration.ofSeconds(20);
 

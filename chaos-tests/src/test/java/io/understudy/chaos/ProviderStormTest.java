@@ -3,6 +3,7 @@ package io.understudy.chaos;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.understudy.chaos.RequestRecord.Outcome;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /** The provider misbehaving behind healthy relays. */
+@ExtendWith(ChaosReportPage.class)
 class ProviderStormTest {
     private static final Duration SERVE = Duration.ofSeconds(20);
 

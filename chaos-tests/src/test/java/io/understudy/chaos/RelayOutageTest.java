@@ -3,6 +3,7 @@ package io.understudy.chaos;
 import eu.rekawek.toxiproxy.model.ToxicDirection;
 import io.understudy.chaos.RequestRecord.Outcome;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Duration;
 import java.util.List;
@@ -11,6 +12,7 @@ import java.util.List;
  * Whole-relay outages, one fresh appliance per scenario: the primary relay gone, silent, slow,
  * cut mid-stream, crawling, fragmenting, killed or flapping; both relays gone; everything gone.
  */
+@ExtendWith(ChaosReportPage.class)
 class RelayOutageTest {
     private static final Duration SERVE = Duration.ofSeconds(20);
 

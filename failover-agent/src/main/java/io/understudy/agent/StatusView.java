@@ -128,7 +128,7 @@ final class StatusView {
                 .append("<title>Understudy agent</title><style>")
                 .append("body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}")
                 .append("td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}th{background:#f4f4f4}")
-                .append(".up{color:#060}.down{color:#b00}.suspect,.unknown,.half_open{color:#a60}.open{color:#b00}")
+                .append(".rate-limited,.open-models{white-space:nowrap}.up{color:#060}.down{color:#b00}.suspect,.unknown,.half_open{color:#a60}.open{color:#b00}")
                 .append("</style></head><body><h1>Understudy failover agent</h1>");
         JsonNode agent = s.path("agent");
         h.append("<p>version ").append(esc(agent.path("version").asText())).append(" &middot; up ")
@@ -137,23 +137,29 @@ final class StatusView {
                         : esc(s.path("leader").path("instance").asText("none") + " (epoch " + s.path("leader").path("epoch").asLong()
                         + ", view " + s.path("leader").path("view_stale_ms").asLong() + " ms old)"))
                 .append("</p>");
-        h.append("<h2>Tiers</h2><table><tr><th>tier</th><th>upstream</th><th>health</th><th>circuit</th><th>in flight</th>")
-                .append("<th>latency ms</th><th>last probe error</th><th>rate limited</th></tr>");
+        h.append("<h2>Tiers</h2><table id=\"tiers\"><tr><th>tier</th><th>upstream</th><th>health</th><th>circuit</th>")
+                .append("<th>in flight</th><th>latency ms</th><th>last probe error</th><th>rate limited</th><th>models with an open circuit</th></tr>");
         for (JsonNode tier : s.path("tiers")) {
             for (JsonNode u : tier.path("upstreams")) {
                 String health = u.path("health").asText();
                 String circuit = u.path("circuit").asText();
-                h.append("<tr><td>").append(esc(tier.path("name").asText())).append("</td><td>").append(esc(u.path("name").asText()))
-                        .append("</td><td class=\"").append(health).append("\">").append(health)
-                        .append("</td><td class=\"").append(circuit).append("\">").append(circuit)
+                h.append("<tr data-upstream=\"").append(esc(u.path("name").asText())).append("\"><td>").append(esc(tier.path("name").asText()))
+                        .append("</td><td>").append(esc(u.path("name").asText()))
+                        .append("</td><td class=\"health ").append(esc(health)).append("\">").append(esc(health))
+                        .append("</td><td class=\"circuit ").append(esc(circuit)).append("\">").append(esc(circuit))
                         .append("</td><td>").append(u.path("in_flight").asInt())
                         .append("</td><td>").append(u.path("latency_ms").asLong())
                         .append("</td><td>").append(esc(u.path("last_probe_error").asText("")))
-                        .append("</td><td>").append(esc(u.path("rate_limited_for_ms").toString()))
+                        .append("</td><td class=\"rate-limited\">").append(esc(remaining(u.path("rate_limited_for_ms"))))
+                        .append("</td><td class=\"open-models\">").append(esc(remaining(u.path("model_circuit_open_for_ms"))))
                         .append("</td></tr>");
             }
         }
-        h.append("</table><h2>Counters</h2><table>");
+        h.append("</table>");
+        if (!s.path("provider_rate_limited_for_ms").isEmpty()) {
+            h.append("<p>Providers rate limited: ").append(esc(remaining(s.path("provider_rate_limited_for_ms")))).append("</p>");
+        }
+        h.append("<h2>Counters</h2><table>");
         s.path("counters").fields().forEachRemaining(e ->
                 h.append("<tr><th>").append(esc(e.getKey())).append("</th><td>").append(e.getValue().asText()).append("</td></tr>"));
         s.path("retry_budget").fields().forEachRemaining(e ->
@@ -167,6 +173,20 @@ final class StatusView {
         }
         h.append("</table><p><a href=\"/status\">/status</a> (JSON) &middot; <a href=\"/metrics\">/metrics</a></p></body></html>");
         return h.toString();
+    }
+
+    /**
+     * A map of name to milliseconds left as words: {@code gpt-4o 1.2 s, * 3.0 s} ({@code *}: every
+     * model), or a dash when nothing is limited; never the raw JSON.
+     */
+    static String remaining(JsonNode millisByName) {
+        if (millisByName.isEmpty()) {
+            return "\u2013";
+        }
+        StringBuilder b = new StringBuilder();
+        millisByName.fields().forEachRemaining(e -> b.append(b.isEmpty() ? "" : ", ").append(e.getKey().equals("*") ? "every model" : e.getKey()).append(' ')
+                .append(String.format(java.util.Locale.ROOT, "%.1f s", e.getValue().asLong() / 1000.0)));
+        return b.toString();
     }
 
     private static String esc(String s) {
