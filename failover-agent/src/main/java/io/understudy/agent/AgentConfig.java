@@ -35,7 +35,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                           double costGuardRatio, Budget retryBudget, Breaker breaker, List<Tier> tiers,
                           Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
                           List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd, String name,
-                          int receiptsKept, Requirement require) {
+                          int receiptsKept, Requirement require, io.understudy.core.tracing.TracingSettings tracing) {
 
     public enum TierKind { RELAY, DIRECT }
 
@@ -110,7 +110,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public AgentConfig withPort(int newPort) {
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
-                prices, models, etcd, name, receiptsKept, require);
+                prices, models, etcd, name, receiptsKept, require, tracing);
     }
 
     /** Each tier's same-upstream retries, by tier name. */
@@ -262,7 +262,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ProviderConfigs.prices(root), models, etcdSettings,
                 ConfigReader.string(agent, "name", defaultName()),
                 ConfigReader.integer(agent, "receipts-kept", 10_000, 0, 10_000_000),
-                requirement(agent, "require"));
+                requirement(agent, "require"), io.understudy.core.tracing.TracingSettings.from(env));
     }
 
     /** A requirement in config ({@code require: "region=eu,retention=zero"}); absent: none. */

@@ -65,6 +65,7 @@ public final class AgentServer implements AutoCloseable {
     private final io.understudy.core.etcd.Etcd etcd;
     private final LeaderView leaderView;
     private final PassThrough passThrough;
+    private final io.understudy.core.tracing.Tracing tracing;
 
     private AgentServer(AgentConfig config, Clock clock) {
         this.config = config;
@@ -75,11 +76,12 @@ public final class AgentServer implements AutoCloseable {
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
         this.leaderView = etcd == null ? null : new LeaderView(etcd, config.name(), clock, this::onLeaderChange);
         this.receipts = new Recent<>(config.receiptsKept());
+        this.tracing = io.understudy.core.tracing.Tracing.start("understudy-agent", config.name(), config.tracing());
         this.passThrough = new PassThrough(new HttpTransport("pass-through", Origin.RELAY, java.time.Duration.ofSeconds(2),
                 PASS_THROUGH_READ_TIMEOUT, clock), PASS_THROUGH_READ_TIMEOUT);
         this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis(), config.retriesByTier()),
                 budget, metrics, failoverLog, clock, this::leaderTier,
-                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts);
+                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts, tracing);
         this.auth = new ClientAuth(config.clientKeys());
         this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
                 java.util.Optional.ofNullable(leaderView), this::leaderTier);
@@ -109,6 +111,7 @@ public final class AgentServer implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             agent.upstreams.close();
+            agent.tracing.close();
             throw e;
         }
         LOG.info(() -> "understudy agent " + Version.current() + " listening on http://" + config.host() + ":" + agent.port()
@@ -128,6 +131,7 @@ public final class AgentServer implements AutoCloseable {
         }
         upstreams.close();
         server.stop();
+        tracing.close(); // after the server: spans of requests that finished while it stopped are exported too
     }
 
     /**

@@ -49,6 +49,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
 import java.util.logging.Logger;
+import io.helidon.http.HeaderName;
+import io.opentelemetry.api.trace.Span;
+import io.understudy.core.tracing.Tracing;
 
 /**
  * Serves one client request: gathers the situation, asks {@link FailoverPolicy} what to do, runs
@@ -75,6 +78,7 @@ final class Dispatcher {
     private final java.util.function.Supplier<Optional<String>> leaderTier;
     private final java.util.function.BiPredicate<String, Long> acceptLeaderClaim;
     private final Recent<CallReceipt> receipts;
+    private final Tracing tracing;
     final LongAdder requests = new LongAdder();
     final LongAdder answered = new LongAdder();
     final LongAdder failed = new LongAdder();
@@ -83,8 +87,10 @@ final class Dispatcher {
 
     Dispatcher(AgentConfig config, Upstreams upstreams, FailoverPolicy policy, RetryBudget budget, AgentMetrics metrics,
                FailoverLog failoverLog, Clock clock, java.util.function.Supplier<Optional<String>> leaderTier,
-               java.util.function.BiPredicate<String, Long> acceptLeaderClaim, Recent<CallReceipt> receipts) {
+               java.util.function.BiPredicate<String, Long> acceptLeaderClaim, Recent<CallReceipt> receipts,
+               Tracing tracing) {
         this.receipts = receipts;
+        this.tracing = tracing;
         this.leaderTier = leaderTier;
         this.acceptLeaderClaim = acceptLeaderClaim;
         this.config = config;
@@ -125,8 +131,17 @@ final class Dispatcher {
         int recoveries;
         String lastTier = "none";
         FailoverPolicy.GiveUp giveUp;
+        /** The request's span, and the span of the attempt under way (its context goes to the upstream). */
+        final Span span;
+        Span attemptSpan = Span.getInvalid();
 
-        Call(Api api, String endpoint, String model, boolean stream, List<String> bodyFallbacks, Requirement requirement) {
+        Call(Api api, String endpoint, String model, boolean stream, List<String> bodyFallbacks, Requirement requirement,
+             ServerRequest req) {
+            this.span = tracing.request(endpoint + " " + model, name -> req.headers().first(HeaderNames.create(name)).orElse(null));
+            span.setAttribute(Tracing.OPERATION, io.understudy.core.GenAiMetrics.Call.operationOf(endpoint));
+            span.setAttribute(Tracing.REQUEST_MODEL, model);
+            span.setAttribute(Tracing.REQUEST_ID, id);
+            span.setAttribute(Tracing.STREAM, stream);
             this.api = api;
             this.requirement = requirement;
             this.endpoint = endpoint;
@@ -140,12 +155,16 @@ final class Dispatcher {
             }
         }
 
-        /** The upstream's adapter for this call: a relay is told the requirement, so that it enforces it too. */
+        /**
+         * The upstream's adapter for this call: it carries the attempt's trace context, and a relay is
+         * told the requirement, so that it enforces it too.
+         */
         Provider via(Upstream u) {
-            if (requirement.isNone() || u.kind() != UpstreamCircuits.Kind.RELAY) {
-                return u.provider();
+            Map<HeaderName, String> extra = new java.util.HashMap<>(Tracing.headers(attemptSpan));
+            if (!requirement.isNone() && u.kind() == UpstreamCircuits.Kind.RELAY) {
+                extra.put(Requirement.HEADER, requirement.toString());
             }
-            return u.provider().withHeaders(Map.of(Requirement.HEADER, requirement.toString()));
+            return extra.isEmpty() ? u.provider() : u.provider().withHeaders(extra);
         }
 
         Duration elapsed() {
@@ -188,7 +207,7 @@ final class Dispatcher {
                 case ANTHROPIC -> "messages";
                 case RESPONSES -> "responses";
             };
-            call = new Call(api, endpoint, chat.model(), chat.stream(), bodyFallbacks, requirement(req, chat.model()));
+            call = new Call(api, endpoint, chat.model(), chat.stream(), bodyFallbacks, requirement(req, chat.model()), req);
             budget.recordRequest();
             if (chat.stream()) {
                 streamChat(call, res, chat, clientWantsUsage);
@@ -205,7 +224,7 @@ final class Dispatcher {
         Call call = null;
         try {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
-            call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of(), requirement(req, request.model()));
+            call = new Call(Api.OPENAI, "embeddings", request.model(), false, List.of(), requirement(req, request.model()), req);
             budget.recordRequest();
             Call embedding = call;
             Answer answer = attempts(call, (u, c) -> AttemptWorker.embeddings(u, embedding.via(u), request.withModel(c.askModel())),
@@ -290,11 +309,15 @@ final class Dispatcher {
             public FailoverLoop.Carried<Answer> attempt(FailoverPolicy.Attempt a) {
                 Upstream u = upstreams.get(a.candidate().upstream());
                 beforeAttempt(call, u, a);
-                return switch (a.how()) {
+                call.attemptSpan = attemptSpan(call, u, a);
+                int failuresBefore = call.failures.size();
+                FailoverLoop.Carried<Answer> carried = switch (a.how()) {
                     case FRESH -> fresh(call, u, a.candidate(), start, stream);
                     case CONTINUATION -> continuation(call, u, a.candidate(), resuming);
                     case REPLAY -> replay(call, u, a.candidate(), resuming);
                 };
+                endAttemptSpan(call, carried, failuresBefore);
+                return carried;
             }
         };
         return switch (FailoverLoop.run(policy, steps, config.maxAttempts())) {
@@ -365,6 +388,37 @@ final class Dispatcher {
                 upstreams.candidates(List.copyOf(all), call.excluded, now, call.requirement), List.copyOf(call.failures), budget.askOnce(),
                 now, call.deadlineMillis, call.notes, leaderTier.get(), ThreadLocalRandom.current().nextDouble(),
                 call.attempts, config.maxAttempts(), Optional.ofNullable(resuming).map(Resuming::state));
+    }
+
+    /** The attempt's span: where it went and why (the decision's reason sentence). */
+    private Span attemptSpan(Call call, Upstream u, FailoverPolicy.Attempt a) {
+        Span span = tracing.call(call.span, "attempt " + u.name());
+        span.setAttribute(Tracing.TIER, u.tier());
+        span.setAttribute(Tracing.UPSTREAM, u.name());
+        span.setAttribute(Tracing.REQUEST_MODEL, a.candidate().askModel());
+        span.setAttribute(Tracing.ATTEMPT, call.attempts);
+        span.setAttribute(Tracing.MOVE, a.move().name().toLowerCase(java.util.Locale.ROOT) + "/" + a.how().name().toLowerCase(java.util.Locale.ROOT));
+        span.setAttribute(Tracing.REASON, a.reason());
+        span.setAttribute(Tracing.SERVER_ADDRESS, u.provider().config().baseUrl().getHost());
+        return span;
+    }
+
+    private void endAttemptSpan(Call call, FailoverLoop.Carried<Answer> carried, int failuresBefore) {
+        Span span = call.attemptSpan;
+        switch (carried) {
+            case FailoverLoop.Answered<Answer> answered -> span.setAttribute(Tracing.OUTCOME, "answered");
+            case FailoverLoop.Tried<Answer> tried -> {
+                if (call.failures.size() > failuresBefore) {
+                    Failure f = call.failures.get(call.failures.size() - 1).failure();
+                    Tracing.failed(span, outcome(f), f.message());
+                } else {
+                    span.setAttribute(Tracing.OUTCOME, "not_used");
+                }
+            }
+            case FailoverLoop.Stopped<Answer> stopped -> Tracing.failed(span, "stopped", stopped.giveUp().reason());
+        }
+        span.end();
+        call.attemptSpan = Span.getInvalid();
     }
 
     private void beforeAttempt(Call call, Upstream u, FailoverPolicy.Attempt a) {
@@ -953,8 +1007,21 @@ final class Dispatcher {
                 provider.orElse(u.name()), call.requestedModel, responseModel, u.provider().config().baseUrl());
     }
 
-    /** Files the call's receipt. */
+    /** Ends the call's span and files its receipt. */
     private void finish(Call call, String outcome, Optional<String> model, Optional<Usage> usage, boolean usageEstimated) {
+        if ("ok".equals(outcome)) {
+            call.span.setAttribute(Tracing.OUTCOME, outcome);
+        } else {
+            Tracing.failed(call.span, outcome, call.giveUp == null ? outcome : call.giveUp.reason());
+        }
+        model.ifPresent(m -> call.span.setAttribute(Tracing.RESPONSE_MODEL, m));
+        usage.ifPresent(u -> {
+            call.span.setAttribute(Tracing.INPUT_TOKENS, u.promptTokens());
+            call.span.setAttribute(Tracing.OUTPUT_TOKENS, u.completionTokens());
+        });
+        call.span.setAttribute(Tracing.TIER, call.lastTier);
+        call.span.setAttribute(Tracing.ATTEMPT, call.attempts);
+        call.span.end();
         if (receipts.capacity() == 0) {
             return;
         }
@@ -972,6 +1039,7 @@ final class Dispatcher {
             metrics.genAi().operation(genAiCall(call, last, Optional.empty(), ""), call.elapsed(), Optional.of(outcome(g.failure())));
         }
         call.giveUp = null;
+        call.span.setAttribute(Tracing.REASON, g.reason());
         failed.increment();
         LOG.info(() -> call.id + " gave up: " + g.reason());
         metrics.request(call.lastTier, outcome(g.failure()), call.elapsed());

@@ -31,6 +31,8 @@ final class AgentHarness implements AutoCloseable {
                 targets: [ { provider: sim, model: sim-429-retry-after } ]
               - model: prefill-test
                 targets: [ { provider: sim, model: sim-cut } ]
+              - model: primary-fails
+                targets: [ { provider: sim, model: sim-503 } ]
             """;
     /**
      * The standby serves those models healthily, or rejects prefill where a test needs that; it
@@ -93,14 +95,19 @@ final class AgentHarness implements AutoCloseable {
     }
 
     AgentHarness(SimConfig simConfig, String agentExtra, Tuning tuning) throws IOException {
+        this(simConfig, agentExtra, tuning, Map.of());
+    }
+
+    /** {@code env}: the environment all three processes read their config with (OTEL_* settings, say). */
+    AgentHarness(SimConfig simConfig, String agentExtra, Tuning tuning, Map<String, String> env) throws IOException {
         this.tuning = tuning;
         sim = ProviderSim.start(simConfig);
         // two relays without etcd: leadership plays no part, both run as the primary role their config names
-        primary = RelayServer.start(relayConfig(PRIMARY_ROUTES), new io.understudy.primary.PrimaryRole());
-        standby = RelayServer.start(relayConfig(STANDBY_ROUTES), new io.understudy.primary.PrimaryRole());
+        primary = RelayServer.start(relayConfig(PRIMARY_ROUTES, env), new io.understudy.primary.PrimaryRole());
+        standby = RelayServer.start(relayConfig(STANDBY_ROUTES, env), new io.understudy.primary.PrimaryRole());
         primaryProxy = new TcpProxy(primary.port());
         standbyProxy = new TcpProxy(standby.port());
-        agent = AgentServer.start(AgentConfig.from(yaml(agentYaml(agentExtra)), Map.<String, String>of()::get));
+        agent = AgentServer.start(AgentConfig.from(yaml(agentYaml(agentExtra)), env::get));
     }
 
     /** Streams of 40 tokens 100 ms apart (4 s each): long enough to break one mid-way, on purpose. */
@@ -112,7 +119,7 @@ final class AgentHarness implements AutoCloseable {
         return new AgentHarness(SimConfig.defaults().withPort(0).withTiming(Duration.ZERO, Duration.ofMillis(5), 8), "");
     }
 
-    private RelayConfig relayConfig(String extraRoutes) {
+    private RelayConfig relayConfig(String extraRoutes, Map<String, String> env) {
         return RelayConfig.from(yaml("""
                 server: { host: 127.0.0.1, port: 0 }
                 relay:
@@ -132,7 +139,7 @@ final class AgentHarness implements AutoCloseable {
                   - { provider: sim, model: "*", input-per-million: 1, output-per-million: 2 }
                   - { provider: sim-anthropic, model: "*", input-per-million: 1, output-per-million: 2 }
                 """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), tuning.relayRetries(),
-                sim.baseUrl(), extraRoutes)), Map.<String, String>of()::get);
+                sim.baseUrl(), extraRoutes)), env::get);
     }
 
     String agentYaml(String extra) {

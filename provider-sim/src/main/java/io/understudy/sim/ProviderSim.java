@@ -29,6 +29,8 @@ public final class ProviderSim implements AutoCloseable {
     private final Clock clock;
     private final AttemptLog attempts;
     private final Set<String> failedOnce = ConcurrentHashMap.newKeySet();
+    /** The W3C {@code traceparent} of the latest chat requests that carried one (the last 1,000), oldest first. */
+    private final java.util.Deque<String> traceparents = new java.util.concurrent.ConcurrentLinkedDeque<>();
     private final SimHttpServer server;
     /** A provider-wide fault on every n-th chat request (for models starting with {@code models}): a 429 or 5xx storm. */
     private volatile Storm storm;
@@ -62,6 +64,11 @@ public final class ProviderSim implements AutoCloseable {
 
     public AttemptLog attempts() {
         return attempts;
+    }
+
+    /** The trace context callers sent with their latest chat requests, oldest first. */
+    public List<String> traceparents() {
+        return List.copyOf(traceparents);
     }
 
     @Override
@@ -164,6 +171,12 @@ public final class ProviderSim implements AutoCloseable {
         String tag = request.header("x-sim-tag").orElse(null);
         String via = request.header("host").orElse("");
         boolean resent = request.header("x-understudy-resent").isPresent();
+        request.header("traceparent").ifPresent(t -> {
+            traceparents.addLast(t);
+            if (traceparents.size() > 1_000) {
+                traceparents.pollFirst();
+            }
+        });
         String apiName = switch (api) {
             case OPENAI -> "chat";
             case ANTHROPIC -> "messages";

@@ -48,6 +48,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.logging.Logger;
+import io.opentelemetry.api.trace.Span;
+import io.understudy.core.tracing.Tracing;
 
 /**
  * The model endpoints. Each request's route lists provider targets in order; which target to call,
@@ -72,9 +74,12 @@ final class Completions {
     private final FailoverPolicy policy;
     private final RetryBudget budget;
     private final Map<String, UpstreamCircuits> circuits = new ConcurrentHashMap<>();
+    private final Tracing tracing;
 
-    Completions(RelayConfig config, Router router, RelayMetrics metrics, Recent<Receipt> receipts, Clock clock, Logger log) {
+    Completions(RelayConfig config, Router router, RelayMetrics metrics, Recent<Receipt> receipts, Clock clock, Logger log,
+                Tracing tracing) {
         this.log = log;
+        this.tracing = tracing;
         this.config = config;
         this.router = router;
         this.metrics = metrics;
@@ -109,11 +114,16 @@ final class Completions {
         /** The model asked for, once the request was read (for the GenAI metrics). */
         String model = "";
         int attemptsMade;
+        /** The request's span: a child of the caller's (the agent's attempt) when it sent its trace context. */
+        final Span span;
 
         Call(String endpoint, Api api, ServerRequest req) {
             this.endpoint = endpoint;
             this.api = api;
             this.requireHeader = req.headers().first(Requirement.HEADER);
+            this.span = tracing.request(endpoint, name -> req.headers().first(HeaderNames.create(name)).orElse(null));
+            span.setAttribute(Tracing.OPERATION, GenAiMetrics.Call.operationOf(endpoint));
+            span.setAttribute(Tracing.REQUEST_ID, id);
         }
 
         Duration elapsed() {
@@ -265,17 +275,24 @@ final class Completions {
                 }
                 FailoverLoop.pause(a.delayMillis());
                 call.attemptsMade++;
+                Span span = providerSpan(call, target, a);
                 try {
-                    T answer = targetCall.call(target);
+                    Map<io.helidon.http.HeaderName, String> trace = Tracing.headers(span);
+                    T answer = targetCall.call(trace.isEmpty() ? target
+                            : new Router.Attempt(target.provider().withHeaders(trace), target.model()));
                     recordAttempt(call, target, "ok", null);
                     circuits(provider).succeeded(target.model());
+                    span.setAttribute(Tracing.OUTCOME, "answered");
                     return new FailoverLoop.Answered<>(new Served<>(target, answer));
                 } catch (FailureException e) {
                     Failure failure = e.failure();
                     recordAttempt(call, target, outcomeOf(failure), failure.message());
                     circuits(provider).failed(failure, target.model(), clock.millis(), false);
                     call.failures.add(new FailoverPolicy.FailedAttempt(provider, target.model(), failure));
+                    Tracing.failed(span, outcomeOf(failure), failure.message());
                     return new FailoverLoop.Tried<>();
+                } finally {
+                    span.end();
                 }
             }
         };
@@ -286,6 +303,19 @@ final class Completions {
                 throw new FailureException(gaveUp.giveUp().failure());
             }
         };
+    }
+
+    /** The span of one provider call: which provider and model, and why the engine chose it. */
+    private Span providerSpan(Call call, Router.Attempt target, FailoverPolicy.Attempt a) {
+        Span span = tracing.call(call.span, "call " + target.provider().name());
+        span.setAttribute(Tracing.PROVIDER, target.provider().name());
+        span.setAttribute(Tracing.UPSTREAM, target.provider().name());
+        span.setAttribute(Tracing.REQUEST_MODEL, target.model());
+        span.setAttribute(Tracing.ATTEMPT, call.attemptsMade);
+        span.setAttribute(Tracing.MOVE, a.move().name().toLowerCase(java.util.Locale.ROOT));
+        span.setAttribute(Tracing.REASON, a.reason());
+        span.setAttribute(Tracing.SERVER_ADDRESS, target.provider().config().baseUrl().getHost());
+        return span;
     }
 
     /** What the policy reads: every target of the route, with its provider's circuits for that model. */
@@ -317,6 +347,8 @@ final class Completions {
     /** The route's targets that meet the call's requirement; a 422 when none does, a 404 when no route. */
     private List<Router.Attempt> plan(Call call, String model) {
         call.model = model;
+        call.span.updateName(call.endpoint + " " + model);
+        call.span.setAttribute(Tracing.REQUEST_MODEL, model);
         call.requirement = Requirement.fromHeader(call.requireHeader);
         Router.Result result = router.plan(model, call.requirement);
         if (result.requirementUnmet()) {
@@ -418,6 +450,16 @@ final class Completions {
     }
 
     private void finish(Call call, String outcome, Receipt receipt) {
+        if (outcome.equals("ok")) {
+            call.span.setAttribute(Tracing.OUTCOME, outcome);
+        } else {
+            Tracing.failed(call.span, outcome, outcome);
+        }
+        call.span.setAttribute(Tracing.PROVIDER, receipt.provider());
+        call.span.setAttribute(Tracing.RESPONSE_MODEL, receipt.model());
+        call.span.setAttribute(Tracing.INPUT_TOKENS, receipt.usage().promptTokens());
+        call.span.setAttribute(Tracing.OUTPUT_TOKENS, receipt.usage().completionTokens());
+        call.span.end();
         metrics.request(call.endpoint, outcome, call.elapsed());
         GenAiMetrics.Call served = genAiCall(call, receipt.provider(), receipt.model());
         metrics.genAi().operation(served, call.elapsed(), outcome.equals("ok") ? Optional.empty() : Optional.of(outcome));
@@ -429,6 +471,8 @@ final class Completions {
     }
 
     private void fail(Call call, ServerResponse res, Failure failure) {
+        Tracing.failed(call.span, outcomeOf(failure), failure.message());
+        call.span.end();
         metrics.request(call.endpoint, outcomeOf(failure), call.elapsed());
         if (!call.attempts.isEmpty()) { // a provider was called: a GenAI operation that failed
             Receipt.AttemptRecord last = call.attempts.get(call.attempts.size() - 1);

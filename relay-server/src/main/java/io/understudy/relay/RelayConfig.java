@@ -36,12 +36,14 @@ import java.util.function.Function;
  * @param failover      the retry budget, circuits and same-provider retries of its provider failover
  * @param rehearsal     the longest the process rehearses its request paths after it starts (default 60 s; 0: not
  *                      at all), so that its first real requests run compiled code (see {@link Rehearsal})
+ * @param tracing       whether and where to export spans: the standard OTEL_* variables (off unless an exporter is named)
  */
 public record RelayConfig(String host, int port, Role role, long maxBodyBytes, boolean logPrompts,
                           List<Secret> clientKeys, Map<String, ProviderConfigs.Entry> providers, List<Route> routes,
                           PriceTable prices, BigDecimal feePercent, int receiptsKept, String instance,
                           java.util.Optional<String> advertiseUrl, java.util.Optional<io.understudy.core.etcd.EtcdSettings> etcd,
-                          java.time.Duration drainBound, FailoverSettings.Engine failover, java.time.Duration rehearsal) {
+                          java.time.Duration drainBound, FailoverSettings.Engine failover, java.time.Duration rehearsal,
+                          io.understudy.core.tracing.TracingSettings tracing) {
 
     public enum Role {
         PRIMARY, STANDBY;
@@ -65,14 +67,14 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
 
     public RelayConfig withPort(int newPort) {
         return new RelayConfig(host, newPort, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound, failover, rehearsal);
+                feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound, failover, rehearsal, tracing);
     }
 
     /** A new role also renames a default-named instance (primary-1 -> standby-1). */
     public RelayConfig withRole(Role newRole) {
         String name = instance.equals(role.wireName() + "-1") ? newRole.wireName() + "-1" : instance;
         return new RelayConfig(host, port, newRole, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound, failover, rehearsal);
+                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound, failover, rehearsal, tracing);
     }
 
 
@@ -112,6 +114,7 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
                 ConfigReader.duration(relay, "drain-bound", java.time.Duration.ofSeconds(10)),
                 // a relay passes a Retry-After on at once: its callers (the agent) wait it out, not both
                 FailoverSettings.engine(relay, "relay", java.time.Duration.ZERO),
-                ConfigReader.duration(relay, "rehearsal", java.time.Duration.ofSeconds(60)));
+                ConfigReader.duration(relay, "rehearsal", java.time.Duration.ofSeconds(60)),
+                io.understudy.core.tracing.TracingSettings.from(env));
     }
 }

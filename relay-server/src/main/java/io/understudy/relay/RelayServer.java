@@ -62,6 +62,7 @@ public final class RelayServer implements AutoCloseable {
     private volatile boolean draining;
     private io.understudy.core.etcd.Etcd etcd;
     private Campaigner campaigner;
+    private final io.understudy.core.tracing.Tracing tracing;
 
     private RelayServer(RelayConfig config, RelayRole role, Clock clock, boolean silent) {
         if (role.role() != config.role()) {
@@ -78,8 +79,9 @@ public final class RelayServer implements AutoCloseable {
         this.passThrough = new PassThrough(new HttpTransport("pass-through", Origin.PROVIDER, java.time.Duration.ofSeconds(5),
                 PASS_THROUGH_READ_TIMEOUT, clock), PASS_THROUGH_READ_TIMEOUT);
         this.receipts = new Recent<>(config.receiptsKept());
+        this.tracing = io.understudy.core.tracing.Tracing.start("understudy-relay", config.instance(), config.tracing());
         this.completions = new Completions(config, router, metrics, receipts, clock,
-                silent ? silentLogger() : Logger.getLogger(Completions.class.getName()));
+                silent ? silentLogger() : Logger.getLogger(Completions.class.getName()), tracing);
         metrics.watchBudget(completions.budget());
         this.leadership = new Leadership(role.startsCold(), clock::millis);
         this.server = WebServer.builder()
@@ -154,6 +156,7 @@ public final class RelayServer implements AutoCloseable {
             etcd.close();
         }
         server.stop();
+        tracing.close(); // after the server: spans of requests that finished while it stopped are exported too
     }
 
     /**
