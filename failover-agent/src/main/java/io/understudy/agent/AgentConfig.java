@@ -35,7 +35,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                           double costGuardRatio, Budget retryBudget, Breaker breaker, List<Tier> tiers,
                           Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
                           List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd, String name,
-                          int receiptsKept, Requirement require, io.understudy.core.tracing.TracingSettings tracing) {
+                          int receiptsKept, Requirement require, io.understudy.core.tracing.TracingSettings tracing,
+                          Optional<Secret> adminToken) {
 
     public enum TierKind { RELAY, DIRECT }
 
@@ -110,7 +111,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public AgentConfig withPort(int newPort) {
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
-                prices, models, etcd, name, receiptsKept, require, tracing);
+                prices, models, etcd, name, receiptsKept, require, tracing, adminToken);
     }
 
     /** Each tier's same-upstream retries, by tier name. */
@@ -262,7 +263,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ProviderConfigs.prices(root), models, etcdSettings,
                 ConfigReader.string(agent, "name", defaultName()),
                 ConfigReader.integer(agent, "receipts-kept", 10_000, 0, 10_000_000),
-                requirement(agent, "require"), io.understudy.core.tracing.TracingSettings.from(env));
+                requirement(agent, "require"), io.understudy.core.tracing.TracingSettings.from(env),
+                ConfigReader.string(agent, "admin-token-env").map(env).filter(t -> !t.isBlank()).map(t -> new Secret(t.trim())));
     }
 
     /** A requirement in config ({@code require: "region=eu,retention=zero"}); absent: none. */

@@ -45,7 +45,7 @@ import java.util.logging.Logger;
 public final class AgentServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(AgentServer.class.getName());
     private static final Set<String> KNOWN_PATHS = Set.of("/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings",
-            "/v1/models", "/health/live", "/health/ready", "/metrics", "/status", "/");
+            "/v1/models", "/health/live", "/health/ready", "/metrics", "/status", "/", "/admin/avoid");
 
     /** Pass-through calls (audio, images...) may take long: the wait between two reads of the answer. */
     private static final java.time.Duration PASS_THROUGH_READ_TIMEOUT = java.time.Duration.ofSeconds(600);
@@ -66,6 +66,7 @@ public final class AgentServer implements AutoCloseable {
     private final LeaderView leaderView;
     private final PassThrough passThrough;
     private final io.understudy.core.tracing.Tracing tracing;
+    private final AdminEndpoint admin;
 
     private AgentServer(AgentConfig config, Clock clock) {
         this.config = config;
@@ -83,6 +84,7 @@ public final class AgentServer implements AutoCloseable {
                 budget, metrics, failoverLog, clock, this::leaderTier,
                 (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts, tracing);
         this.auth = new ClientAuth(config.clientKeys());
+        this.admin = new AdminEndpoint(config.adminToken(), config, upstreams, failoverLog, clock);
         this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
                 java.util.Optional.ofNullable(leaderView), this::leaderTier);
         upstreams.all().forEach(metrics::watchUpstream);
@@ -170,6 +172,9 @@ public final class AgentServer implements AutoCloseable {
                     res.send(metrics.scrape());
                 })
                 .get("/status", (req, res) -> json(res, status.json()))
+                .get("/admin/avoid", admin::list)
+                .post("/admin/avoid", admin::avoid)
+                .delete("/admin/avoid", admin::lift)
                 .get("/", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
                     res.send(status.html());

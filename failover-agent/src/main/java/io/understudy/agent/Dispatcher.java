@@ -153,6 +153,9 @@ final class Dispatcher {
             if (!requirement.isNone()) {
                 notes.add("only providers meeting " + requirement + " were considered");
             }
+            for (Avoidances.Avoidance a : upstreams.avoidances().active(clock.millis())) {
+                notes.add(a.upstream() + " is out of rotation by the operator (" + a.reason() + ")");
+            }
         }
 
         /**

@@ -91,6 +91,10 @@ final class StatusView {
                 }
             }
         }
+        ArrayNode avoided = root.putArray("avoided");
+        for (Avoidances.Avoidance a : upstreams.avoidances().active(now)) {
+            avoided.addObject().put("upstream", a.upstream()).put("for_ms", a.untilMillis() - now).put("reason", a.reason());
+        }
         root.put("host_worst_lag_ms", upstreams.hostLag().worstLagMillis());
         ObjectNode limits = root.putObject("provider_rate_limited_for_ms");
         upstreams.providerLimits().active(now).forEach(limits::put);
@@ -156,6 +160,16 @@ final class StatusView {
             }
         }
         h.append("</table>");
+        if (!s.path("avoided").isEmpty()) {
+            h.append("<p id=\"avoided\"><b>Out of rotation by the operator:</b> ");
+            StringBuilder list = new StringBuilder();
+            for (JsonNode a : s.path("avoided")) {
+                list.append(list.isEmpty() ? "" : ", ").append(a.path("upstream").asText()).append(" for ")
+                        .append(String.format(java.util.Locale.ROOT, "%.0f s", Math.ceil(a.path("for_ms").asLong() / 1000.0)))
+                        .append(" (").append(a.path("reason").asText()).append(')');
+            }
+            h.append(esc(list.toString())).append("</p>");
+        }
         if (!s.path("provider_rate_limited_for_ms").isEmpty()) {
             h.append("<p>Providers rate limited: ").append(esc(remaining(s.path("provider_rate_limited_for_ms")))).append("</p>");
         }

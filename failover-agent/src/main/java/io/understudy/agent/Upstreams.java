@@ -39,6 +39,7 @@ final class Upstreams implements AutoCloseable {
     private final Optional<Router> directRouter;
     private final Optional<ModelCatalog> directCatalog;
     private final ProviderLimits providerLimits = new ProviderLimits();
+    private final Avoidances avoidances = new Avoidances();
     private final HostLag hostLag;
     private final int directTierIndex;
     private final String directTierName;
@@ -200,6 +201,11 @@ final class Upstreams implements AutoCloseable {
         return providerLimits;
     }
 
+    /** What the operator took out of rotation for now. */
+    Avoidances avoidances() {
+        return avoidances;
+    }
+
     Upstream get(String name) {
         return byName.get(name);
     }
@@ -237,6 +243,9 @@ final class Upstreams implements AutoCloseable {
                 if (!requirement.isNone() && u.knownToIgnoreRequirements()) {
                     continue; // it answered one without enforcing it: never again sent one
                 }
+                if (avoidances.avoided(u.name(), nowMillis)) {
+                    continue; // the operator took it out of rotation for now (see AdminEndpoint)
+                }
                 long cooling = Math.max(u.coolingUntil(model), providerLimits.relayUntil(u.name(), model));
                 out.add(new FailoverPolicy.Candidate(u.name(), u.tier(), u.tierIndex(), model, model, u.healthState(),
                         u.circuitOpen(model, nowMillis) || excluded.contains(u.name()), cooling, u.score(), false));
@@ -246,6 +255,9 @@ final class Upstreams implements AutoCloseable {
                 for (int i = 0; i < plan.size(); i++) {
                     Router.Attempt a = plan.get(i);
                     Upstream u = byName.get("direct:" + a.provider().name());
+                    if (avoidances.avoided(u.name(), nowMillis)) {
+                        continue;
+                    }
                     // within the direct tier the route's order is the preference
                     out.add(new FailoverPolicy.Candidate(u.name(), directTierName, directTierIndex, model, a.model(),
                             u.healthState(), u.circuitOpen(a.model(), nowMillis) || excluded.contains(u.name()),

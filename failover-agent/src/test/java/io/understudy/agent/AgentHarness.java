@@ -147,6 +147,7 @@ final class AgentHarness implements AutoCloseable {
                 server: { host: 127.0.0.1, port: 0 }
                 agent:
                   request-timeout: PT20S
+                  admin-token-env: UNDERSTUDY_ADMIN_TOKEN
                   max-retry-after-wait: PT2S
                   retry-budget: { ratio: 0.2, reserve-per-second: %d, window: PT10S }
                   circuit-breaker: { consecutive-failures: %d, open-for: %s, successes-to-close: 1 }
