@@ -295,28 +295,10 @@ final class ChaosCluster implements AutoCloseable {
      * config/agent.yaml as shipped (the copy built into the agent), with its four addresses pointed at this
      * appliance: its own port, the two relays, the direct tier's provider and etcd. Nothing else changes.
      */
-    private String shippedAgentYaml(List<String> etcdEndpoints) throws IOException {
-        String shipped;
-        try (var in = ChaosCluster.class.getClassLoader().getResourceAsStream("understudy-config/agent.yaml")) {
-            if (in == null) {
-                throw new IllegalStateException("the agent's builtin config/agent.yaml is not on the classpath");
-            }
-            shipped = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
-        String yaml = shipped;
-        for (String[] swap : List.of(
-                new String[] {"port: 4000", "port: 0"},
-                new String[] {"http://127.0.0.1:8081/v1", "http://127.0.0.1:" + ToxiproxyServer.port(primaryProxy) + "/v1"},
-                new String[] {"http://127.0.0.1:8082/v1", "http://127.0.0.1:" + ToxiproxyServer.port(standbyProxy) + "/v1"},
-                new String[] {"http://127.0.0.1:8090/v1", "http://127.0.0.1:" + ToxiproxyServer.port(direct) + "/v1"},
-                new String[] {"endpoints: [ \"http://127.0.0.1:2379\" ]", "endpoints: [ " + quoted(etcdEndpoints) + " ]"},
-                new String[] {"cluster: default", "cluster: " + CLUSTER})) {
-            if (!yaml.contains(swap[0])) {
-                throw new IllegalStateException("config/agent.yaml no longer contains '" + swap[0] + "': update ChaosCluster");
-            }
-            yaml = yaml.replace(swap[0], swap[1]);
-        }
-        return yaml;
+    private String shippedAgentYaml(List<String> etcdEndpoints) {
+        return io.understudy.core.config.ShippedConfig.moved("agent.yaml", new io.understudy.core.config.ShippedConfig.Addresses(0,
+                ToxiproxyServer.port(primaryProxy), ToxiproxyServer.port(standbyProxy), ToxiproxyServer.port(direct),
+                etcdEndpoints, CLUSTER));
     }
 
     /**

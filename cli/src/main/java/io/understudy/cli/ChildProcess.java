@@ -25,6 +25,11 @@ final class ChildProcess {
     }
 
     static ChildProcess start(String name, Path logDir, String maxHeap, List<String> args) {
+        return start(name, logDir, maxHeap, args, java.util.Map.of());
+    }
+
+    /** {@code env}: variables added to the child's environment (a secret it must not get on its command line). */
+    static ChildProcess start(String name, Path logDir, String maxHeap, List<String> args, java.util.Map<String, String> env) {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> command = new ArrayList<>();
         command.add(java);
@@ -40,10 +45,9 @@ final class ChildProcess {
         Path log = logDir.resolve(name + ".log");
         try {
             Files.createDirectories(logDir);
-            Process process = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
-                    .start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+            builder.environment().putAll(env);
+            Process process = builder.start();
             return new ChildProcess(name, log, process);
         } catch (IOException e) {
             throw new UserError("cannot start " + name + ": " + e.getMessage());

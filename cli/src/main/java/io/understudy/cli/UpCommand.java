@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.nio.file.Files;
 
 /**
  * {@code understudy up}: the whole appliance on its embedded defaults, each part its own process,
@@ -19,12 +21,14 @@ import java.util.List;
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = "Start the appliance on embedded defaults and print where to point an OpenAI SDK.")
 final class UpCommand implements Runnable {
-    static final int SIM_PORT = 8090;
-    static final int PRIMARY_PORT = 8081;
-    static final int STANDBY_PORT = 8082;
-    static final int AGENT_PORT = 4000;
-    static final int ETCD_PORT = 2379;
-    static final int ETCD_PEER_PORT = 2380;
+    /** The agent's admin token (for {@code understudy drill}) is written here, readable by this user only. */
+    static final String ADMIN_TOKEN_FILE = "admin-token";
+    static final String ADMIN_TOKEN_ENV = "UNDERSTUDY_ADMIN_TOKEN";
+
+    @Option(names = "--ports-from", paramLabel = "PORT",
+            description = "Listen on PORT (provider-sim), PORT+1 (primary), PORT+2 (standby), PORT+3 (agent), PORT+4 and "
+                    + "PORT+5 (etcd) instead of 8090, 8081, 8082, 4000, 2379 and 2380: a second appliance beside the first")
+    Integer portsFrom;
 
     @Option(names = "--state-dir", defaultValue = ".understudy",
             description = "Where logs and runtime state go (default: ${DEFAULT-VALUE})")
@@ -34,51 +38,112 @@ final class UpCommand implements Runnable {
     boolean forceSim;
 
     private final List<ChildProcess> children = new ArrayList<>();
+    private int simPort = io.understudy.core.config.ShippedConfig.SIM_PORT;
+    private int primaryPort = io.understudy.core.config.ShippedConfig.PRIMARY_PORT;
+    private int standbyPort = io.understudy.core.config.ShippedConfig.STANDBY_PORT;
+    private int agentPort = io.understudy.core.config.ShippedConfig.AGENT_PORT;
+    private int etcdPort = io.understudy.core.config.ShippedConfig.ETCD_PORT;
+    private int etcdPeerPort = io.understudy.core.config.ShippedConfig.ETCD_PORT + 1;
 
     @Override
     public void run() {
         boolean live = !forceSim && (present("OPENAI_API_KEY") || present("ANTHROPIC_API_KEY"));
+        if (portsFrom != null) {
+            if (portsFrom < 1024 || portsFrom > 65535 - 5) {
+                throw new UserError("--ports-from must be between 1024 and 65530");
+            }
+            simPort = portsFrom;
+            primaryPort = portsFrom + 1;
+            standbyPort = portsFrom + 2;
+            agentPort = portsFrom + 3;
+            etcdPort = portsFrom + 4;
+            etcdPeerPort = portsFrom + 5;
+        }
         Path logs = stateDir.resolve("logs").toAbsolutePath();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "up-shutdown"));
 
         String configuredEtcd = System.getenv("UNDERSTUDY_ETCD");
         boolean localEtcd = configuredEtcd == null || configuredEtcd.isBlank();
-        List<Integer> ports = new ArrayList<>(live ? List.of(PRIMARY_PORT, STANDBY_PORT, AGENT_PORT)
-                : List.of(SIM_PORT, PRIMARY_PORT, STANDBY_PORT, AGENT_PORT));
+        List<Integer> ports = new ArrayList<>(live ? List.of(primaryPort, standbyPort, agentPort)
+                : List.of(simPort, primaryPort, standbyPort, agentPort));
         if (localEtcd) {
-            ports.addAll(List.of(ETCD_PORT, ETCD_PEER_PORT));
+            ports.addAll(List.of(etcdPort, etcdPeerPort));
         }
         for (int port : ports) {
             requireFree(port);
         }
-        String etcdEndpoint = localEtcd ? "http://127.0.0.1:" + ETCD_PORT : configuredEtcd;
+        String etcdEndpoint = localEtcd ? "http://127.0.0.1:" + etcdPort : configuredEtcd;
+        String adminToken = adminToken();
         if (localEtcd) {
             startEtcd(logs);
         }
         if (!live) {
-            ChildProcess sim = launch("sim", logs, "256m", List.of("sim", "--port", String.valueOf(SIM_PORT)));
-            sim.awaitReady(URI.create("http://127.0.0.1:" + SIM_PORT + "/health"), Duration.ofSeconds(30));
+            ChildProcess sim = launch("sim", logs, "256m", List.of("sim", "--port", String.valueOf(simPort)), Map.of());
+            sim.awaitReady(URI.create("http://127.0.0.1:" + simPort + "/health"), Duration.ofSeconds(30));
         }
         String variant = live ? "-live.yaml" : ".yaml";
         ChildProcess primary = launch("primary", logs, "512m", List.of("relay", "--role", "primary",
-                "--config", "builtin:primary" + variant));
+                "--config", config("primary" + variant, primaryPort, etcdEndpoint)), Map.of());
         ChildProcess standby = launch("standby", logs, "512m", List.of("relay", "--role", "standby",
-                "--config", "builtin:standby" + variant, "--port", String.valueOf(STANDBY_PORT)));
-        primary.awaitReady(URI.create("http://127.0.0.1:" + PRIMARY_PORT + "/health/ready"), Duration.ofSeconds(30));
-        standby.awaitReady(URI.create("http://127.0.0.1:" + STANDBY_PORT + "/health/ready"), Duration.ofSeconds(30));
+                "--config", config("standby" + variant, standbyPort, etcdEndpoint), "--port", String.valueOf(standbyPort)), Map.of());
+        primary.awaitReady(URI.create("http://127.0.0.1:" + primaryPort + "/health/ready"), Duration.ofSeconds(30));
+        standby.awaitReady(URI.create("http://127.0.0.1:" + standbyPort + "/health/ready"), Duration.ofSeconds(30));
         ChildProcess agent = launch("agent", logs, "128m", List.of("agent",
-                "--config", live ? "builtin:agent-live.yaml" : "builtin:agent.yaml"));
-        agent.awaitReady(URI.create("http://127.0.0.1:" + AGENT_PORT + "/health/ready"), Duration.ofSeconds(30));
+                "--config", config("agent" + variant, agentPort, etcdEndpoint)), Map.of(ADMIN_TOKEN_ENV, adminToken));
+        agent.awaitReady(URI.create("http://127.0.0.1:" + agentPort + "/health/ready"), Duration.ofSeconds(30));
 
         printBanner(live, logs, etcdEndpoint, localEtcd);
         watch();
     }
 
+    /**
+     * The built-in config {@code name} on the default ports; on others (--ports-from, or etcd from
+     * UNDERSTUDY_ETCD), a copy with only its addresses moved, written under the state directory.
+     */
+    private String config(String name, int ownPort, String etcdEndpoint) {
+        if (portsFrom == null) {
+            return "builtin:" + name;
+        }
+        String yaml = io.understudy.core.config.ShippedConfig.moved(name, new io.understudy.core.config.ShippedConfig.Addresses(
+                ownPort, primaryPort, standbyPort, simPort, List.of(etcdEndpoint), "default"));
+        try {
+            Path file = Files.createDirectories(stateDir.resolve("config").toAbsolutePath()).resolve(name);
+            Files.writeString(file, yaml);
+            return file.toString();
+        } catch (IOException e) {
+            throw new UserError("cannot write " + name + " under " + stateDir + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The agent's admin token for this run: from UNDERSTUDY_ADMIN_TOKEN when set, else a new random
+     * one, written to {@code <state-dir>/admin-token} (owner-only) for {@code understudy drill}.
+     */
+    private String adminToken() {
+        String token = System.getenv(ADMIN_TOKEN_ENV);
+        if (token == null || token.isBlank()) {
+            byte[] random = new byte[24];
+            new java.security.SecureRandom().nextBytes(random);
+            token = java.util.HexFormat.of().formatHex(random);
+        }
+        Path file = stateDir.resolve(ADMIN_TOKEN_FILE).toAbsolutePath();
+        try {
+            Files.createDirectories(file.getParent());
+            Files.deleteIfExists(file);
+            Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(file, token + "\n");
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new UserError("cannot write the admin token to " + file + ": " + e.getMessage());
+        }
+        return token;
+    }
+
     /** A local single-member etcd, its data under the state directory, loopback only. */
     private void startEtcd(Path logs) {
         Path data = stateDir.resolve("etcd").toAbsolutePath();
-        String client = "http://127.0.0.1:" + ETCD_PORT;
-        String peer = "http://127.0.0.1:" + ETCD_PEER_PORT;
+        String client = "http://127.0.0.1:" + etcdPort;
+        String peer = "http://127.0.0.1:" + etcdPeerPort;
         ChildProcess etcd = ChildProcess.startExternal("etcd", logs, List.of("etcd", "--name", "understudy",
                 "--data-dir", data.toString(), "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
@@ -89,8 +154,8 @@ final class UpCommand implements Runnable {
         etcd.awaitReady(URI.create(client + "/health"), Duration.ofSeconds(30));
     }
 
-    private ChildProcess launch(String name, Path logs, String heap, List<String> args) {
-        ChildProcess child = ChildProcess.start(name, logs, heap, args);
+    private ChildProcess launch(String name, Path logs, String heap, List<String> args, Map<String, String> env) {
+        ChildProcess child = ChildProcess.start(name, logs, heap, args, env);
         synchronized (children) {
             children.add(child);
         }
@@ -153,7 +218,7 @@ final class UpCommand implements Runnable {
     }
 
     private void printBanner(boolean live, Path logs, String etcdEndpoint, boolean localEtcd) {
-        String base = "http://127.0.0.1:" + AGENT_PORT + "/v1";
+        String base = "http://127.0.0.1:" + agentPort + "/v1";
         String key = present("UNDERSTUDY_AGENT_KEYS") ? "<one of UNDERSTUDY_AGENT_KEYS>" : "unused";
         String model = live && !present("OPENAI_API_KEY") ? "claude-sonnet-4-5" : "gpt-4o-mini";
         StringBuilder sb = new StringBuilder();
@@ -171,16 +236,21 @@ final class UpCommand implements Runnable {
         } else {
             sb.append("Understudy is up with the simulated provider (no OPENAI_API_KEY or ANTHROPIC_API_KEY set).\n\n");
         }
-        sb.append("  failover agent  http://127.0.0.1:").append(AGENT_PORT).append("/v1   status page http://127.0.0.1:")
-                .append(AGENT_PORT).append("/\n");
-        sb.append("  primary relay   http://127.0.0.1:").append(PRIMARY_PORT).append("/v1\n");
-        sb.append("  standby relay   http://127.0.0.1:").append(STANDBY_PORT).append("/v1\n");
+        sb.append("  failover agent  http://127.0.0.1:").append(agentPort).append("/v1   status page http://127.0.0.1:")
+                .append(agentPort).append("/\n");
+        sb.append("  primary relay   http://127.0.0.1:").append(primaryPort).append("/v1\n");
+        sb.append("  standby relay   http://127.0.0.1:").append(standbyPort).append("/v1\n");
         if (!live) {
-            sb.append("  provider-sim    http://127.0.0.1:").append(SIM_PORT).append("/v1   attempts log /sim/attempts\n");
+            sb.append("  provider-sim    http://127.0.0.1:").append(simPort).append("/v1   attempts log /sim/attempts\n");
         }
         sb.append("  etcd            ").append(etcdEndpoint).append(localEtcd ? "   (local, data in " + stateDir.resolve("etcd")
                 + "; set UNDERSTUDY_ETCD to use yours)" : "   (from UNDERSTUDY_ETCD)").append('\n');
-        sb.append("\nOperate:  bin/understudy status | promote standby [--force] | switchover --to primary | history\n");
+        String etcdFlag = localEtcd && portsFrom == null ? "" : " --etcd " + etcdEndpoint;
+        sb.append("\nOperate:  bin/understudy status").append(etcdFlag)
+                .append(" | promote standby [--force] | switchover --to primary | history\n");
+        sb.append("Rehearse: bin/understudy drill").append(portsFrom == null ? "" : " --agent http://127.0.0.1:" + agentPort)
+                .append(etcdFlag).append(stateDir.equals(Path.of(".understudy")) ? ""
+                        : " --admin-token-file " + stateDir.resolve(ADMIN_TOKEN_FILE)).append('\n');
         sb.append("\nPoint an OpenAI SDK at the agent:\n\n  base_url=").append(base).append("\n  api_key=").append(key)
                 .append("\n\n");
         sb.append("  curl -s ").append(base).append("/chat/completions \\\n")
