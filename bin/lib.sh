@@ -94,6 +94,39 @@ ensure_etcd() {
   fi
 }
 
+# The distribution (bin/understudy dist): a versioned tarball with a trimmed Java runtime (jlink),
+# the jars, launchers and the shipped configs; runs on a host with no JDK. Needs the jars built
+# (ensure_built, or a Maven build past cli's package phase). Prints the tarball's path.
+build_dist() {
+  local out="$1" version arch name stage lib modules
+  version=$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$UNDERSTUDY_ROOT/pom.xml")
+  arch=$(uname -m)
+  name="understudy-$version-linux-$arch"
+  [ -f "$UNDERSTUDY_ROOT/cli/target/understudy.jar" ] || die "build first: cli/target/understudy.jar is missing"
+  stage=$(mktemp -d)
+  lib="$stage/$name/lib"
+  mkdir -p "$lib" "$stage/$name/bin" "$stage/$name/config" "$out"
+  cp "$UNDERSTUDY_ROOT/cli/target/understudy.jar" "$UNDERSTUDY_ROOT"/cli/target/lib/*.jar "$lib/"
+  # the modules every jar needs, as jdeps finds them; the TLS and DNS providers are loaded by name, so named here
+  modules=$("$JAVA_HOME/bin/jdeps" -q --ignore-missing-deps --multi-release "$JAVA_MAJOR" --print-module-deps \
+    --class-path "$(ls "$lib"/*.jar | tr '\n' ':')" "$lib"/*.jar) || { rm -rf "$stage"; die "jdeps failed"; }
+  modules="$modules,jdk.crypto.ec,jdk.naming.dns"
+  "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
+    --compress=zip-6 --output "$stage/$name/runtime" || { rm -rf "$stage"; die "jlink failed"; }
+  local unsafe=""
+  [ "$JAVA_MAJOR" -ge 24 ] && unsafe="--sun-misc-unsafe-memory-access=allow"
+  for f in "$UNDERSTUDY_ROOT"/deploy/dist/bin/*; do
+    sed "s/--sun-misc-unsafe-memory-access=allow/$unsafe/" "$f" >"$stage/$name/bin/${f##*/}"
+    chmod 755 "$stage/$name/bin/${f##*/}"
+  done
+  cp "$UNDERSTUDY_ROOT"/config/*.yaml "$stage/$name/config/"
+  [ -d "$UNDERSTUDY_ROOT/deploy/systemd" ] && cp -r "$UNDERSTUDY_ROOT/deploy/systemd" "$stage/$name/systemd"
+  echo "$version" >"$stage/$name/VERSION"
+  tar -C "$stage" -czf "$out/$name.tar.gz" "$name" || { rm -rf "$stage"; die "tar failed"; }
+  rm -rf "$stage"
+  echo "$out/$name.tar.gz"
+}
+
 # Debian's Chromium, headless, for the tests that open the agent's status page and the chaos report in a browser.
 ensure_chromium() {
   [ -n "${UNDERSTUDY_CHROMIUM:-}" ] && [ -x "$UNDERSTUDY_CHROMIUM" ] && return 0
@@ -123,6 +156,21 @@ ensure_toxiproxy() {
     || die "could not install Toxiproxy $TOXIPROXY_VERSION with go install"
   mv -f "$dir/server" "$bin"
   echo "$TOXIPROXY_VERSION" > "$dir/toxiproxy-server.version"
+}
+
+# Helm for the chart checks (helm lint, helm template), built with Go into .understudy/tools/bin.
+# v3.21.4: the registry here serves v3.22.0 but has not approved it.
+HELM_VERSION=v3.21.4
+ensure_helm() {
+  local dir="$UNDERSTUDY_ROOT/.understudy/tools/bin"
+  if [ -x "$dir/helm" ] && [ "$(cat "$dir/helm.version" 2>/dev/null)" = "$HELM_VERSION" ]; then
+    return 0
+  fi
+  command -v go >/dev/null 2>&1 || die "the chart checks need Go to install Helm (go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION)"
+  say "understudy: installing Helm $HELM_VERSION (go install, a few minutes the first time)..."
+  mkdir -p "$dir"
+  GOBIN="$dir" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2 || die "could not install Helm $HELM_VERSION with go install"
+  echo "$HELM_VERSION" > "$dir/helm.version"
 }
 
 # bin/bench's peers, each installed where missing: nginx, HAProxy and wrk from Debian's packages,

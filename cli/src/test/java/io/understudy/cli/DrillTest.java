@@ -3,6 +3,7 @@ package io.understudy.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.understudy.core.Json;
 import io.understudy.testkit.Await;
+import io.understudy.testkit.Logs;
 import io.understudy.testkit.Ports;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +47,7 @@ class DrillTest {
         try {
             Await.until("up's appliance ready, its agent following a leader", Duration.ofSeconds(120), () -> {
                 if (!up.isAlive()) {
-                    throw new AssertionError("up exited: " + tail(dir.resolve("up.log")));
+                    throw new AssertionError("up exited: " + Logs.tail(dir.resolve("up.log"), 30));
                 }
                 JsonNode status = json(get(agent + "/status", null));
                 return !status.path("leader").path("instance").isNull() && !status.path("leader").path("instance").isMissingNode();
@@ -62,7 +63,7 @@ class DrillTest {
             Process asked = java(dir.resolve("unconfirmed.log"), unconfirmed.toArray(String[]::new));
             asked.getOutputStream().close(); // no one to answer
             assertTrue(asked.waitFor(60, TimeUnit.SECONDS));
-            assertEquals(2, asked.exitValue(), tail(dir.resolve("unconfirmed.log")));
+            assertEquals(2, asked.exitValue(), Logs.tail(dir.resolve("unconfirmed.log"), 30));
             assertTrue(Files.readString(dir.resolve("unconfirmed.log")).contains("--yes"), "it says how to run unattended");
             assertEquals(0, json(get(agent + "/admin/avoid", Files.readString(token).trim())).path("avoided").size(),
                     "nothing was left avoided");
@@ -129,15 +130,6 @@ class DrillTest {
             return Json.parse(text);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-        } catch (IOException e) {
-            return "(no log)";
         }
     }
 }

@@ -52,7 +52,7 @@ public final class EtcdProcess implements AutoCloseable {
         try (var http = java.net.http.HttpClient.newHttpClient()) {
             Await.until("etcd serving on " + clientPort, Duration.ofSeconds(20), () -> {
                 if (!process.isAlive()) {
-                    throw new IllegalStateException("etcd exited; its log:\n" + tail(log));
+                    throw new IllegalStateException("etcd exited; its log:\n" + Logs.tail(log, 30));
                 }
                 try {
                     var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(endpoint() + "/health"))
@@ -70,16 +70,7 @@ public final class EtcdProcess implements AutoCloseable {
         } catch (AssertionError notServing) {
             // what etcd said and logged is the diagnosis: keep it in the failure, the temp dir is gone after
             throw new AssertionError(notServing.getMessage() + "; last /health answer: " + lastAnswer[0]
-                    + "; its log:\n" + tail(log), notServing);
-        }
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-        } catch (IOException | RuntimeException unreadable) {
-            return "(unreadable: " + unreadable + ")";
+                    + "; its log:\n" + Logs.tail(log, 30), notServing);
         }
     }
 

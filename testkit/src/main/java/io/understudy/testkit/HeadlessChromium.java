@@ -65,7 +65,7 @@ public final class HeadlessChromium implements AutoCloseable {
             Path portFile = profile.resolve("DevToolsActivePort");
             String port = Await.value("Chromium's DevTools port", Duration.ofSeconds(20), () -> {
                 if (!process.isAlive()) {
-                    throw new IllegalStateException("Chromium exited: " + tail(log));
+                    throw new IllegalStateException("Chromium exited: " + Logs.tail(log, 10));
                 }
                 try {
                     return Files.exists(portFile) ? Files.readAllLines(portFile).stream().findFirst().filter(s -> !s.isBlank()).orElse(null) : null;
@@ -187,15 +187,6 @@ public final class HeadlessChromium implements AutoCloseable {
             return Json.parse(text);
         } catch (IOException e) {
             throw new UncheckedIOException("Chromium sent what is not JSON", e);
-        }
-    }
-
-    private static String tail(Path log) {
-        try {
-            var lines = Files.readAllLines(log);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 10), lines.size()));
-        } catch (IOException e) {
-            return "(no log)";
         }
     }
 

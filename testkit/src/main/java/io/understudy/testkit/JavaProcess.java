@@ -144,12 +144,7 @@ public final class JavaProcess implements AutoCloseable {
     }
 
     public String tail() {
-        try {
-            List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
+        return Logs.tail(log, 30);
     }
 
     public Path log() {
