@@ -27,7 +27,8 @@ final class UpCommand implements Runnable {
 
     @Option(names = "--ports-from", paramLabel = "PORT",
             description = "Listen on PORT (provider-sim), PORT+1 (primary), PORT+2 (standby), PORT+3 (agent), PORT+4 and "
-                    + "PORT+5 (etcd) instead of 8090, 8081, 8082, 4000, 2379 and 2380: a second appliance beside the first")
+                    + "PORT+5 (etcd) instead of 8090, 8081, 8082, 4000, 2379 and 2380: a second appliance beside the first. "
+                    + "Pick PORT below the kernel's ephemeral range (32768 on Linux), where outgoing connections cannot take it")
     Integer portsFrom;
 
     @Option(names = "--state-dir", defaultValue = ".understudy",
