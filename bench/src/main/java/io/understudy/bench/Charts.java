@@ -146,6 +146,50 @@ final class Charts {
         return svg.append("</svg>\n").toString();
     }
 
+    /** One line per series of (x, y) points: a value sampled over time (x in seconds). */
+    record Line(String name, List<double[]> points) {
+    }
+
+    static String lines(String title, String unit, List<Line> series) {
+        String[] colours = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"};
+        int w = 760;
+        int h = 300;
+        int left = 70;
+        int right = 170;
+        int top = 40;
+        int bottom = 40;
+        double maxX = 1;
+        double maxY = 1;
+        for (Line l : series) {
+            for (double[] p : l.points()) {
+                maxX = Math.max(maxX, p[0]);
+                maxY = Math.max(maxY, p[1]);
+            }
+        }
+        double plotW = w - left - right;
+        double plotH = h - top - bottom;
+        StringBuilder svg = header(w, h, title);
+        for (int i = 0; i <= 4; i++) {
+            double y = top + plotH * i / 4;
+            svg.append(line(left, y, left + plotW, y, "#ddd")).append(text(left - 6, y + 4, trim(Math.round(maxY * (4 - i) / 4.0)), "end", 10));
+        }
+        svg.append(text(14, top + plotH / 2, unit, "middle", 11).replace("<text ", "<text transform=\"rotate(-90 14 " + fmt(top + plotH / 2) + ")\" "));
+        for (int i = 0; i <= 5; i++) {
+            svg.append(text(left + plotW * i / 5, h - 22, Math.round(maxX * i / 5 / 60) + " min", "middle", 10));
+        }
+        for (int s = 0; s < series.size(); s++) {
+            Line l = series.get(s);
+            String colour = colours[s % colours.length];
+            StringBuilder path = new StringBuilder();
+            for (double[] p : l.points()) {
+                path.append(path.isEmpty() ? "M" : " L").append(fmt(left + plotW * p[0] / maxX)).append(' ').append(fmt(top + plotH * (1 - p[1] / maxY)));
+            }
+            svg.append("<path d=\"").append(path).append("\" fill=\"none\" stroke=\"").append(colour).append("\" stroke-width=\"1.5\"/>\n");
+            svg.append(legend(w - right + 12, top + 10 + 18 * s, colour, l.name()));
+        }
+        return svg.append("</svg>\n").toString();
+    }
+
     private static StringBuilder header(int w, int h, String title) {
         return new StringBuilder("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(w).append("\" height=\"").append(h)
                 .append("\" viewBox=\"0 0 ").append(w).append(' ').append(h).append("\" font-family=\"sans-serif\">\n")
