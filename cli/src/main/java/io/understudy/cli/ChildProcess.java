@@ -85,8 +85,14 @@ final class ChildProcess {
     /** Waits until {@code url} answers 200, the process dies, or the deadline passes. */
     void awaitReady(URI url, Duration timeout) {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        boolean told = false;
         while (System.nanoTime() < deadline) {
+            if (!told && System.nanoTime() - start > Duration.ofSeconds(15).toNanos()) {
+                System.err.println("understudy: still waiting for " + name + " to be ready (cold JVMs on busy cores)...");
+                told = true;
+            }
             if (!process.isAlive()) {
                 throw new UserError(name + " exited with code " + process.exitValue() + " before it was ready:\n"
                         + tail(20));
@@ -110,7 +116,7 @@ final class ChildProcess {
                 throw new UserError("interrupted while waiting for " + name);
             }
         }
-        throw new UserError(name + " was not ready within " + timeout.toSeconds() + " s; see " + log);
+        throw new UserError(name + " was not ready within " + timeout.toSeconds() + " s; the end of " + log + ":\n" + tail(20));
     }
 
     /** SIGTERM, then SIGKILL if it has not exited within the grace period. */

@@ -24,6 +24,12 @@ final class UpCommand implements Runnable {
     /** The agent's admin token (for {@code understudy drill}) is written here, readable by this user only. */
     static final String ADMIN_TOKEN_FILE = "admin-token";
     static final String ADMIN_TOKEN_ENV = "UNDERSTUDY_ADMIN_TOKEN";
+    /**
+     * How long each part may take to become ready. Cold JVMs share the cores while both relays
+     * rehearse their request paths: on an idle 2-core machine the agent took 8.9 s from JVM start to
+     * listening, and CI once saw it miss a 30 s wait (ci90).
+     */
+    static final Duration STARTUP_PATIENCE = Duration.ofSeconds(120);
 
     @Option(names = "--ports-from", paramLabel = "PORT",
             description = "Listen on PORT (provider-sim), PORT+1 (primary), PORT+2 (standby), PORT+3 (agent), PORT+4 and "
@@ -80,18 +86,18 @@ final class UpCommand implements Runnable {
         }
         if (!live) {
             ChildProcess sim = launch("sim", logs, "256m", List.of("sim", "--port", String.valueOf(simPort)), Map.of());
-            sim.awaitReady(URI.create("http://127.0.0.1:" + simPort + "/health"), Duration.ofSeconds(30));
+            sim.awaitReady(URI.create("http://127.0.0.1:" + simPort + "/health"), STARTUP_PATIENCE);
         }
         String variant = live ? "-live.yaml" : ".yaml";
         ChildProcess primary = launch("primary", logs, "512m", List.of("relay", "--role", "primary",
                 "--config", config("primary" + variant, primaryPort, etcdEndpoint)), Map.of());
         ChildProcess standby = launch("standby", logs, "512m", List.of("relay", "--role", "standby",
                 "--config", config("standby" + variant, standbyPort, etcdEndpoint), "--port", String.valueOf(standbyPort)), Map.of());
-        primary.awaitReady(URI.create("http://127.0.0.1:" + primaryPort + "/health/ready"), Duration.ofSeconds(30));
-        standby.awaitReady(URI.create("http://127.0.0.1:" + standbyPort + "/health/ready"), Duration.ofSeconds(30));
+        primary.awaitReady(URI.create("http://127.0.0.1:" + primaryPort + "/health/ready"), STARTUP_PATIENCE);
+        standby.awaitReady(URI.create("http://127.0.0.1:" + standbyPort + "/health/ready"), STARTUP_PATIENCE);
         ChildProcess agent = launch("agent", logs, "128m", List.of("agent",
                 "--config", config("agent" + variant, agentPort, etcdEndpoint)), Map.of(ADMIN_TOKEN_ENV, adminToken));
-        agent.awaitReady(URI.create("http://127.0.0.1:" + agentPort + "/health/ready"), Duration.ofSeconds(30));
+        agent.awaitReady(URI.create("http://127.0.0.1:" + agentPort + "/health/ready"), STARTUP_PATIENCE);
 
         printBanner(live, logs, etcdEndpoint, localEtcd);
         watch();
@@ -152,7 +158,7 @@ final class UpCommand implements Runnable {
         synchronized (children) {
             children.add(etcd);
         }
-        etcd.awaitReady(URI.create(client + "/health"), Duration.ofSeconds(30));
+        etcd.awaitReady(URI.create(client + "/health"), STARTUP_PATIENCE);
     }
 
     private ChildProcess launch(String name, Path logs, String heap, List<String> args, Map<String, String> env) {
