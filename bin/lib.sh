@@ -120,6 +120,9 @@ build_dist() {
     chmod 755 "$stage/$name/bin/${f##*/}"
   done
   cp "$UNDERSTUDY_ROOT"/config/*.yaml "$stage/$name/config/"
+  mkdir -p "$stage/$name/docs"
+  cp "$UNDERSTUDY_ROOT/README.md" "$stage/$name/"
+  cp "$UNDERSTUDY_ROOT"/docs/*.md "$stage/$name/docs/"
   [ -d "$UNDERSTUDY_ROOT/deploy/systemd" ] && cp -r "$UNDERSTUDY_ROOT/deploy/systemd" "$stage/$name/systemd"
   echo "$version" >"$stage/$name/VERSION"
   tar -C "$stage" -czf "$out/$name.tar.gz" "$name" || { rm -rf "$stage"; die "tar failed"; }
@@ -127,17 +130,27 @@ build_dist() {
   echo "$out/$name.tar.gz"
 }
 
+# apt_install PACKAGE WHAT: installs a Debian package when root with apt-get, else stops with how to.
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "understudy: installing $1 (apt-get install $1) for $2..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1") >&2 || die "could not install $1"
+  else
+    die "$2 need the $1 package: install it (e.g. 'sudo apt-get install $1')"
+  fi
+}
+
 # Debian's Chromium, headless, for the tests that open the agent's status page and the chaos report in a browser.
 ensure_chromium() {
   [ -n "${UNDERSTUDY_CHROMIUM:-}" ] && [ -x "$UNDERSTUDY_CHROMIUM" ] && return 0
   [ -x /usr/bin/chromium ] && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "understudy: installing Chromium (apt-get install chromium) for the browser checks..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 \
-      || die "could not install chromium"
-  else
-    die "the browser checks need Chromium: install it (e.g. 'sudo apt-get install chromium'), or set UNDERSTUDY_CHROMIUM"
-  fi
+  apt_install chromium "the browser checks (or set UNDERSTUDY_CHROMIUM)"
+}
+
+# systemd-analyze (Debian's systemd package) for the unit checks: verify, and security --offline.
+ensure_systemd_analyze() {
+  command -v systemd-analyze >/dev/null 2>&1 && return 0
+  apt_install systemd "the systemd unit checks"
 }
 
 # Toxiproxy server v2.12.0 for the chaos suite, built from source with Go into .understudy/tools/bin.

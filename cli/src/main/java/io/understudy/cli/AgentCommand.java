@@ -17,12 +17,11 @@ final class AgentCommand implements Runnable {
 
     @Override
     public void run() {
-        AgentConfig agentConfig = AgentConfig.load(config == null ? "builtin:agent.yaml" : config, System::getenv);
-        if (port != null) {
-            agentConfig = agentConfig.withPort(port);
-        }
+        String source = config == null ? "builtin:agent.yaml" : config;
+        java.util.function.Supplier<AgentConfig> load = AgentMain.loader(source, java.util.Optional.ofNullable(port));
+        AgentConfig agentConfig = load.get();
         try {
-            AgentMain.run(agentConfig);
+            AgentMain.run(source, load);
         } catch (RuntimeException e) {
             throw new UserError("cannot start the agent on " + agentConfig.host() + ":" + agentConfig.port() + ": "
                     + RelayCommand.rootMessage(e));

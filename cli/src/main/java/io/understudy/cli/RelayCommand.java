@@ -27,15 +27,13 @@ final class RelayCommand implements Runnable {
             case "standby" -> RelayConfig.Role.STANDBY;
             default -> throw new UserError("--role must be primary or standby, got '" + role + "'");
         };
-        RelayConfig relayConfig = RelayConfig.load(config == null ? "builtin:" + role + ".yaml" : config, System::getenv)
-                .withRole(parsedRole);
-        if (port != null) {
-            relayConfig = relayConfig.withPort(port);
-        }
+        String source = config == null ? "builtin:" + role + ".yaml" : config;
+        java.util.function.Supplier<RelayConfig> load = RelayMain.loader(source, parsedRole, java.util.Optional.ofNullable(port));
+        RelayConfig relayConfig = load.get();
         try {
-            RelayMain.run(relayConfig, switch (relayConfig.role()) {
+            RelayMain.run(source, load, c -> switch (c.role()) {
                 case PRIMARY -> new PrimaryRole();
-                case STANDBY -> StandbyMain.roleFor(relayConfig);
+                case STANDBY -> StandbyMain.roleFor(c);
             });
         } catch (RuntimeException e) {
             throw new UserError("cannot start the relay on " + relayConfig.host() + ":" + relayConfig.port() + ": "

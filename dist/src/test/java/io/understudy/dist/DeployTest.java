@@ -65,6 +65,8 @@ class DeployTest {
                 Map<String, Object> configMap = one(docs, "ConfigMap", "rel-understudy-" + role);
                 String relayYaml = (String) map(configMap, "data").get("relay.yaml");
                 RelayConfig config = RelayConfig.from(yaml(relayYaml), secret::get);
+                assertTrue(io.understudy.core.config.ConfigReloads.Settings.from(yaml(relayYaml)).watch(),
+                        "a helm upgrade of providers or routes reaches the running " + role + ": it watches its file");
                 assertEquals(role, config.role().wireName());
                 assertEquals(role + "-1", config.instance());
                 assertEquals(Optional.of("http://rel-understudy-" + role + ":" + config.port() + "/v1"), config.advertiseUrl(),
@@ -107,6 +109,8 @@ class DeployTest {
         List<Map<String, Object>> docs = documents(Files.readString(ROOT.resolve("deploy/kubernetes/agent-sidecar.yaml")));
         String agentYaml = (String) map(one(docs, "ConfigMap", "my-app-understudy-agent"), "data").get("agent.yaml");
         AgentConfig config = AgentConfig.from(yaml(agentYaml), Map.<String, String>of()::get);
+        assertTrue(io.understudy.core.config.ConfigReloads.Settings.from(yaml(agentYaml)).watch(),
+                "an edited ConfigMap reaches the sidecar without restarting the app's pod");
         assertEquals("127.0.0.1", config.host(), "only the pod's own containers reach it");
         assertEquals(4000, config.port());
         List<String> relayUrls = new ArrayList<>();

@@ -7,6 +7,7 @@ import io.understudy.testkit.Await;
 import io.understudy.testkit.EtcdProcess;
 import io.understudy.testkit.Logs;
 import io.understudy.testkit.Ports;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,14 +37,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DistTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
+    /** Where the tarball is built and unpacked, once for the class. */
+    @TempDir
+    static Path built;
+    /** The unpacked tarball: what an SRE has in /opt/understudy. */
+    private static Path app;
+
     @TempDir
     Path dir;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final List<Process> started = new ArrayList<>();
 
-    @Test
-    void theTarballRunsARelayAndAnAgentOnAHostWithoutAJdk() throws Exception {
+    @BeforeAll
+    static void buildAndUnpackTheTarball() throws Exception {
+        Path dir = built;
         Path buildLog = dir.resolve("build.log");
         Process build = new ProcessBuilder("bash", "-c", "source bin/lib.sh && find_java && build_dist \"$1\"", "build-dist",
                 dir.resolve("out").toString()).directory(ROOT.toFile()).redirectErrorStream(true).redirectOutput(buildLog.toFile()).start();
@@ -57,10 +65,13 @@ class DistTest {
         Process untar = new ProcessBuilder("tar", "-xzf", tarball.toString(), "-C", host.toString()).inheritIO().start();
         assertTrue(untar.waitFor(2, TimeUnit.MINUTES));
         assertEquals(0, untar.exitValue());
-        Path app;
         try (Stream<Path> entries = Files.list(host)) {
             app = entries.findFirst().orElseThrow();
         }
+    }
+
+    @Test
+    void theTarballRunsARelayAndAnAgentOnAHostWithoutAJdk() throws Exception {
         assertTrue(Files.isExecutable(app.resolve("runtime/bin/java")), "a Java runtime of its own");
         assertFalse(Files.exists(app.resolve("runtime/bin/javac")), "a runtime, not a JDK");
         // the container images unpack this tarball at /opt/understudy-*: their entry point is in it
@@ -119,6 +130,52 @@ class DistTest {
                 }
             }
         }
+    }
+
+    /**
+     * The tarball's systemd units, with {@code /opt/understudy} where this test unpacked it: {@code
+     * systemd-analyze verify} finds them valid and their commands present in the tarball, and
+     * {@code systemd-analyze security} rates their exposure 2.5 or less ("OK" in its words).
+     */
+    @Test
+    void theTarballsSystemdUnitsVerifyAndAreHardened() throws Exception {
+        Path units = Files.createDirectories(dir.resolve("units"));
+        for (String unit : List.of("understudy-relay@.service", "understudy-agent.service")) {
+            String text = Files.readString(app.resolve("systemd").resolve(unit));
+            assertTrue(text.contains("ExecReload=/bin/kill -HUP $MAINPID"), unit + " reloads by SIGHUP");
+            assertTrue(text.contains("Restart=on-failure"), unit + " restarts on failure");
+            assertTrue(text.contains("EnvironmentFile=-/etc/understudy/"), unit + " takes its secrets from an environment file");
+            assertFalse(text.matches("(?s).*(?m)^Environment=.*(KEY|TOKEN|PASSWORD).*"), unit + " holds no secret itself");
+            assertFalse(text.matches("(?s).*(?m)^MemoryDenyWriteExecute=yes.*"), "the JIT needs writable code memory");
+            Files.writeString(units.resolve(unit), text.replace("/opt/understudy/", app + "/"));
+        }
+        Files.copy(units.resolve("understudy-relay@.service"), units.resolve("understudy-relay@primary.service"));
+        Files.copy(units.resolve("understudy-relay@.service"), units.resolve("understudy-relay@standby.service"));
+        List<String> instances = List.of("understudy-relay@primary.service", "understudy-relay@standby.service",
+                "understudy-agent.service");
+        List<String> verify = new ArrayList<>(List.of("systemd-analyze", "verify"));
+        instances.forEach(u -> verify.add(units.resolve(u).toString()));
+        Run checked = run(verify);
+        assertEquals(0, checked.exit(), "systemd-analyze verify: " + checked.output());
+        assertEquals("", checked.output().strip(), "no warnings");
+        for (String u : instances) {
+            Run security = run(List.of("systemd-analyze", "security", "--offline=true", "--threshold=25",
+                    units.resolve(u).toString()));
+            assertEquals(0, security.exit(), u + " exposure above 2.5:\n" + security.output());
+        }
+    }
+
+    private record Run(int exit, String output) {
+    }
+
+    private Run run(List<String> command) throws Exception {
+        Path out = Files.createTempFile(dir, "run", ".log");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not end within 60 s");
+        }
+        return new Run(p.exitValue(), Files.readString(out));
     }
 
     /** One of the tarball's launchers, with no JAVA_HOME and an empty PATH: nothing of this machine's Java. */

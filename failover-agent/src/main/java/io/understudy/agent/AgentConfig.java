@@ -114,6 +114,16 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 prices, models, etcd, name, receiptsKept, require, tracing, adminToken);
     }
 
+    /**
+     * This configuration with {@code running}'s values for the keys a reload cannot change (see
+     * {@code AgentServer.RESTART_ONLY}): listener, name, etcd, retry budget, receipts kept, tracing.
+     */
+    public AgentConfig keepingRestartOnly(AgentConfig running) {
+        return new AgentConfig(running.host, running.port, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
+                maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, running.retryBudget, breaker, tiers, providers, routes,
+                prices, models, running.etcd, running.name, running.receiptsKept, require, running.tracing, adminToken);
+    }
+
     /** Each tier's same-upstream retries, by tier name. */
     public Map<String, FailoverPolicy.Retries> retriesByTier() {
         Map<String, FailoverPolicy.Retries> out = new java.util.HashMap<>();

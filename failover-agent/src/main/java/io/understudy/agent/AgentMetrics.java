@@ -134,6 +134,18 @@ final class AgentMetrics {
         }).tag("upstream", u.name()).register(registry);
     }
 
+    /** Drops the gauges of an upstream a reload replaced or removed (they would read the old one). */
+    void unwatchUpstream(String name) {
+        for (String meter : java.util.List.of(CIRCUIT_STATE, BUSY_PROBES, HEALTH_STATE)) {
+            registry.find(meter).tag("upstream", name).meters().forEach(registry::remove);
+        }
+    }
+
+    /** {@code understudy_agent_config_reloads_total} and {@code understudy_agent_config_generation}. */
+    void watchReloads(io.understudy.core.config.ConfigReloads<?> reloads) {
+        reloads.bindTo(registry, "understudy.agent");
+    }
+
     /** Totals since start, as Prometheus counters; the window's retries and allowance as gauges. */
     void watchBudget(RetryBudget budget) {
         new RetryBudgetMetrics("understudy.agent", budget).bindTo(registry);

@@ -50,47 +50,51 @@ public final class AgentServer implements AutoCloseable {
     /** Pass-through calls (audio, images...) may take long: the wait between two reads of the answer. */
     private static final java.time.Duration PASS_THROUGH_READ_TIMEOUT = java.time.Duration.ofSeconds(600);
 
+    /** What was started with: the keys that change only at a restart (address, name, etcd, budget) are read here. */
     private final AgentConfig config;
     private final Clock clock;
     private final AgentMetrics metrics = new AgentMetrics();
     private final FailoverLog failoverLog = new FailoverLog(100);
     private final RetryBudget budget;
-    private final Upstreams upstreams;
-    private final Dispatcher dispatcher;
+    private final Dispatcher.Counts counts = Dispatcher.Counts.zero();
     private final Recent<CallReceipt> receipts;
-    private final ClientAuth auth;
-    private final StatusView status;
     private final long startedMillis;
     private final WebServer server;
     private final io.understudy.core.etcd.Etcd etcd;
     private final LeaderView leaderView;
     private final PassThrough passThrough;
     private final io.understudy.core.tracing.Tracing tracing;
-    private final AdminEndpoint admin;
+    /** What a configuration builds; a reload swaps in a new one, and each request keeps the one it started with. */
+    private final java.util.concurrent.atomic.AtomicReference<Served> served = new java.util.concurrent.atomic.AtomicReference<>();
+    /** Set by the process's main once it listens; an agent run in a test has none. */
+    private volatile io.understudy.core.config.ConfigReloads<AgentConfig> reloads;
+
+    /** Everything one configuration builds. */
+    private record Served(AgentConfig config, Upstreams upstreams, Dispatcher dispatcher, ClientAuth auth, AdminEndpoint admin,
+                          StatusView status) {
+    }
 
     private AgentServer(AgentConfig config, Clock clock) {
         this.config = config;
         this.clock = clock;
         this.startedMillis = clock.millis();
         this.budget = RetryBudget.of(config.retryBudget(), clock::millis);
-        this.upstreams = new Upstreams(config, clock, clock::millis, this::onHealthChange, this::onBreakerChange);
         this.etcd = config.etcd().map(io.understudy.core.etcd.Etcd::new).orElse(null);
         this.leaderView = etcd == null ? null : new LeaderView(etcd, config.name(), clock, this::onLeaderChange);
         this.receipts = new Recent<>(config.receiptsKept());
         this.tracing = io.understudy.core.tracing.Tracing.start("understudy-agent", config.name(), config.tracing());
         this.passThrough = new PassThrough(new HttpTransport("pass-through", Origin.RELAY, java.time.Duration.ofSeconds(2),
                 PASS_THROUGH_READ_TIMEOUT, clock), PASS_THROUGH_READ_TIMEOUT);
-        this.dispatcher = new Dispatcher(config, upstreams, new FailoverPolicy(config.maxRetryAfterWait().toMillis(), config.retriesByTier()),
-                budget, metrics, failoverLog, clock, this::leaderTier,
-                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts, tracing);
-        this.auth = new ClientAuth(config.clientKeys());
-        this.admin = new AdminEndpoint(config.adminToken(), config, upstreams, failoverLog, clock);
-        this.status = new StatusView(config, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
-                java.util.Optional.ofNullable(leaderView), this::leaderTier);
-        upstreams.all().forEach(metrics::watchUpstream);
-        upstreams.onAdded(metrics::watchUpstream);
-        if (leaderView != null && upstreams.discovers()) {
-            leaderView.onMembers(upstreams::discovered);
+        Served first = build(config, Optional.empty());
+        served.set(first);
+        watchUpstreams(first, Optional.empty());
+        if (leaderView != null) {
+            leaderView.onMembers(members -> {
+                Upstreams upstreams = served().upstreams();
+                if (upstreams.discovers()) {
+                    upstreams.discovered(members);
+                }
+            });
         }
         metrics.watchBudget(budget);
         if (leaderView != null) {
@@ -104,6 +108,73 @@ public final class AgentServer implements AutoCloseable {
                 .build();
     }
 
+    private Served build(AgentConfig c, Optional<Served> previous) {
+        Upstreams upstreams = new Upstreams(c, clock, clock::millis, this::onHealthChange, this::onBreakerChange,
+                previous.map(Served::upstreams));
+        Dispatcher dispatcher = new Dispatcher(c, upstreams, new FailoverPolicy(c.maxRetryAfterWait().toMillis(), c.retriesByTier()),
+                budget, metrics, failoverLog, clock, this::leaderTier,
+                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts, tracing, counts);
+        return new Served(c, upstreams, dispatcher, new ClientAuth(c.clientKeys()),
+                new AdminEndpoint(c.adminToken(), c, upstreams, failoverLog, clock),
+                new StatusView(c, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
+                        java.util.Optional.ofNullable(leaderView), this::leaderTier));
+    }
+
+    /** Gauges for the upstreams {@code fresh} built; those of upstreams it replaced or dropped go. */
+    private void watchUpstreams(Served fresh, Optional<Served> previous) {
+        previous.ifPresent(p -> p.upstreams().all().forEach(old -> {
+            if (fresh.upstreams().get(old.name()) != old) {
+                metrics.unwatchUpstream(old.name());
+            }
+        }));
+        for (Upstream u : fresh.upstreams().all()) {
+            if (previous.map(p -> p.upstreams().get(u.name())).orElse(null) != u) {
+                metrics.watchUpstream(u);
+            }
+        }
+        fresh.upstreams().onAdded(metrics::watchUpstream);
+    }
+
+    private Served served() {
+        return served.get();
+    }
+
+    /** The keys a reload cannot change: they shape the listener, leadership, the receipts kept and the exporters. */
+    static final List<io.understudy.core.config.ConfigReloads.Key<AgentConfig>> RESTART_ONLY = List.of(
+            new io.understudy.core.config.ConfigReloads.Key<>("server.host", AgentConfig::host),
+            new io.understudy.core.config.ConfigReloads.Key<>("server.port", AgentConfig::port),
+            new io.understudy.core.config.ConfigReloads.Key<>("agent.name", AgentConfig::name),
+            new io.understudy.core.config.ConfigReloads.Key<>("etcd", AgentConfig::etcd),
+            new io.understudy.core.config.ConfigReloads.Key<>("agent.retry-budget", AgentConfig::retryBudget),
+            new io.understudy.core.config.ConfigReloads.Key<>("agent.receipts-kept", AgentConfig::receiptsKept),
+            new io.understudy.core.config.ConfigReloads.Key<>("tracing (OTEL_*)", AgentConfig::tracing));
+
+    /**
+     * Swaps in what {@code next} builds: tiers and instances, routes, providers and keys, models,
+     * timeouts, prices, client and admin keys. Upstreams whose definition did not change keep their
+     * health, circuits and probes. Requests in flight finish on what they started with. The keys of
+     * {@link #RESTART_ONLY} keep their running values; the notes name those that differ.
+     */
+    public List<String> reconfigure(AgentConfig next) {
+        List<String> notes = io.understudy.core.config.ConfigReloads.restartOnly(config, next, RESTART_ONLY);
+        Served running = served();
+        Served fresh = build(next.keepingRestartOnly(config), Optional.of(running));
+        watchUpstreams(fresh, Optional.of(running));
+        served.set(fresh);
+        running.upstreams().retire();
+        if (leaderView != null && fresh.upstreams().discovers()) {
+            fresh.upstreams().discovered(running.upstreams().lastMembers());
+        }
+        notes.forEach(LOG::warning);
+        return notes;
+    }
+
+    /** Shows {@code reloads} in /status and the metrics. */
+    public void reportReloads(io.understudy.core.config.ConfigReloads<AgentConfig> reloads) {
+        this.reloads = reloads;
+        metrics.watchReloads(reloads);
+    }
+
     public static AgentServer start(AgentConfig config) {
         AgentServer agent = new AgentServer(config, Clock.systemUTC());
         try {
@@ -112,7 +183,7 @@ public final class AgentServer implements AutoCloseable {
                 throw new IllegalStateException("could not listen on " + config.host() + ":" + config.port() + " (address in use?)");
             }
         } catch (RuntimeException e) {
-            agent.upstreams.close();
+            agent.served().upstreams().close();
             agent.tracing.close();
             throw e;
         }
@@ -131,7 +202,7 @@ public final class AgentServer implements AutoCloseable {
             leaderView.close();
             etcd.close();
         }
-        upstreams.close();
+        served().upstreams().close();
         server.stop();
         tracing.close(); // after the server: spans of requests that finished while it stopped are exported too
     }
@@ -144,12 +215,13 @@ public final class AgentServer implements AutoCloseable {
         if (leaderView == null) {
             return java.util.Optional.empty();
         }
+        Served s = served();
         return leaderView.leader().map(l -> {
-            Upstream u = upstreams.get(l.instance());
+            Upstream u = s.upstreams().get(l.instance());
             if (u != null) {
                 return u.tier();
             }
-            return config.tiers().stream().map(AgentConfig.Tier::name).filter(n -> n.equals(l.role())).findFirst().orElse(null);
+            return s.config().tiers().stream().map(AgentConfig.Tier::name).filter(n -> n.equals(l.role())).findFirst().orElse(null);
         });
     }
 
@@ -159,25 +231,25 @@ public final class AgentServer implements AutoCloseable {
     }
 
     void routing(HttpRouting.Builder rules) {
-        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.chat(req, res, Api.OPENAI)))
-                .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, () -> dispatcher.chat(req, res, Api.ANTHROPIC)))
-                .post("/v1/responses", (req, res) -> guarded(req, res, Api.RESPONSES, () -> dispatcher.chat(req, res, Api.RESPONSES)))
-                .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, () -> dispatcher.embeddings(req, res)))
-                .get("/v1/models", (req, res) -> guarded(req, res, Api.forModelList(req), () -> models(req, res)))
-                .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, () -> receipt(req, res)))
+        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, s -> s.dispatcher().chat(req, res, Api.OPENAI)))
+                .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, s -> s.dispatcher().chat(req, res, Api.ANTHROPIC)))
+                .post("/v1/responses", (req, res) -> guarded(req, res, Api.RESPONSES, s -> s.dispatcher().chat(req, res, Api.RESPONSES)))
+                .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, s -> s.dispatcher().embeddings(req, res)))
+                .get("/v1/models", (req, res) -> guarded(req, res, Api.forModelList(req), s -> models(s, req, res)))
+                .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, s -> receipt(req, res)))
                 .get("/health/live", (req, res) -> json(res, Json.object().put("status", "UP").put("version", Version.current())))
                 .get("/health/ready", this::ready)
                 .get("/metrics", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                     res.send(metrics.scrape());
                 })
-                .get("/status", (req, res) -> json(res, status.json()))
-                .get("/admin/avoid", admin::list)
-                .post("/admin/avoid", admin::avoid)
-                .delete("/admin/avoid", admin::lift)
+                .get("/status", (req, res) -> json(res, statusJson()))
+                .get("/admin/avoid", (req, res) -> served().admin().list(req, res))
+                .post("/admin/avoid", (req, res) -> served().admin().avoid(req, res))
+                .delete("/admin/avoid", (req, res) -> served().admin().lift(req, res))
                 .get("/", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "text/html; charset=utf-8");
-                    res.send(status.html());
+                    res.send(served().status().html());
                 })
                 .any(this::otherPath)
                 .error(Throwable.class, this::unexpected);
@@ -190,7 +262,17 @@ public final class AgentServer implements AutoCloseable {
             notFound(req, res);
             return;
         }
-        guarded(req, res, Api.OPENAI, () -> passThrough(req, res));
+        guarded(req, res, Api.OPENAI, s -> passThrough(s, req, res));
+    }
+
+    /** The status of the configuration running, and which generation of it that is. */
+    private ObjectNode statusJson() {
+        ObjectNode body = served().status().json();
+        io.understudy.core.config.ConfigReloads<AgentConfig> r = reloads;
+        if (r != null) {
+            body.putObject("config").put("generation", r.generation()).put("last_reload", r.last());
+        }
+        return body;
     }
 
     /**
@@ -198,7 +280,9 @@ public final class AgentServer implements AutoCloseable {
      * the direct tier's providers for the call's model. A relay that refuses the connection is
      * skipped for the next; once a byte has gone up, the answer (or the failure) is the client's.
      */
-    private void passThrough(ServerRequest req, ServerResponse res) {
+    private void passThrough(Served s, ServerRequest req, ServerResponse res) {
+        AgentConfig config = s.config();
+        Upstreams upstreams = s.upstreams();
         PassThrough.Body body = PassThrough.Body.read(req, config.maxBodyBytes());
         Optional<String> model = PassThrough.model(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE));
         model.ifPresent(WireChecks::checkModel);
@@ -222,15 +306,16 @@ public final class AgentServer implements AutoCloseable {
         LOG.info(() -> o.describe(req, model, started));
     }
 
-    private void guarded(ServerRequest req, ServerResponse res, Api api, Runnable handler) {
-        Optional<Failure> denied = auth.check(req.headers().first(HeaderNames.AUTHORIZATION),
+    private void guarded(ServerRequest req, ServerResponse res, Api api, java.util.function.Consumer<Served> handler) {
+        Served s = served(); // the request keeps this configuration to its end, whatever a reload swaps in meanwhile
+        Optional<Failure> denied = s.auth().check(req.headers().first(HeaderNames.AUTHORIZATION),
                 req.headers().first(HeaderNames.create("x-api-key")));
         if (denied.isPresent()) {
             ApiErrors.send(res, api, denied.get(), null);
             return;
         }
         try {
-            handler.run();
+            handler.accept(s);
         } catch (FailureException e) {
             ApiErrors.send(res, api, e.failure(), null);
         }
@@ -241,7 +326,8 @@ public final class AgentServer implements AutoCloseable {
      * Lists models from the first usable relay (what the relays route); the direct tier's catalog
      * when no relay answers. In Anthropic's shape for callers that send {@code anthropic-version}.
      */
-    private void models(ServerRequest req, ServerResponse res) {
+    private void models(Served s, ServerRequest req, ServerResponse res) {
+        Upstreams upstreams = s.upstreams();
         boolean anthropic = Api.forModelList(req) == Api.ANTHROPIC;
         for (Upstream u : upstreams.relays()) {
             if (!u.healthState().usable() || u.circuitOpen()) {
@@ -280,7 +366,7 @@ public final class AgentServer implements AutoCloseable {
     }
 
     private void ready(ServerRequest req, ServerResponse res) {
-        boolean anyUsable = upstreams.all().stream().anyMatch(u -> u.healthState().usable() && !u.circuitOpen());
+        boolean anyUsable = served().upstreams().all().stream().anyMatch(u -> u.healthState().usable() && !u.circuitOpen());
         res.status(anyUsable ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
         json(res, Json.object().put("status", anyUsable ? "UP" : "DOWN"));
     }
@@ -319,10 +405,10 @@ public final class AgentServer implements AutoCloseable {
         failoverLog.add(new FailoverLog.Entry(t.atMillis(), "-", t.instance(), t.to().name().toLowerCase(java.util.Locale.ROOT),
                 "health " + t.from() + " -> " + t.to() + ": " + t.reason()));
         LOG.info(() -> "health of " + t.instance() + ": " + t.from() + " -> " + t.to() + " (" + t.reason() + ")");
-        Upstreams all = upstreams;
+        Served s = served.get();
         // a probe can answer while the agent is still starting (Upstreams starts its probers before
-        // this field is set): no request can be in flight yet, so there is nothing to move
-        Upstream u = all == null ? null : all.get(t.instance());
+        // the first configuration is set): no request can be in flight yet, so there is nothing to move
+        Upstream u = s == null ? null : s.upstreams().get(t.instance());
         if (u == null) {
             return;
         }
@@ -339,7 +425,7 @@ public final class AgentServer implements AutoCloseable {
                 Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
         // nothing answered during the failed probes, a probe timeout at least: a stream silent that long fell silent with it
-        long silentMillis = config.tiers().stream().filter(tier -> tier.name().equals(u.tier())).findFirst()
+        long silentMillis = s.config().tiers().stream().filter(tier -> tier.name().equals(u.tier())).findFirst()
                 .orElseThrow().probe().timeout().toMillis(); // only probed tiers' upstreams have a health to change
         Failure silent = new Failure.Unavailable(down.origin(), u.name(), Failure.UnavailableKind.MARKED_DOWN,
                 "stream from " + u.name() + " silent for a probe timeout or more when it was marked down ("

@@ -79,16 +79,28 @@ final class Dispatcher {
     private final java.util.function.BiPredicate<String, Long> acceptLeaderClaim;
     private final Recent<CallReceipt> receipts;
     private final Tracing tracing;
-    final LongAdder requests = new LongAdder();
-    final LongAdder answered = new LongAdder();
-    final LongAdder failed = new LongAdder();
-    final LongAdder failovers = new LongAdder();
-    final LongAdder recovered = new LongAdder();
+    final LongAdder requests;
+    final LongAdder answered;
+    final LongAdder failed;
+    final LongAdder failovers;
+    final LongAdder recovered;
+
+    /** The agent's request totals since start: one set, shared by the dispatchers of every configuration it reloads. */
+    record Counts(LongAdder requests, LongAdder answered, LongAdder failed, LongAdder failovers, LongAdder recovered) {
+        static Counts zero() {
+            return new Counts(new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder());
+        }
+    }
 
     Dispatcher(AgentConfig config, Upstreams upstreams, FailoverPolicy policy, RetryBudget budget, AgentMetrics metrics,
                FailoverLog failoverLog, Clock clock, java.util.function.Supplier<Optional<String>> leaderTier,
                java.util.function.BiPredicate<String, Long> acceptLeaderClaim, Recent<CallReceipt> receipts,
-               Tracing tracing) {
+               Tracing tracing, Counts counts) {
+        this.requests = counts.requests();
+        this.answered = counts.answered();
+        this.failed = counts.failed();
+        this.failovers = counts.failovers();
+        this.recovered = counts.recovered();
         this.receipts = receipts;
         this.tracing = tracing;
         this.leaderTier = leaderTier;

@@ -22,13 +22,25 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
-/** Every upstream of the agent, built once from config, with its probes. */
+/**
+ * Every upstream of one agent configuration, with its probes. A reload builds a new one from the
+ * previous: an upstream whose definition (address, keys, timeouts, probe, breaker) did not change
+ * is handed over as it is, with its health, circuits, latency and probe, so a reload forgets
+ * nothing about it; learnt provider limits, the operator's avoidances and the host's lag carry
+ * over too. {@link #retire} then stops the probes of the upstreams the new one did not take.
+ */
 final class Upstreams implements AutoCloseable {
     /** A direct provider with no request for this long is quiet: probed less often (see HealthProber). */
     private static final java.time.Duration QUIET_AFTER = java.time.Duration.ofMinutes(1);
     private final Map<String, Upstream> byName = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<Upstream> relays = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, HealthProber> probers = new java.util.concurrent.ConcurrentHashMap<>();
+    /** What each upstream was built from: equal definitions across a reload mean the same upstream. */
+    private final Map<String, Object> definitions = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Optional<Upstreams> previous;
+    /** The latest configuration's upstreams: what a probe compares its upstream with (see {@link #hostStarved}). */
+    private final java.util.concurrent.atomic.AtomicReference<Upstreams> latest;
+    private volatile List<com.fasterxml.jackson.databind.JsonNode> lastMembers = List.of();
     private final java.util.Set<String> discovered = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final AgentConfig config;
     private final Clock clock;
@@ -38,20 +50,26 @@ final class Upstreams implements AutoCloseable {
     private volatile Consumer<Upstream> onAdded = u -> { };
     private final Optional<Router> directRouter;
     private final Optional<ModelCatalog> directCatalog;
-    private final ProviderLimits providerLimits = new ProviderLimits();
-    private final Avoidances avoidances = new Avoidances();
+    private final ProviderLimits providerLimits;
+    private final Avoidances avoidances;
     private final HostLag hostLag;
     private final int directTierIndex;
     private final String directTierName;
 
+    /** {@code previous}: the upstreams of the configuration this one replaces (a reload), whose unchanged upstreams it takes. */
     Upstreams(AgentConfig config, Clock clock, LongSupplier clockMillis, Consumer<InstanceHealth.Transition> onHealth,
-              UpstreamCircuits.Listener onBreaker) {
+              UpstreamCircuits.Listener onBreaker, Optional<Upstreams> previous) {
         this.config = config;
         this.clock = clock;
         this.clockMillis = clockMillis;
         this.onHealth = onHealth;
         this.onBreaker = onBreaker;
-        this.hostLag = new HostLag(clockMillis, HostLag.systemCpuLoad());
+        this.previous = previous;
+        this.hostLag = previous.map(p -> p.hostLag).orElseGet(() -> new HostLag(clockMillis, HostLag.systemCpuLoad()));
+        this.providerLimits = previous.map(p -> p.providerLimits).orElseGet(ProviderLimits::new);
+        this.avoidances = previous.map(p -> p.avoidances).orElseGet(Avoidances::new);
+        this.latest = previous.map(p -> p.latest).orElseGet(java.util.concurrent.atomic.AtomicReference::new);
+        this.latest.set(this);
         Router router = null;
         int directIndex = -1;
         String directName = null;
@@ -70,9 +88,16 @@ final class Upstreams implements AutoCloseable {
                 int tierIndex = t;
                 AgentConfig.Tier directTier = tier;
                 router = Router.create(config.routes(), config.providers(), pc -> {
-                    Provider p = Provider.create(pc, HttpTransport.forProvider(pc));
                     String name = "direct:" + pc.name();
                     AgentConfig.Probe probe = directTier.probe();
+                    DirectDefinition definition = new DirectDefinition(directTier.name(), tierIndex, pc, probe, config.breaker());
+                    Optional<Upstream> kept = adopt(name, definition);
+                    if (kept.isPresent()) {
+                        byName.put(name, kept.get());
+                        return kept.get().provider();
+                    }
+                    definitions.put(name, definition);
+                    Provider p = Provider.create(pc, HttpTransport.forProvider(pc));
                     InstanceHealth health = probe.enabled()
                             ? new InstanceHealth(name, probe.fall(), probe.rise(), clockMillis) : null;
                     Upstream u = new Upstream(name, directTier.name(), tierIndex, 1, p, health,
@@ -99,7 +124,64 @@ final class Upstreams implements AutoCloseable {
         this.directTierName = directName;
     }
 
+    /** What a relay upstream is built from. */
+    private record RelayDefinition(String tier, int tierIndex, AgentConfig.Instance instance, Optional<io.understudy.core.provider.Secret> apiKey,
+                                   ProviderKind api, java.time.Duration connect, java.time.Duration request, AgentConfig.Probe probe,
+                                   io.understudy.core.failover.FailoverSettings.Breaker breaker) {
+    }
+
+    /** What a provider of the direct tier is built from. */
+    private record DirectDefinition(String tier, int tierIndex, ProviderConfig provider, AgentConfig.Probe probe,
+                                    io.understudy.core.failover.FailoverSettings.Breaker breaker) {
+    }
+
+    /**
+     * The previous configuration's upstream named {@code name}, with its probe, when it was built
+     * from the same {@code definition}: it moves here as it is.
+     */
+    private Optional<Upstream> adopt(String name, Object definition) {
+        return previous.flatMap(p -> p.handOver(name, definition)).map(handed -> {
+            definitions.put(name, definition);
+            handed.prober().ifPresent(prober -> probers.put(name, prober));
+            return handed.upstream();
+        });
+    }
+
+    private record HandedOver(Upstream upstream, Optional<HealthProber> prober) {
+    }
+
+    private synchronized Optional<HandedOver> handOver(String name, Object definition) {
+        Upstream u = byName.get(name);
+        if (u == null || !definition.equals(definitions.get(name))) {
+            return Optional.empty();
+        }
+        return Optional.of(new HandedOver(u, Optional.ofNullable(probers.remove(name))));
+    }
+
+    /**
+     * This configuration was replaced: stops the probes of the upstreams the new one did not take.
+     * Requests still in flight on them finish (their connections close as they end).
+     */
+    synchronized void retire() {
+        probers.values().forEach(HealthProber::close);
+        probers.clear();
+    }
+
+    /** The relays last registered in etcd, for the next configuration to apply at once. */
+    List<com.fasterxml.jackson.databind.JsonNode> lastMembers() {
+        return lastMembers;
+    }
+
     private Upstream addRelay(AgentConfig.Tier tier, int tierIndex, AgentConfig.Instance instance) {
+        RelayDefinition definition = new RelayDefinition(tier.name(), tierIndex, instance, tier.apiKey(), tier.relayApi(),
+                tier.timeouts().connect(), config.requestTimeout(), tier.probe(), config.breaker());
+        Optional<Upstream> kept = adopt(instance.name(), definition);
+        if (kept.isPresent()) {
+            byName.put(instance.name(), kept.get());
+            relays.add(kept.get());
+            return kept.get();
+        }
+        definitions.put(instance.name(), definition);
         ProviderConfig pc = new ProviderConfig(instance.name(), tier.relayApi(), instance.baseUrl(),
                 tier.apiKey(), tier.timeouts().connect(), config.requestTimeout());
         HttpTransport transport = new HttpTransport(instance.name(), Origin.RELAY, pc.connectTimeout(), pc.readTimeout(), clock);
@@ -128,6 +210,7 @@ final class Upstreams implements AutoCloseable {
      * Statically configured instances are never removed.
      */
     synchronized void discovered(List<com.fasterxml.jackson.databind.JsonNode> members) {
+        lastMembers = List.copyOf(members);
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (var m : members) {
             String name = m.path("instance").asText("");
@@ -156,6 +239,7 @@ final class Upstreams implements AutoCloseable {
             if (!seen.contains(name)) {
                 discovered.remove(name);
                 Upstream gone = byName.remove(name);
+                definitions.remove(name);
                 relays.remove(gone);
                 HealthProber prober = probers.remove(name);
                 if (prober != null) {
@@ -303,13 +387,13 @@ final class Upstreams implements AutoCloseable {
                 hostLag.stallSince(startedMillis),
                 u.inflight() == 0,
                 hostLag.saturatedSince(startedMillis),
-                InstanceHealth.allSlowWhileOneAnswers(byName.values().stream().flatMap(x -> x.health().stream()).toList(),
+                InstanceHealth.allSlowWhileOneAnswers(latest.get().byName.values().stream().flatMap(x -> x.health().stream()).toList(),
                         startedMillis, interval.toMillis())));
     }
 
     @Override
     public void close() {
-        probers.values().forEach(HealthProber::close);
+        retire();
         hostLag.close();
     }
 }

@@ -195,15 +195,7 @@ final class AgentHarness implements AutoCloseable {
 
     /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */
     static String relayYaml(String simBaseUrl, String extra) {
-        return """
-                server: { host: 127.0.0.1, port: 0 }
-                relay: { drain-bound: PT5S }
-                providers:
-                  - { name: sim, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
-                routes:
-                  - model: "*"
-                    targets: [ { provider: sim } ]
-                %s""".formatted(simBaseUrl, extra);
+        return io.understudy.testkit.Topologies.relayOnSim(simBaseUrl, "sim", extra);
     }
 
     static Config yaml(String text) {

@@ -1,6 +1,5 @@
 package io.understudy.agent;
 
-import io.understudy.core.Json;
 import io.understudy.sim.ProviderSim;
 import io.understudy.sim.SimConfig;
 import io.understudy.testkit.Await;
@@ -8,14 +7,10 @@ import io.understudy.testkit.JavaProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,18 +27,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The primary relay process killed with SIGKILL while requests flow through the agent. */
 class AgentKillTest {
-
-    /** One request as the client saw it. */
-    record Outcome(boolean stream, long startNanos, int status, String text, boolean done, boolean errorEvent,
-                   String expected) {
-        boolean complete() {
-            return status == 200 && text.equals(expected) && (!stream || done);
-        }
-
-        boolean cleanError() {
-            return stream ? errorEvent && !done && expected.startsWith(text) : status >= 400;
-        }
-    }
 
     @Test
     void everyRequestNotYetStreamingSucceedsOnTheStandby(@TempDir Path dir) throws Exception {
@@ -89,9 +72,9 @@ class AgentKillTest {
                     for (int i = 0; i < 8; i++) {
                         String prompt = "kill prompt " + i;
                         prompts.add(prompt);
-                        expected.put(prompt, expectedText(http, sim, prompt));
+                        expected.put(prompt, ChatClient.expectedText(http, sim, prompt));
                     }
-                    ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
+                    ConcurrentLinkedQueue<ChatClient.Outcome> outcomes = new ConcurrentLinkedQueue<>();
                     long runUntil = System.nanoTime() + Duration.ofSeconds(4).toNanos();
                     long[] killedAt = new long[1];
                     ExecutorService clients = Executors.newFixedThreadPool(8);
@@ -101,7 +84,7 @@ class AgentKillTest {
                         futures.add(clients.submit(() -> {
                             for (int n = 0; System.nanoTime() < runUntil && n < 200; n++) {
                                 String prompt = prompts.get((client + n) % prompts.size());
-                                outcomes.add(call(http, base, (client + n) % 2 == 0, prompt, expected.get(prompt)));
+                                outcomes.add(ChatClient.call(http, base, "kill-model", (client + n) % 2 == 0, prompt, expected.get(prompt)));
                             }
                             return null;
                         }));
@@ -114,10 +97,10 @@ class AgentKillTest {
                     }
                     clients.shutdown();
 
-                    List<Outcome> all = new ArrayList<>(outcomes);
+                    List<ChatClient.Outcome> all = new ArrayList<>(outcomes);
                     long afterKill = all.stream().filter(o -> o.startNanos() > killedAt[0]).count();
                     assertTrue(afterKill > 10, "traffic kept flowing after the kill: " + afterKill);
-                    for (Outcome o : all) {
+                    for (ChatClient.Outcome o : all) {
                         if (!o.stream()) {
                             assertTrue(o.complete(), "every non-streamed request succeeds: " + o);
                         } else if (o.startNanos() > killedAt[0]) {
@@ -127,57 +110,12 @@ class AgentKillTest {
                         }
                         assertTrue(!o.done() || o.text().equals(o.expected()), "never a truncated answer that looks complete");
                     }
-                    long streamsResumedOrOk = all.stream().filter(Outcome::stream).filter(Outcome::complete).count();
+                    long streamsResumedOrOk = all.stream().filter(ChatClient.Outcome::stream).filter(ChatClient.Outcome::complete).count();
                     System.out.println("kill test: " + all.size() + " requests, " + afterKill + " after the kill, "
                             + all.stream().filter(o -> !o.complete()).count() + " clean errors, " + streamsResumedOrOk
                             + " complete streams");
                 }
             }
-        }
-    }
-
-    private static String expectedText(HttpClient http, ProviderSim sim, String prompt) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/v1/chat/completions"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(AgentHarness.chat("x", false, prompt))).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return Json.parse(r.body()).path("choices").path(0).path("message").path("content").asText();
-    }
-
-    private static Outcome call(HttpClient http, String base, boolean stream, String prompt, String expected) {
-        long start = System.nanoTime();
-        try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
-                    .timeout(Duration.ofSeconds(20)).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(AgentHarness.chat("kill-model", stream, prompt))).build();
-            if (!stream) {
-                HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-                String text = r.statusCode() == 200
-                        ? Json.parse(r.body()).path("choices").path(0).path("message").path("content").asText() : "";
-                return new Outcome(false, start, r.statusCode(), text, false, false, expected);
-            }
-            HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            StringBuilder text = new StringBuilder();
-            boolean done = false;
-            boolean error = false;
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
-                for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-                    if (!line.startsWith("data: ")) {
-                        continue;
-                    }
-                    String d = line.substring(6);
-                    if (d.equals("[DONE]")) {
-                        done = true;
-                    } else {
-                        var json = Json.parse(d);
-                        error |= json.has("error");
-                        text.append(json.path("choices").path(0).path("delta").path("content").asText(""));
-                    }
-                }
-            }
-            return new Outcome(true, start, r.statusCode(), text.toString(), done, error, expected);
-        } catch (Exception e) {
-            return new Outcome(stream, start, -1, "exception: " + e, false, false, expected);
         }
     }
 }

@@ -76,8 +76,13 @@ final class Completions {
     private final Map<String, UpstreamCircuits> circuits = new ConcurrentHashMap<>();
     private final Tracing tracing;
 
+    /**
+     * {@code previous}: the engine of the configuration this one replaces (a reload). Its retry budget
+     * carries on, and so do the circuits of providers whose settings did not change: a reload
+     * forgets nothing it has learnt about a provider that is still the same.
+     */
     Completions(RelayConfig config, Router router, RelayMetrics metrics, Recent<Receipt> receipts, Clock clock, Logger log,
-                Tracing tracing) {
+                Tracing tracing, Optional<Completions> previous) {
         this.log = log;
         this.tracing = tracing;
         this.config = config;
@@ -87,7 +92,13 @@ final class Completions {
         this.clock = clock;
         this.policy = new FailoverPolicy(new FailoverPolicy.Self(config.instance(), Origin.PROVIDER),
                 config.failover().maxRetryAfterWait().toMillis(), Map.of(TIER, config.failover().retries()));
-        this.budget = RetryBudget.of(config.failover().budget(), clock::millis);
+        this.budget = previous.map(p -> p.budget).orElseGet(() -> RetryBudget.of(config.failover().budget(), clock::millis));
+        previous.filter(p -> p.config.failover().breaker().equals(config.failover().breaker())).ifPresent(p ->
+                p.circuits.forEach((provider, c) -> {
+                    if (java.util.Objects.equals(p.config.providers().get(provider), config.providers().get(provider))) {
+                        circuits.put(provider, c);
+                    }
+                }));
     }
 
     RetryBudget budget() {

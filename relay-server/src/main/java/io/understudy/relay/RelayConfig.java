@@ -70,6 +70,19 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
                 feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound, failover, rehearsal, tracing);
     }
 
+    /**
+     * This configuration with {@code running}'s values for the keys a reload cannot change (see
+     * {@code RelayServer.RESTART_ONLY}): listener, role, instance, etcd, drain bound, retry budget,
+     * rehearsal, receipts kept and tracing.
+     */
+    public RelayConfig keepingRestartOnly(RelayConfig running) {
+        FailoverSettings.Engine engine = new FailoverSettings.Engine(running.failover.budget(), failover.breaker(),
+                failover.retries(), failover.maxRetryAfterWait());
+        return new RelayConfig(running.host, running.port, running.role, maxBodyBytes, logPrompts, clientKeys, providers, routes,
+                prices, feePercent, running.receiptsKept, running.instance, running.advertiseUrl, running.etcd,
+                running.drainBound, engine, running.rehearsal, running.tracing);
+    }
+
     /** A new role also renames a default-named instance (primary-1 -> standby-1). */
     public RelayConfig withRole(Role newRole) {
         String name = instance.equals(role.wireName() + "-1") ? newRole.wireName() + "-1" : instance;

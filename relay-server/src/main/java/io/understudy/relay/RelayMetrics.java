@@ -45,6 +45,11 @@ final class RelayMetrics {
         new io.understudy.core.failover.RetryBudgetMetrics("understudy.relay", budget).bindTo(registry);
     }
 
+    /** {@code understudy_relay_config_reloads_total} and {@code understudy_relay_config_generation}. */
+    void watchReloads(io.understudy.core.config.ConfigReloads<?> reloads) {
+        reloads.bindTo(registry, "understudy.relay");
+    }
+
     void request(String endpoint, String outcome, Duration duration) {
         Counter.builder(REQUESTS).tag("endpoint", endpoint).tag("outcome", outcome).register(registry).increment();
         Timer.builder(REQUEST_DURATION).tag("endpoint", endpoint).publishPercentileHistogram()

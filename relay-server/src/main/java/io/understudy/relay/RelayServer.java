@@ -44,14 +44,15 @@ public final class RelayServer implements AutoCloseable {
     /** Pass-through calls (audio, images...) may take long: the wait between two reads of the answer. */
     private static final java.time.Duration PASS_THROUGH_READ_TIMEOUT = java.time.Duration.ofSeconds(600);
 
+    /** What was started with: the keys that change only at a restart (address, role, instance, etcd) are read here. */
     private final RelayConfig config;
     private final RelayMetrics metrics;
-    private final ClientAuth auth;
-    private final Router router;
-    private final ModelCatalog catalog;
     private final PassThrough passThrough;
     private final Recent<Receipt> receipts;
-    private final Completions completions;
+    private final Clock clock;
+    private final boolean silent;
+    /** What a configuration builds; a reload swaps in a new one, and each request keeps the one it started with. */
+    private final java.util.concurrent.atomic.AtomicReference<Served> served = new java.util.concurrent.atomic.AtomicReference<>();
     private final WebServer server;
     private final Leadership leadership;
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -61,6 +62,8 @@ public final class RelayServer implements AutoCloseable {
     private final Logger log;
     private volatile boolean draining;
     private io.understudy.core.etcd.Etcd etcd;
+    /** Set by the process's main once it listens; a relay run in a test has none. */
+    private volatile io.understudy.core.config.ConfigReloads<RelayConfig> reloads;
     private Campaigner campaigner;
     private final io.understudy.core.tracing.Tracing tracing;
 
@@ -70,19 +73,16 @@ public final class RelayServer implements AutoCloseable {
                     + " configuration");
         }
         this.config = config;
+        this.clock = clock;
+        this.silent = silent;
         this.log = silent ? silentLogger() : LOG;
         this.metrics = new RelayMetrics(config.role().wireName());
-        this.auth = new ClientAuth(config.clientKeys());
-        this.router = Router.create(config.routes(), config.providers(),
-                p -> Provider.create(p, HttpTransport.forProvider(p)));
-        this.catalog = ModelCatalog.of(router);
         this.passThrough = new PassThrough(new HttpTransport("pass-through", Origin.PROVIDER, java.time.Duration.ofSeconds(5),
                 PASS_THROUGH_READ_TIMEOUT, clock), PASS_THROUGH_READ_TIMEOUT);
         this.receipts = new Recent<>(config.receiptsKept());
         this.tracing = io.understudy.core.tracing.Tracing.start("understudy-relay", config.instance(), config.tracing());
-        this.completions = new Completions(config, router, metrics, receipts, clock,
-                silent ? silentLogger() : Logger.getLogger(Completions.class.getName()), tracing);
-        metrics.watchBudget(completions.budget());
+        this.served.set(Served.of(config, Optional.empty(), metrics, receipts, clock, silent, tracing));
+        metrics.watchBudget(served().completions().budget());
         this.leadership = new Leadership(role.startsCold(), clock::millis);
         this.server = WebServer.builder()
                 .host(config.host())
@@ -90,10 +90,60 @@ public final class RelayServer implements AutoCloseable {
                 .connectionOptions(o -> o.tcpNoDelay(true))
                 .routing(this::routing)
                 .build();
-        Router.disabledReasons(config.providers()).forEach((name, why) -> log.warning("provider '" + name + "' disabled: " + why));
-        if (!auth.enabled()) {
+        warnAbout(served());
+    }
+
+    /** Everything one configuration builds: who may call, where each model goes, and the engine that serves it. */
+    private record Served(RelayConfig config, ClientAuth auth, Router router, ModelCatalog catalog, Completions completions) {
+        static Served of(RelayConfig config, Optional<Served> previous, RelayMetrics metrics, Recent<Receipt> receipts,
+                         Clock clock, boolean silent, io.understudy.core.tracing.Tracing tracing) {
+            Router router = Router.create(config.routes(), config.providers(), p -> Provider.create(p, HttpTransport.forProvider(p)));
+            Completions completions = new Completions(config, router, metrics, receipts, clock,
+                    silent ? silentLogger() : Logger.getLogger(Completions.class.getName()), tracing,
+                    previous.map(Served::completions));
+            return new Served(config, new ClientAuth(config.clientKeys()), router, ModelCatalog.of(router), completions);
+        }
+    }
+
+    private Served served() {
+        return served.get();
+    }
+
+    private void warnAbout(Served s) {
+        Router.disabledReasons(s.config().providers()).forEach((name, why) -> log.warning("provider '" + name + "' disabled: " + why));
+        if (!s.auth().enabled()) {
             log.warning("no client keys configured: the relay accepts any caller (set relay.client-keys-env)");
         }
+    }
+
+    /** The keys a reload cannot change: they shape the listener, the leadership campaign and the exporters. */
+    static final List<io.understudy.core.config.ConfigReloads.Key<RelayConfig>> RESTART_ONLY = List.of(
+            new io.understudy.core.config.ConfigReloads.Key<>("server.host", RelayConfig::host),
+            new io.understudy.core.config.ConfigReloads.Key<>("server.port", RelayConfig::port),
+            new io.understudy.core.config.ConfigReloads.Key<>("relay.role", RelayConfig::role),
+            new io.understudy.core.config.ConfigReloads.Key<>("relay.instance", RelayConfig::instance),
+            new io.understudy.core.config.ConfigReloads.Key<>("relay.advertise-url", RelayConfig::advertiseUrl),
+            new io.understudy.core.config.ConfigReloads.Key<>("etcd", RelayConfig::etcd),
+            new io.understudy.core.config.ConfigReloads.Key<>("relay.drain-bound", RelayConfig::drainBound),
+            new io.understudy.core.config.ConfigReloads.Key<>("relay.retry-budget", c -> c.failover().budget()),
+            new io.understudy.core.config.ConfigReloads.Key<>("relay.rehearsal", RelayConfig::rehearsal),
+            new io.understudy.core.config.ConfigReloads.Key<>("relay.receipts-kept", RelayConfig::receiptsKept),
+            new io.understudy.core.config.ConfigReloads.Key<>("tracing (OTEL_*)", RelayConfig::tracing));
+
+    /**
+     * Swaps in what {@code next} builds: routes, providers and their keys, prices, client keys, timeouts,
+     * circuits and retries. Requests in flight finish on what they started with. The keys of
+     * {@link #RESTART_ONLY} keep their running values; the notes name those that differ.
+     */
+    public List<String> reconfigure(RelayConfig next) {
+        Served running = served();
+        List<String> notes = io.understudy.core.config.ConfigReloads.restartOnly(config, next, RESTART_ONLY);
+        RelayConfig applied = next.keepingRestartOnly(config);
+        Served fresh = Served.of(applied, Optional.of(running), metrics, receipts, clock, silent, tracing);
+        served.set(fresh);
+        warnAbout(fresh);
+        notes.forEach(n -> log.warning(n));
+        return notes;
     }
 
     /** Builds and starts a relay of {@code role}; returns once it is listening. */
@@ -141,8 +191,15 @@ public final class RelayServer implements AutoCloseable {
         return servedAny;
     }
 
+    /** Shows {@code reloads} in /status and the metrics. */
+    public void reportReloads(io.understudy.core.config.ConfigReloads<RelayConfig> reloads) {
+        this.reloads = reloads;
+        metrics.watchReloads(reloads);
+    }
+
+    /** The configuration running now. */
     public RelayConfig config() {
-        return config;
+        return served().config();
     }
 
     public Leadership leadership() {
@@ -167,7 +224,7 @@ public final class RelayServer implements AutoCloseable {
     private void warmUp() {
         long start = System.nanoTime();
         java.util.List<Thread> calls = new java.util.ArrayList<>();
-        for (Provider p : router.providers().values()) {
+        for (Provider p : served().router().providers().values()) {
             calls.add(Thread.ofVirtual().start(() -> {
                 try {
                     p.models();
@@ -205,10 +262,10 @@ public final class RelayServer implements AutoCloseable {
     }
 
     void routing(HttpRouting.Builder rules) {
-        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, completions::chat))
-                .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, completions::messages))
-                .post("/v1/responses", (req, res) -> guarded(req, res, Api.RESPONSES, completions::responses))
-                .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, completions::embeddings))
+        rules.post("/v1/chat/completions", (req, res) -> guarded(req, res, Api.OPENAI, (s, q, r) -> s.completions().chat(q, r)))
+                .post("/v1/messages", (req, res) -> guarded(req, res, Api.ANTHROPIC, (s, q, r) -> s.completions().messages(q, r)))
+                .post("/v1/responses", (req, res) -> guarded(req, res, Api.RESPONSES, (s, q, r) -> s.completions().responses(q, r)))
+                .post("/v1/embeddings", (req, res) -> guarded(req, res, Api.OPENAI, (s, q, r) -> s.completions().embeddings(q, r)))
                 .get("/v1/models", (req, res) -> guarded(req, res, Api.forModelList(req), this::models))
                 .get("/v1/receipts/{id}", (req, res) -> guarded(req, res, Api.OPENAI, this::receipt))
                 .get("/health/live", this::live)
@@ -245,14 +302,15 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void guardedInner(ServerRequest req, ServerResponse res, Api api, Handler handler) {
+        Served s = served(); // the request keeps this configuration to its end, whatever a reload swaps in meanwhile
         try {
-            Optional<Failure> denied = auth.check(req.headers().first(HeaderNames.AUTHORIZATION),
+            Optional<Failure> denied = s.auth().check(req.headers().first(HeaderNames.AUTHORIZATION),
                     req.headers().first(HeaderNames.create("x-api-key")));
             if (denied.isPresent()) {
                 ApiErrors.send(res, api, denied.get(), null);
                 return;
             }
-            handler.handle(req, res);
+            handler.handle(s, req, res);
         } catch (FailureException e) {
             ApiErrors.send(res, api, e.failure(), null);
         }
@@ -260,16 +318,16 @@ public final class RelayServer implements AutoCloseable {
 
     @FunctionalInterface
     private interface Handler {
-        void handle(ServerRequest req, ServerResponse res);
+        void handle(Served served, ServerRequest req, ServerResponse res);
     }
 
-    private void models(ServerRequest req, ServerResponse res) {
-        ObjectNode list = catalog.openAiList();
+    private void models(Served s, ServerRequest req, ServerResponse res) {
+        ObjectNode list = s.catalog().openAiList();
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(Json.bytes(Api.forModelList(req) == Api.ANTHROPIC ? ModelCatalog.toAnthropic(list) : list));
     }
 
-    private void receipt(ServerRequest req, ServerResponse res) {
+    private void receipt(Served s, ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
         Optional<Receipt> receipt = receipts.get(id);
         if (receipt.isEmpty()) {
@@ -288,7 +346,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     private void ready(ServerRequest req, ServerResponse res) {
-        boolean ready = router.anyProviderEnabled();
+        boolean ready = served().router().anyProviderEnabled();
         res.status(ready ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         ObjectNode body = Json.object().put("status", ready ? "UP" : "DOWN").put("role", config.role().wireName())
@@ -307,6 +365,10 @@ public final class RelayServer implements AutoCloseable {
         Leadership.View v = leadership.view();
         ObjectNode body = Json.object().put("instance", config.instance()).put("role", config.role().wireName())
                 .put("version", Version.current()).put("draining", draining).put("in_flight", inFlight.get());
+        io.understudy.core.config.ConfigReloads<RelayConfig> r = reloads;
+        if (r != null) {
+            body.putObject("config").put("generation", r.generation()).put("last_reload", r.last());
+        }
         ObjectNode l = body.putObject("leadership");
         if (config.etcd().isEmpty()) {
             l.put("state", "disabled").put("reason", "no etcd configured");
@@ -340,8 +402,9 @@ public final class RelayServer implements AutoCloseable {
         guarded(req, res, Api.OPENAI, this::passThrough);
     }
 
-    private void passThrough(ServerRequest req, ServerResponse res) {
-        PassThrough.Body body = PassThrough.Body.read(req, config.maxBodyBytes());
+    private void passThrough(Served s, ServerRequest req, ServerResponse res) {
+        Router router = s.router();
+        PassThrough.Body body = PassThrough.Body.read(req, s.config().maxBodyBytes());
         Optional<String> model = PassThrough.model(body.head(), req.headers().first(HeaderNames.CONTENT_TYPE));
         model.ifPresent(io.understudy.core.wire.WireChecks::checkModel);
         long started = System.nanoTime();

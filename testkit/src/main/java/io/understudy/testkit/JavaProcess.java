@@ -124,6 +124,11 @@ public final class JavaProcess implements AutoCloseable {
         signal("STOP");
     }
 
+    /** SIGHUP: an Understudy part reloads its configuration (what systemd's ExecReload sends). */
+    public void hangUp() {
+        signal("HUP");
+    }
+
     /** SIGCONT. */
     public void thaw() {
         signal("CONT");

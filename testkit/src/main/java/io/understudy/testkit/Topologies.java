@@ -57,4 +57,20 @@ public final class Topologies {
                 %s
                 """.formatted(probeLine, primaryPort, probeLine, standbyPort, extra);
     }
+
+    /**
+     * A relay in front of one provider named {@code provider} at {@code simBaseUrl}, serving every
+     * model from it, with {@code extra} appended (top-level sections).
+     */
+    public static String relayOnSim(String simBaseUrl, String provider, String extra) {
+        return """
+                server: { host: 127.0.0.1, port: 0 }
+                relay: { drain-bound: PT5S }
+                providers:
+                  - { name: %s, kind: openai, base-url: "%s/v1", read-timeout: PT5S }
+                routes:
+                  - model: "*"
+                    targets: [ { provider: %s } ]
+                %s""".formatted(provider, simBaseUrl, provider, extra);
+    }
 }
