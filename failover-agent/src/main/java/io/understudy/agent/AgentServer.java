@@ -270,7 +270,8 @@ public final class AgentServer implements AutoCloseable {
         ObjectNode body = served().status().json();
         io.understudy.core.config.ConfigReloads<AgentConfig> r = reloads;
         if (r != null) {
-            body.putObject("config").put("generation", r.generation()).put("last_reload", r.last());
+            body.putObject("config").put("generation", r.generation()).put("last_reload", r.last())
+                    .put("reloads_on_sighup", r.reloadsOnSighup());
         }
         return body;
     }

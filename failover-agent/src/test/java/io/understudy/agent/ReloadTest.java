@@ -44,12 +44,13 @@ class ReloadTest {
             Path yaml = Files.writeString(dir.resolve("relay.yaml"), Topologies.relayOnSim(sim.baseUrl(), "sim", ""));
             try (JavaProcess relay = JavaProcess.start("relay", dir, "io.understudy.primary.PrimaryMain", List.of(yaml.toString()))) {
                 String base = "http://127.0.0.1:" + relay.port();
+                assertTrue(status(base).path("config").path("reloads_on_sighup").asBoolean(), "SIGHUP reloads it: " + relay.tail());
                 try (Load load = new Load(http, sim, base, "reload-model")) {
                     load.awaitServedBy("sim", 6);
                     Files.writeString(yaml, Topologies.relayOnSim(sim.baseUrl(), "sim-eu", ""));
                     long reloadAt = System.nanoTime();
                     relay.hangUp();
-                    long swappedBy = generationSeen(base, 2);
+                    long swappedBy = generationSeen(base, 2, relay);
                     load.awaitServedBy("sim-eu", 6);
                     load.stop();
                     load.assertNothingLostAcross(reloadAt, swappedBy, "sim", "sim-eu");
@@ -85,7 +86,7 @@ class ReloadTest {
                     String routeToBackup = "  - model: \"reload-*\"\n    targets: [ { provider: backup } ]\n";
                     long reloadAt = System.nanoTime();
                     Files.writeString(yaml, Topologies.agentAlone(sim.baseUrl(), Optional.of(sim.baseUrl()), routeToBackup, models) + watch);
-                    long swappedBy = generationSeen(base, 2);
+                    long swappedBy = generationSeen(base, 2, agent);
                     load.awaitServedBy("backup", 6);
                     // the providers did not change: the new configuration took them over as they were, probes and all
                     assertEquals(healthBefore, healthSince(base), "both providers still up since before, not probed again from scratch");
@@ -231,9 +232,13 @@ class ReloadTest {
     }
 
     /** When (System.nanoTime) /status first showed configuration {@code generation}: the swap happened before. */
-    private long generationSeen(String base, int generation) {
-        Await.until("configuration generation " + generation + " runs", Duration.ofSeconds(10),
-                () -> status(base).path("config").path("generation").asInt() >= generation);
+    private long generationSeen(String base, int generation, JavaProcess process) {
+        try {
+            Await.until("configuration generation " + generation + " runs", Duration.ofSeconds(10),
+                    () -> status(base).path("config").path("generation").asInt() >= generation);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; the end of its log:\n" + process.tail(), e);
+        }
         return System.nanoTime();
     }
 

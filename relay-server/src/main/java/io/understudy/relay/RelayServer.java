@@ -367,7 +367,8 @@ public final class RelayServer implements AutoCloseable {
                 .put("version", Version.current()).put("draining", draining).put("in_flight", inFlight.get());
         io.understudy.core.config.ConfigReloads<RelayConfig> r = reloads;
         if (r != null) {
-            body.putObject("config").put("generation", r.generation()).put("last_reload", r.last());
+            body.putObject("config").put("generation", r.generation()).put("last_reload", r.last())
+                    .put("reloads_on_sighup", r.reloadsOnSighup());
         }
         ObjectNode l = body.putObject("leadership");
         if (config.etcd().isEmpty()) {

@@ -40,6 +40,10 @@ public final class JavaProcess implements AutoCloseable {
     /** Starts {@code mainClass} with this JVM's classpath and waits until it listens. */
     public static JavaProcess start(String name, Path logDir, String mainClass, List<String> args, String... jvmArgs) {
         List<String> command = new ArrayList<>();
+        // as a service manager starts it: SIGHUP at its default, even when the tests run under nohup,
+        // which would leave it ignored in every child and so turn off reloading by SIGHUP
+        command.add("env");
+        command.add("--default-signal=HUP");
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("-Xmx256m");
         command.add("-XX:+UseSerialGC");

@@ -88,6 +88,7 @@ public final class ConfigReloads<T> implements AutoCloseable {
     private int generation = 1;
     private volatile String last = "";
     private volatile Thread watcher;
+    private volatile boolean sighup;
 
     /**
      * @param process the process's name in log lines
@@ -175,11 +176,24 @@ public final class ConfigReloads<T> implements AutoCloseable {
     /** Reloads on SIGHUP. The handler is the JVM's, so only a process's main method calls this. */
     public ConfigReloads<T> onSighup() {
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> Thread.ofVirtual().name("reload").start(() -> reload("SIGHUP")));
+            sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"),
+                    signal -> Thread.ofVirtual().name("reload").start(() -> reload("SIGHUP")));
+            // a process started with SIGHUP ignored (nohup) keeps it ignored: the JVM declines to install
+            // a handler and says so only by handing back SIG_IGN (measured on JDK 25)
+            sighup = before != sun.misc.SignalHandler.SIG_IGN;
+            if (!sighup) {
+                LOG.warning(() -> process + " was started with SIGHUP ignored (nohup?), so SIGHUP cannot reload it; start it "
+                        + "without nohup (systemd does), or set reload.watch: true");
+            }
         } catch (IllegalArgumentException e) { // the JVM keeps SIGHUP to itself (-Xrs): the watch still works
             LOG.warning(() -> process + " cannot reload on SIGHUP here (" + e.getMessage() + "); set reload.watch: true instead");
         }
         return this;
+    }
+
+    /** Whether SIGHUP reloads this process (false before {@link #onSighup}, or when SIGHUP was ignored at start). */
+    public boolean reloadsOnSighup() {
+        return sighup;
     }
 
     /**
