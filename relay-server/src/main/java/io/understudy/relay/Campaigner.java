@@ -133,9 +133,13 @@ final class Campaigner implements AutoCloseable {
     // ------------------------------------------------------------------ gather
 
     private Facts gather() {
+        // the campaign first, etcd after: a win that lands between the two reads must not meet a view of
+        // etcd from before it (ci93: the standby won the moment the primary resigned, read the primary's
+        // old key from just before, and stepped down, so a promotion never took)
+        Campaign campaignView = campaignView();
         EtcdView etcdView = readEtcd();
         Lease leaseView = lease == null ? new Lease.None() : lease.view();
-        return new Facts(clock.millis(), role, leadership.view(), etcdView, leaseView, campaignView(),
+        return new Facts(clock.millis(), role, leadership.view(), etcdView, leaseView, campaignView,
                 sightings.vacancy(startedAt), handoverView(etcdView));
     }
 
