@@ -175,11 +175,16 @@ final class Dispatcher {
          * told the requirement, so that it enforces it too.
          */
         Provider via(Upstream u) {
-            Map<HeaderName, String> extra = new java.util.HashMap<>(Tracing.headers(attemptSpan));
-            if (!requirement.isNone() && u.kind() == UpstreamCircuits.Kind.RELAY) {
+            Map<HeaderName, String> trace = Tracing.headers(attemptSpan);
+            boolean tellRequirement = !requirement.isNone() && u.kind() == UpstreamCircuits.Kind.RELAY;
+            if (trace.isEmpty() && !tellRequirement) {
+                return u.provider(); // the common case, tracing off and no requirement: no map per attempt
+            }
+            Map<HeaderName, String> extra = new java.util.HashMap<>(trace);
+            if (tellRequirement) {
                 extra.put(Requirement.HEADER, requirement.toString());
             }
-            return extra.isEmpty() ? u.provider() : u.provider().withHeaders(extra);
+            return u.provider().withHeaders(extra);
         }
 
         Duration elapsed() {

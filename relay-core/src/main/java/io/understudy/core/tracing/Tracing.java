@@ -106,12 +106,18 @@ public final class Tracing implements AutoCloseable {
      * ({@code header}: a lookup by lower-case name) carry one.
      */
     public Span request(String name, Function<String, String> header) {
+        if (sdk == null && header.apply("traceparent") == null) {
+            return Span.getInvalid(); // tracing off and no context to pass on: nothing to build per request
+        }
         Context parent = PROPAGATOR.extract(Context.root(), header, HEADERS);
         return tracer.spanBuilder(name).setParent(parent).setSpanKind(SpanKind.SERVER).startSpan();
     }
 
     /** A call made for {@code parent}'s request (to a relay or a provider). */
     public Span call(Span parent, String name) {
+        if (sdk == null) {
+            return parent; // tracing off: a no-op child would carry the parent's context unchanged, so pass that on
+        }
         return tracer.spanBuilder(name).setParent(Context.root().with(parent)).setSpanKind(SpanKind.CLIENT).startSpan();
     }
 
