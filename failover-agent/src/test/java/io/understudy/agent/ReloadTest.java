@@ -61,7 +61,8 @@ class ReloadTest {
                 Files.writeString(yaml, Topologies.relayOnSim(sim.baseUrl(), "sim-us", "").replace("drain-bound: PT5S", "drain-bound: banana"));
                 relay.hangUp();
                 Await.until("the broken config is refused", Duration.ofSeconds(10), () -> reloads(base, "understudy_relay", "refused") == 1.0);
-                assertTrue(Files.readString(relay.log()).contains("relay.drain-bound"), "the log names the offending key");
+                // the log reaches its file through a pipe: wait for the line rather than race it
+                Await.until("the log names the offending key", Duration.ofSeconds(10), () -> logContains(relay, "relay.drain-bound"));
                 ChatClient.Outcome after = ChatClient.call(http, base, "reload-model", false, "still there", "");
                 assertEquals("sim-eu", after.provider(), "the running configuration stayed");
                 assertEquals(2, status(base).path("config").path("generation").asInt());
@@ -98,7 +99,8 @@ class ReloadTest {
                 Files.writeString(yaml, Topologies.agentAlone(sim.baseUrl(), Optional.of(sim.baseUrl()), "", models) + watch
                         + "agent: { request-timeout: banana }\n");
                 Await.until("the broken config is refused", Duration.ofSeconds(10), () -> reloads(base, "understudy_agent", "refused") == 1.0);
-                assertTrue(Files.readString(agent.log()).contains("agent.request-timeout"), "the log names the offending key");
+                // the log reaches its file through a pipe: wait for the line rather than race it
+                Await.until("the log names the offending key", Duration.ofSeconds(10), () -> logContains(agent, "agent.request-timeout"));
                 assertEquals("backup", ChatClient.call(http, base, "reload-model", false, "still there", "").provider(),
                         "the running configuration stayed");
                 assertEquals(2, status(base).path("config").path("generation").asInt());
@@ -228,6 +230,14 @@ class ReloadTest {
         @Override
         public void close() throws InterruptedException {
             stop();
+        }
+    }
+
+    private static boolean logContains(JavaProcess process, String text) {
+        try {
+            return Files.readString(process.log()).contains(text);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -123,18 +123,19 @@ public final class ConfigReloads<T> implements AutoCloseable {
             outcome = new Outcome.Refused("", "unexpected error while building it: " + e);
         }
         Outcome o = outcome;
+        // before the counters (and the log line too): whoever sees a count change finds the matching line
+        last = clock.instant() + " (" + trigger + ") " + o.describe();
         switch (o) {
             case Outcome.Applied a -> {
-                applied.increment();
                 LOG.info(() -> process + " configuration reloaded (" + trigger + "): " + a.describe());
+                applied.increment();
             }
             case Outcome.Unchanged u -> LOG.info(() -> process + " configuration reload (" + trigger + "): " + u.describe());
             case Outcome.Refused r -> {
-                refused.increment();
                 LOG.severe(() -> process + " configuration reload (" + trigger + ") " + r.describe());
+                refused.increment();
             }
         }
-        last = clock.instant() + " (" + trigger + ") " + o.describe();
         return o;
     }
 
