@@ -161,10 +161,12 @@ public final class AgentServer implements AutoCloseable {
         Served fresh = build(next.keepingRestartOnly(config), Optional.of(running));
         watchUpstreams(fresh, Optional.of(running));
         served.set(fresh);
-        running.upstreams().retire();
         if (leaderView != null && fresh.upstreams().discovers()) {
+            // before the retirement: discovered relays move over with their probes, like configured ones
             fresh.upstreams().discovered(running.upstreams().lastMembers());
         }
+        fresh.upstreams().handOverDone();
+        running.upstreams().retire();
         notes.forEach(LOG::warning);
         return notes;
     }

@@ -37,7 +37,8 @@ final class Upstreams implements AutoCloseable {
     private final Map<String, HealthProber> probers = new java.util.concurrent.ConcurrentHashMap<>();
     /** What each upstream was built from: equal definitions across a reload mean the same upstream. */
     private final Map<String, Object> definitions = new java.util.concurrent.ConcurrentHashMap<>();
-    private final Optional<Upstreams> previous;
+    /** The configuration this one replaces, until {@link #handOverDone}: not held longer, or reloads would chain them all. */
+    private volatile Optional<Upstreams> previous;
     /** The latest configuration's upstreams: what a probe compares its upstream with (see {@link #hostStarved}). */
     private final java.util.concurrent.atomic.AtomicReference<Upstreams> latest;
     private volatile List<com.fasterxml.jackson.databind.JsonNode> lastMembers = List.of();
@@ -156,6 +157,11 @@ final class Upstreams implements AutoCloseable {
             return Optional.empty();
         }
         return Optional.of(new HandedOver(u, Optional.ofNullable(probers.remove(name))));
+    }
+
+    /** Everything the previous configuration had to hand over has moved here: let it go. */
+    void handOverDone() {
+        previous = Optional.empty();
     }
 
     /**

@@ -65,8 +65,6 @@ public final class ConfigReloads<T> implements AutoCloseable {
 
     /** Where the configuration comes from and whether to watch it, read from its {@code reload:} section. */
     public record Settings(boolean watch, Duration interval) {
-        public static final Settings OFF = new Settings(false, Duration.ofSeconds(2));
-
         public static Settings from(io.helidon.config.Config root) {
             io.helidon.config.Config reload = root.get("reload");
             boolean watch = ConfigReader.bool(reload, "watch", false);
