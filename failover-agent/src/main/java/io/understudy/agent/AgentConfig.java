@@ -1,5 +1,6 @@
 package io.understudy.agent;
 
+import io.understudy.core.routing.Slo;
 import io.understudy.core.failover.FailoverPolicy;
 import io.understudy.core.failover.FailoverSettings;
 import io.understudy.core.failover.FailoverSettings.Breaker;
@@ -47,7 +48,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
      * {@code /v1/messages} untranslated unless it is {@link ProviderKind#OPENAI} (chat only).
      */
     public record Tier(String name, TierKind kind, List<Instance> instances, Optional<Secret> apiKey, Probe probe,
-                       Timeouts timeouts, boolean discover, FailoverPolicy.Retries retries, ProviderKind relayApi) {
+                       Timeouts timeouts, boolean discover, FailoverPolicy.Retries retries, ProviderKind relayApi,
+                       Optional<Slo> slo) {
         public Tier {
             instances = List.copyOf(instances);
         }
@@ -74,10 +76,14 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                            FirstTokenDeadline.Settings adaptive) {
     }
 
-    /** Settings for the models matching a pattern: fallbacks, prefill capability, timeouts. */
-    /** {@code require}: what every request for these models requires of its provider, besides the request's own. */
+    /**
+     * Settings for the models matching a pattern: fallbacks, prefill capability, timeouts.
+     * {@code require}: what every request for these models requires of its provider, besides the
+     * request's own. {@code slo}: their latency objective on every upstream (it overrides the tier's).
+     */
     public record ModelRule(Glob model, List<String> fallbacks, List<String> onContextLength, boolean allowExpensive,
-                            boolean prefill, Optional<Duration> firstToken, Optional<Duration> idle, Requirement require) {
+                            boolean prefill, Optional<Duration> firstToken, Optional<Duration> idle, Requirement require,
+                            Optional<Slo> slo) {
         public ModelRule {
             fallbacks = List.copyOf(fallbacks);
             onContextLength = List.copyOf(onContextLength);
@@ -166,6 +172,20 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
         }
     }
 
+    /** The latency objective for {@code model} on the upstreams of {@code tier}: the model rule's, else the tier's. */
+    public Optional<Slo> sloFor(String tier, String model) {
+        Optional<Slo> own = ruleFor(model).flatMap(ModelRule::slo);
+        if (own.isPresent()) {
+            return own;
+        }
+        for (Tier t : tiers) {
+            if (t.name().equals(tier)) {
+                return t.slo();
+            }
+        }
+        return Optional.empty();
+    }
+
     public Optional<ModelRule> ruleFor(String model) {
         ModelRule best = null;
         for (ModelRule r : models) {
@@ -241,7 +261,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 case "openai" -> ProviderKind.OPENAI;
                 default -> throw new ConfigError(ConfigReader.path(t, "api"), "must be openai+anthropic or openai");
             };
-            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover, retries, relayApi));
+            tiers.add(new Tier(name, kind, instances, apiKey, probe, timeouts, discover, retries, relayApi,
+                    Slo.from(t, "tier " + name)));
         }
         List<ModelRule> models = new ArrayList<>();
         for (Config m : ConfigReader.list(root, "models")) {
@@ -251,7 +272,13 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                     ConfigReader.bool(m, "allow-expensive-fallbacks", false), ConfigReader.bool(m, "prefill", false),
                     ConfigReader.string(to, "first-token").map(v -> ConfigReader.duration(to, "first-token", null)),
                     ConfigReader.string(to, "idle").map(v -> ConfigReader.duration(to, "idle", null)),
-                    requirement(m, "require")));
+                    requirement(m, "require"), Slo.from(m, ConfigReader.requireString(m, "model"))));
+        }
+        for (Config r : ConfigReader.list(root, "routes")) {
+            if (r.get("slo").exists()) {
+                throw new ConfigError(ConfigReader.path(r, "slo"), "at the agent, an slo belongs on a tier or on a models[] rule;"
+                        + " route SLOs are a relay's");
+            }
         }
         double ratio = ConfigReader.decimal(agent, "cost-guard-ratio", new java.math.BigDecimal("2.0")).doubleValue();
         if (ratio < 1) {

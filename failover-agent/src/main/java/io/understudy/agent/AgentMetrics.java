@@ -147,6 +147,11 @@ final class AgentMetrics {
     }
 
     /** Totals since start, as Prometheus counters; the window's retries and allowance as gauges. */
+    /** Meters and log lines of latency SLOs: {@code understudy_agent_slo_*}. */
+    io.understudy.core.routing.SloMetrics slos(java.util.logging.Logger log) {
+        return new io.understudy.core.routing.SloMetrics(registry, "understudy.agent", log);
+    }
+
     void watchBudget(RetryBudget budget) {
         new RetryBudgetMetrics("understudy.agent", budget).bindTo(registry);
     }

@@ -109,7 +109,7 @@ public final class AgentServer implements AutoCloseable {
     }
 
     private Served build(AgentConfig c, Optional<Served> previous) {
-        Upstreams upstreams = new Upstreams(c, clock, clock::millis, this::onHealthChange, this::onBreakerChange,
+        Upstreams upstreams = new Upstreams(c, clock, clock::millis, this::onHealthChange, this::onBreakerChange, sloListener(),
                 previous.map(Served::upstreams));
         Dispatcher dispatcher = new Dispatcher(c, upstreams, new FailoverPolicy(c.maxRetryAfterWait().toMillis(), c.retriesByTier()),
                 budget, metrics, failoverLog, clock, this::leaderTier,
@@ -118,6 +118,25 @@ public final class AgentServer implements AutoCloseable {
                 new AdminEndpoint(c.adminToken(), c, upstreams, failoverLog, clock),
                 new StatusView(c, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
                         java.util.Optional.ofNullable(leaderView), this::leaderTier));
+    }
+
+    /** An SLO's shifts are metered, logged, and listed among /status's recent events. */
+    private io.understudy.core.routing.LiveTargets.Listener sloListener() {
+        io.understudy.core.routing.SloMetrics meters = metrics.slos(LOG);
+        return new io.understudy.core.routing.LiveTargets.Listener() {
+            @Override
+            public void tracking(String upstream, String slo, java.util.function.Supplier<io.understudy.core.routing.SloState> state) {
+                meters.tracking(upstream, slo, state);
+            }
+
+            @Override
+            public void shifted(String upstream, io.understudy.core.routing.Slo slo, io.understudy.core.routing.SloState after,
+                                boolean away) {
+                meters.shifted(upstream, slo, after, away);
+                failoverLog.add(new FailoverLog.Entry(clock.millis(), "-", upstream, away ? "slo_shift_away" : "slo_shift_back",
+                        "slo '" + slo.name() + "': " + after.reason()));
+            }
+        };
     }
 
     /** Gauges for the upstreams {@code fresh} built; those of upstreams it replaced or dropped go. */

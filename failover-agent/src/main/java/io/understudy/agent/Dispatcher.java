@@ -407,7 +407,7 @@ final class Dispatcher {
         return new FailoverPolicy.Situation(call.models, call.contextFallbacks,
                 upstreams.candidates(List.copyOf(all), call.excluded, now, call.requirement), List.copyOf(call.failures), budget.askOnce(),
                 now, call.deadlineMillis, call.notes, leaderTier.get(), ThreadLocalRandom.current().nextDouble(),
-                call.attempts, config.maxAttempts(), Optional.ofNullable(resuming).map(Resuming::state));
+                call.attempts, config.maxAttempts(), Optional.ofNullable(resuming).map(Resuming::state), call.stream);
     }
 
     /** The attempt's span: where it went and why (the decision's reason sentence). */
@@ -500,7 +500,7 @@ final class Dispatcher {
                 AttemptWorker.Event event = worker.poll(TimeUnit.MILLISECONDS.toNanos(slice));
                 if (event != null) {
                     if (event instanceof AttemptWorker.First) {
-                        samples.record(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), System.nanoTime());
+                        u.firstToken(model, upstreams.sloFor(u, model), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
                     }
                     return event;
                 }

@@ -1,5 +1,6 @@
 package io.understudy.agent;
 
+import io.understudy.core.routing.Balancer;
 import io.understudy.core.failover.RetryBudget;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -8,6 +9,7 @@ import io.understudy.core.Json;
 import io.understudy.core.Version;
 
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 
 /** {@code /status} as JSON and {@code /} as a plain HTML page (no external assets) built from it. */
@@ -16,6 +18,7 @@ final class StatusView {
     private final Upstreams upstreams;
     private final Dispatcher dispatcher;
     private final RetryBudget budget;
+    private static final int ROUTING_MODELS = 20;
     private final FailoverLog failoverLog;
     private final Clock clock;
     private final long startedMillis;
@@ -35,6 +38,51 @@ final class StatusView {
         this.failoverLog = failoverLog;
         this.clock = clock;
         this.startedMillis = startedMillis;
+    }
+
+    /**
+     * How a relay tier with more than one member shares each model's traffic now, and why (the
+     * {@link Balancer}'s reasons); at most {@link #ROUTING_MODELS} models. A direct tier's peers
+     * depend on each route's priorities: its attempts' reasons say how each request was drawn.
+     */
+    private void routing(ObjectNode t, AgentConfig.Tier tier, long now) {
+        List<Upstream> members = upstreams.all().stream().filter(u -> u.tier().equals(tier.name())).toList();
+        if (tier.kind() != AgentConfig.TierKind.RELAY || members.size() < 2) {
+            return;
+        }
+        java.util.Set<String> models = new java.util.TreeSet<>();
+        members.forEach(u -> models.addAll(u.signals(now).keySet()));
+        ArrayNode routing = t.putArray("routing");
+        for (String model : models.stream().limit(ROUTING_MODELS).toList()) {
+            List<Balancer.Peer> peers = members.stream()
+                    .map(u -> new Balancer.Peer(u.name(), u.weight(), u.live(model, upstreams.sloFor(u, model), now))).toList();
+            boolean stream = peers.stream().anyMatch(p -> !Double.isNaN(p.live().signals().firstTokenMillis()));
+            double[] shares = Balancer.shares(peers, stream);
+            ObjectNode o = routing.addObject().put("model", model).put("measured_on", stream ? "first_token" : "answer");
+            ObjectNode byPeer = o.putObject("shares");
+            for (int i = 0; i < peers.size(); i++) {
+                byPeer.put(peers.get(i).name(), Math.round(shares[i] * 1000) / 1000.0);
+            }
+            o.put("reason", Balancer.explain(peers, stream));
+        }
+    }
+
+    /** "m: 21 / 45 ms, 3% errors; slo m*: breaches, share 40%" for the status page (three models at most). */
+    private static String lately(JsonNode u) {
+        List<String> parts = new java.util.ArrayList<>();
+        var models = u.path("live").fields();
+        for (int n = 0; models.hasNext() && n < 3; n++) {
+            var e = models.next();
+            JsonNode m = e.getValue();
+            String errors = m.path("error_rate").asDouble() >= 0.01 ? ", " + Math.round(m.path("error_rate").asDouble() * 100) + "% errors" : "";
+            parts.add(e.getKey() + ": " + (m.path("first_token_ms").isNumber() ? Math.round(m.path("first_token_ms").asDouble()) : "-")
+                    + " / " + (m.path("answer_ms").isNumber() ? Math.round(m.path("answer_ms").asDouble()) : "-") + " ms" + errors);
+        }
+        for (JsonNode slo : u.path("slos")) {
+            parts.add("slo " + slo.path("slo").asText() + ": " + slo.path("verdict").asText() + ", share "
+                    + Math.round(slo.path("share").asDouble() * 100) + "%");
+        }
+        return parts.isEmpty() ? "-" : String.join("; ", parts);
     }
 
     ObjectNode json() {
@@ -80,7 +128,8 @@ final class StatusView {
                 });
                 m.put("circuit", u.circuitState());
                 m.put("in_flight", u.inflight());
-                m.put("latency_ms", Math.round(u.latencyMillis()));
+                m.put("weight", u.weight());
+                upstreams.describeLive(u, m, now);
                 ObjectNode openModels = m.putObject("model_circuit_open_for_ms");
                 u.openModels(now).forEach(openModels::put);
                 ObjectNode cooling = m.putObject("rate_limited_for_ms");
@@ -90,6 +139,7 @@ final class StatusView {
                     }
                 }
             }
+            routing(t, tier, now);
         }
         ArrayNode avoided = root.putArray("avoided");
         for (Avoidances.Avoidance a : upstreams.avoidances().active(now)) {
@@ -142,7 +192,7 @@ final class StatusView {
                         + ", view " + s.path("leader").path("view_stale_ms").asLong() + " ms old)"))
                 .append("</p>");
         h.append("<h2>Tiers</h2><table id=\"tiers\"><tr><th>tier</th><th>upstream</th><th>health</th><th>circuit</th>")
-                .append("<th>in flight</th><th>latency ms</th><th>last probe error</th><th>rate limited</th><th>models with an open circuit</th></tr>");
+                .append("<th>in flight</th><th>lately (first token / answer)</th><th>last probe error</th><th>rate limited</th><th>models with an open circuit</th></tr>");
         for (JsonNode tier : s.path("tiers")) {
             for (JsonNode u : tier.path("upstreams")) {
                 String health = u.path("health").asText();
@@ -152,7 +202,7 @@ final class StatusView {
                         .append("</td><td class=\"health ").append(esc(health)).append("\">").append(esc(health))
                         .append("</td><td class=\"circuit ").append(esc(circuit)).append("\">").append(esc(circuit))
                         .append("</td><td>").append(u.path("in_flight").asInt())
-                        .append("</td><td>").append(u.path("latency_ms").asLong())
+                        .append("</td><td class=\"live\">").append(esc(lately(u)))
                         .append("</td><td>").append(esc(u.path("last_probe_error").asText("")))
                         .append("</td><td class=\"rate-limited\">").append(esc(remaining(u.path("rate_limited_for_ms"))))
                         .append("</td><td class=\"open-models\">").append(esc(remaining(u.path("model_circuit_open_for_ms"))))

@@ -6,6 +6,10 @@ import io.understudy.core.failover.FirstTokenDeadline;
 import dev.failsafe.CircuitBreaker;
 import io.understudy.core.error.Failure;
 import io.understudy.core.provider.Provider;
+import io.understudy.core.routing.Balancer;
+import io.understudy.core.routing.LiveStats;
+import io.understudy.core.routing.LiveTargets;
+import io.understudy.core.routing.Slo;
 
 import java.util.Map;
 import java.util.Optional;
@@ -17,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One place the agent can send a request: a relay instance or a provider called directly.
  * Holds what the failover decision reads about it: active health (relays), the passive circuit
  * breakers (one for the upstream, one per failing model), Retry-After cooldowns (the upstream's
- * own, or per model), and a load score for spreading within a tier.
+ * own, or per model), and its configured weight with what it did lately ({@link LiveTargets}), for
+ * sharing traffic among peers.
  */
 final class Upstream {
     private final String name;
@@ -30,7 +35,7 @@ final class Upstream {
     private final AtomicInteger inflight = new AtomicInteger();
     private final Set<AttemptWorker> active = ConcurrentHashMap.newKeySet();
     private final Map<String, FirstTokenDeadline.Samples> firstTokens = new ConcurrentHashMap<>();
-    private volatile double latencyEwmaMillis;
+    private final LiveTargets live;
     private volatile long lastStartedMillis;
     /**
      * A relay that answered a request with a requirement without confirming it enforced it: it is
@@ -40,7 +45,7 @@ final class Upstream {
     private volatile boolean ignoresRequirements;
 
     Upstream(String name, String tier, int tierIndex, int weight, Provider provider, InstanceHealth health,
-             UpstreamCircuits circuits) {
+             UpstreamCircuits circuits, LiveTargets live) {
         this.name = name;
         this.tier = tier;
         this.tierIndex = tierIndex;
@@ -48,6 +53,7 @@ final class Upstream {
         this.provider = provider;
         this.health = health;
         this.circuits = circuits;
+        this.live = live;
     }
 
     String name() {
@@ -114,13 +120,18 @@ final class Upstream {
         return inflight.get();
     }
 
-    double latencyMillis() {
-        return latencyEwmaMillis;
+    int weight() {
+        return weight;
     }
 
-    /** Lower is better: latency weighted by load, divided by the configured weight. */
-    double score() {
-        return (latencyEwmaMillis + 1) * (inflight.get() + 1) / weight;
+    /** What it did lately for {@code model}, and where it stands against {@code slo}. */
+    Balancer.Live live(String model, Optional<Slo> slo, long nowMillis) {
+        return live.live(name, model, slo, nowMillis);
+    }
+
+    /** Each model's live signals here (for /status). */
+    Map<String, LiveStats.Signals> signals(long nowMillis) {
+        return live.signals(name, nowMillis);
     }
 
     /** When this upstream may be called again for {@code model} (Retry-After), epoch millis. */
@@ -162,8 +173,13 @@ final class Upstream {
 
     void succeeded(String model, long latencyMillis) {
         circuits.succeeded(model);
-        double previous = latencyEwmaMillis;
-        latencyEwmaMillis = previous == 0 ? latencyMillis : previous * 0.8 + latencyMillis * 0.2;
+        live.completed(name, model, latencyMillis, System.currentTimeMillis());
+    }
+
+    /** A stream's first token came {@code millis} after the attempt began: an adaptive-wait sample, and a live one. */
+    void firstToken(String model, Optional<Slo> slo, long millis) {
+        firstTokens(model).record(millis, System.nanoTime());
+        live.firstToken(name, model, slo, millis, System.currentTimeMillis());
     }
 
     /** The recent first-token times of {@code model} here (a throwaway past 256 models: names come from clients). */
@@ -181,5 +197,8 @@ final class Upstream {
     /** Records a failed attempt for {@code model} (the model asked of this upstream); see {@link UpstreamCircuits#blame}. */
     void failed(Failure failure, String model, long nowMillis) {
         circuits.failed(failure, model, nowMillis, health != null && health.state() == HealthState.UP);
+        if (!(failure instanceof Failure.ClientError)) { // a request's own fault says nothing of the upstream
+            live.failed(name, model, nowMillis);
+        }
     }
 }

@@ -11,7 +11,9 @@ import io.understudy.core.provider.ProviderConfig;
 import io.understudy.core.provider.ProviderKind;
 import io.understudy.core.routing.ModelCatalog;
 import io.understudy.core.routing.Requirement;
+import io.understudy.core.routing.LiveTargets;
 import io.understudy.core.routing.Router;
+import io.understudy.core.routing.Slo;
 
 import java.time.Clock;
 import java.util.ArrayList;
@@ -53,13 +55,15 @@ final class Upstreams implements AutoCloseable {
     private final Optional<ModelCatalog> directCatalog;
     private final ProviderLimits providerLimits;
     private final Avoidances avoidances;
+    /** What every upstream did lately, for sharing traffic among peers; kept across reloads. */
+    private final LiveTargets live;
     private final HostLag hostLag;
     private final int directTierIndex;
     private final String directTierName;
 
     /** {@code previous}: the upstreams of the configuration this one replaces (a reload), whose unchanged upstreams it takes. */
     Upstreams(AgentConfig config, Clock clock, LongSupplier clockMillis, Consumer<InstanceHealth.Transition> onHealth,
-              UpstreamCircuits.Listener onBreaker, Optional<Upstreams> previous) {
+              UpstreamCircuits.Listener onBreaker, LiveTargets.Listener onSlo, Optional<Upstreams> previous) {
         this.config = config;
         this.clock = clock;
         this.clockMillis = clockMillis;
@@ -69,6 +73,7 @@ final class Upstreams implements AutoCloseable {
         this.hostLag = previous.map(p -> p.hostLag).orElseGet(() -> new HostLag(clockMillis, HostLag.systemCpuLoad()));
         this.providerLimits = previous.map(p -> p.providerLimits).orElseGet(ProviderLimits::new);
         this.avoidances = previous.map(p -> p.avoidances).orElseGet(Avoidances::new);
+        this.live = previous.map(p -> p.live).orElseGet(() -> new LiveTargets(onSlo));
         this.latest = previous.map(p -> p.latest).orElseGet(java.util.concurrent.atomic.AtomicReference::new);
         this.latest.set(this);
         Router router = null;
@@ -102,7 +107,7 @@ final class Upstreams implements AutoCloseable {
                     InstanceHealth health = probe.enabled()
                             ? new InstanceHealth(name, probe.fall(), probe.rise(), clockMillis) : null;
                     Upstream u = new Upstream(name, directTier.name(), tierIndex, 1, p, health,
-                            new UpstreamCircuits(name, UpstreamCircuits.Kind.DIRECT, config.breaker(), onBreaker));
+                            new UpstreamCircuits(name, UpstreamCircuits.Kind.DIRECT, config.breaker(), onBreaker), live);
                     byName.put(u.name(), u);
                     if (health != null) {
                         health.onTransition(onHealth);
@@ -194,7 +199,7 @@ final class Upstreams implements AutoCloseable {
         InstanceHealth health = tier.probe().enabled()
                 ? new InstanceHealth(instance.name(), tier.probe().fall(), tier.probe().rise(), clockMillis) : null;
         Upstream u = new Upstream(instance.name(), tier.name(), tierIndex, instance.weight(), Provider.create(pc, transport),
-                health, new UpstreamCircuits(instance.name(), UpstreamCircuits.Kind.RELAY, config.breaker(), onBreaker));
+                health, new UpstreamCircuits(instance.name(), UpstreamCircuits.Kind.RELAY, config.breaker(), onBreaker), live);
         byName.put(u.name(), u);
         relays.add(u);
         if (health != null) {
@@ -317,6 +322,16 @@ final class Upstreams implements AutoCloseable {
     }
 
     /** What the direct tier can serve, for /v1/models when no relay answers. */
+    /** The latency objective {@code model} is held to on {@code u}: its model rule's, else its tier's. */
+    Optional<Slo> sloFor(Upstream u, String model) {
+        return config.sloFor(u.tier(), model);
+    }
+
+    /** What {@code u} did lately and where it stands against its SLOs, into its /status object. */
+    void describeLive(Upstream u, com.fasterxml.jackson.databind.node.ObjectNode into, long nowMillis) {
+        live.describe(u.name(), into, nowMillis);
+    }
+
     Optional<ModelCatalog> directCatalog() {
         return directCatalog;
     }
@@ -338,7 +353,8 @@ final class Upstreams implements AutoCloseable {
                 }
                 long cooling = Math.max(u.coolingUntil(model), providerLimits.relayUntil(u.name(), model));
                 out.add(new FailoverPolicy.Candidate(u.name(), u.tier(), u.tierIndex(), model, model, u.healthState(),
-                        u.circuitOpen(model, nowMillis) || excluded.contains(u.name()), cooling, u.score(), false));
+                        u.circuitOpen(model, nowMillis) || excluded.contains(u.name()), cooling, 0, false, u.weight(),
+                        u.live(model, sloFor(u, model), nowMillis)));
             }
             if (directRouter.isPresent()) {
                 List<Router.Attempt> plan = directRouter.get().plan(model, requirement).attempts();
@@ -348,10 +364,11 @@ final class Upstreams implements AutoCloseable {
                     if (avoidances.avoided(u.name(), nowMillis)) {
                         continue;
                     }
-                    // within the direct tier the route's order is the preference
+                    // within the direct tier the route's priorities are the preference
                     out.add(new FailoverPolicy.Candidate(u.name(), directTierName, directTierIndex, model, a.model(),
                             u.healthState(), u.circuitOpen(a.model(), nowMillis) || excluded.contains(u.name()),
-                            Math.max(u.coolingUntil(a.model()), providerLimits.until(a.provider().name(), a.model())), i, true));
+                            Math.max(u.coolingUntil(a.model()), providerLimits.until(a.provider().name(), a.model())),
+                            a.priority(), true, a.weight(), u.live(a.model(), sloFor(u, a.model()), nowMillis)));
                 }
             }
         }

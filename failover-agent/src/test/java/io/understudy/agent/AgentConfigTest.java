@@ -111,4 +111,34 @@ class AgentConfigTest {
                 """), Map.<String, String>of()::get));
         assertTrue(e.getMessage().startsWith("models.0.require: "), e.getMessage());
     }
+
+    @Test
+    void aModelRulesSloOverridesItsTiersAndARouteSloIsRefusedAtTheAgent() {
+        AgentConfig config = AgentConfig.from(AgentHarness.yaml("""
+                tiers:
+                  - name: primary
+                    kind: relay
+                    slo: { p99-first-token: PT3S }
+                    instances: [ { name: a, base-url: "http://127.0.0.1:1/v1", weight: 2 }, { name: b, base-url: "http://127.0.0.1:2/v1" } ]
+                models:
+                  - model: "gpt-4o*"
+                    slo: { p99-first-token: PT1S, window: PT20S }
+                """), Map.<String, String>of()::get);
+        assertEquals(Duration.ofSeconds(1), config.sloFor("primary", "gpt-4o-mini").orElseThrow().p99FirstToken());
+        assertEquals("gpt-4o*", config.sloFor("primary", "gpt-4o-mini").orElseThrow().name());
+        assertEquals(Duration.ofSeconds(3), config.sloFor("primary", "o3").orElseThrow().p99FirstToken());
+        assertEquals("tier primary", config.sloFor("primary", "o3").orElseThrow().name());
+        assertEquals(2, config.tiers().get(0).instances().get(0).weight());
+        ConfigError e = assertThrows(ConfigError.class, () -> AgentConfig.from(AgentHarness.yaml("""
+                tiers:
+                  - { name: direct, kind: direct }
+                providers:
+                  - { name: sim, kind: openai, base-url: "http://127.0.0.1:1/v1" }
+                routes:
+                  - model: "*"
+                    slo: { p99-first-token: PT1S }
+                    targets: [ { provider: sim } ]
+                """), Map.<String, String>of()::get));
+        assertTrue(e.getMessage().startsWith("routes.0.slo: at the agent, an slo belongs on a tier or on a models[] rule"), e.getMessage());
+    }
 }

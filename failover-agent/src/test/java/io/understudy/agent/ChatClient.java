@@ -21,9 +21,12 @@ final class ChatClient {
     private ChatClient() {
     }
 
-    /** One request as the client saw it; {@code provider} is the answer's {@code x-understudy-provider}. */
+    /**
+     * One request as the client saw it; {@code provider} and {@code upstream} are the answer's
+     * {@code x-understudy-provider} and {@code x-understudy-upstream}.
+     */
     record Outcome(boolean stream, long startNanos, long endNanos, int status, String text, boolean done, boolean errorEvent,
-                   String expected, String provider) {
+                   String expected, String provider, String upstream) {
         boolean complete() {
             return status == 200 && text.equals(expected) && (!stream || done);
         }
@@ -53,7 +56,7 @@ final class ChatClient {
                 HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
                 String text = r.statusCode() == 200
                         ? Json.parse(r.body()).path("choices").path(0).path("message").path("content").asText() : r.body();
-                return new Outcome(false, start, System.nanoTime(), r.statusCode(), text, false, false, expected, provider(r));
+                return new Outcome(false, start, System.nanoTime(), r.statusCode(), text, false, false, expected, provider(r), upstream(r));
             }
             HttpResponse<InputStream> r = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             StringBuilder text = new StringBuilder();
@@ -74,9 +77,9 @@ final class ChatClient {
                     }
                 }
             }
-            return new Outcome(true, start, System.nanoTime(), r.statusCode(), text.toString(), done, error, expected, provider(r));
+            return new Outcome(true, start, System.nanoTime(), r.statusCode(), text.toString(), done, error, expected, provider(r), upstream(r));
         } catch (Exception e) {
-            return new Outcome(stream, start, System.nanoTime(), -1, "exception: " + e, false, false, expected, "");
+            return new Outcome(stream, start, System.nanoTime(), -1, "exception: " + e, false, false, expected, "", "");
         }
     }
 
@@ -91,6 +94,10 @@ final class ChatClient {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    private static String upstream(HttpResponse<?> r) {
+        return r.headers().firstValue("x-understudy-upstream").orElse("");
     }
 
     private static String provider(HttpResponse<?> r) {

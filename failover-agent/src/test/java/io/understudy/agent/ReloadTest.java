@@ -20,8 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,7 +43,7 @@ class ReloadTest {
             try (JavaProcess relay = JavaProcess.start("relay", dir, "io.understudy.primary.PrimaryMain", List.of(yaml.toString()))) {
                 String base = "http://127.0.0.1:" + relay.port();
                 assertTrue(status(base).path("config").path("reloads_on_sighup").asBoolean(), "SIGHUP reloads it: " + relay.tail());
-                try (Load load = new Load(http, sim, base, "reload-model")) {
+                try (ChatLoad load = new ChatLoad(http, sim, base, "reload-model", 6, false)) {
                     load.awaitServedBy("sim", 6);
                     Files.writeString(yaml, Topologies.relayOnSim(sim.baseUrl(), "sim-eu", ""));
                     long reloadAt = System.nanoTime();
@@ -53,7 +51,7 @@ class ReloadTest {
                     long swappedBy = generationSeen(base, 2, relay);
                     load.awaitServedBy("sim-eu", 6);
                     load.stop();
-                    load.assertNothingLostAcross(reloadAt, swappedBy, "sim", "sim-eu");
+                    assertNothingLostAcross(load.outcomes(), reloadAt, swappedBy, "sim", "sim-eu");
                 }
                 assertEquals(2, status(base).path("config").path("generation").asInt(), "generation 2 runs");
                 assertEquals(1.0, reloads(base, "understudy_relay", "applied"));
@@ -82,7 +80,7 @@ class ReloadTest {
                 Await.until("the agent's probes find its providers up", Duration.ofSeconds(20),
                         () -> healthSince(base).values().stream().filter(h -> h.startsWith("up ")).count() == 2);
                 java.util.Map<String, String> healthBefore = healthSince(base);
-                try (Load load = new Load(http, sim, base, "reload-model")) {
+                try (ChatLoad load = new ChatLoad(http, sim, base, "reload-model", 6, false)) {
                     load.awaitServedBy("sim", 6);
                     String routeToBackup = "  - model: \"reload-*\"\n    targets: [ { provider: backup } ]\n";
                     long reloadAt = System.nanoTime();
@@ -92,7 +90,7 @@ class ReloadTest {
                     // the providers did not change: the new configuration took them over as they were, probes and all
                     assertEquals(healthBefore, healthSince(base), "both providers still up since before, not probed again from scratch");
                     load.stop();
-                    load.assertNothingLostAcross(reloadAt, swappedBy, "sim", "backup");
+                    assertNothingLostAcross(load.outcomes(), reloadAt, swappedBy, "sim", "backup");
                 }
                 assertEquals(1.0, reloads(base, "understudy_agent", "applied"));
 
@@ -168,69 +166,28 @@ class ReloadTest {
     }
 
     /** Clients that keep asking for {@code model}, half of them streaming, until stopped. */
-    private static final class Load implements AutoCloseable {
-        private final ConcurrentLinkedQueue<ChatClient.Outcome> outcomes = new ConcurrentLinkedQueue<>();
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private final List<Thread> clients = new ArrayList<>();
-
-        Load(HttpClient http, ProviderSim sim, String base, String model) throws Exception {
-            List<String> prompts = List.of("reload prompt 0", "reload prompt 1", "reload prompt 2", "reload prompt 3");
-            List<String> expected = new ArrayList<>();
-            for (String p : prompts) {
-                expected.add(ChatClient.expectedText(http, sim, p));
-            }
-            for (int c = 0; c < 6; c++) {
-                int client = c;
-                clients.add(Thread.ofVirtual().start(() -> {
-                    for (int n = 0; running.get() && n < 2_000; n++) {
-                        int i = (client + n) % prompts.size();
-                        outcomes.add(ChatClient.call(http, base, model, (client + n) % 2 == 0, prompts.get(i), expected.get(i)));
-                    }
-                }));
+    /**
+     * Every request answered whole; the ones started after {@code swappedBy} (when /status first
+     * showed the new generation) all came from {@code after}; and at least one stream that began
+     * before the reload was still flowing at {@code swappedBy}, and finished whole on {@code before}.
+     */
+    private static void assertNothingLostAcross(List<ChatClient.Outcome> all, long reloadAt, long swappedBy, String before,
+                                                String after) {
+        for (ChatClient.Outcome o : all) {
+            assertTrue(o.complete(), "every request is answered whole: " + o);
+        }
+        for (ChatClient.Outcome o : all) {
+            if (o.startNanos() > swappedBy) {
+                assertEquals(after, o.provider(), "after the swap, the new configuration serves: " + o);
             }
         }
-
-        /** Waits until {@code count} answers came from {@code provider}. */
-        void awaitServedBy(String provider, int count) {
-            Await.until(count + " answers from " + provider, Duration.ofSeconds(20),
-                    () -> outcomes.stream().filter(o -> o.provider().equals(provider)).count() >= count);
+        List<ChatClient.Outcome> spanning = all.stream().filter(ChatClient.Outcome::stream)
+                .filter(o -> o.startNanos() < reloadAt && o.endNanos() > swappedBy).toList();
+        assertTrue(!spanning.isEmpty(), "some stream was in flight across the reload");
+        for (ChatClient.Outcome o : spanning) {
+            assertEquals(before, o.provider(), "a request in flight finishes on the configuration it started with: " + o);
         }
-
-        void stop() throws InterruptedException {
-            running.set(false);
-            for (Thread t : clients) {
-                t.join(Duration.ofSeconds(30));
-            }
-        }
-
-        /**
-         * Every request answered whole; the ones started after {@code swappedBy} (when /status first
-         * showed the new generation) all came from {@code after}; and at least one stream that began
-         * before the reload was still flowing at {@code swappedBy}, and finished whole on {@code before}.
-         */
-        void assertNothingLostAcross(long reloadAt, long swappedBy, String before, String after) {
-            List<ChatClient.Outcome> all = new ArrayList<>(outcomes);
-            for (ChatClient.Outcome o : all) {
-                assertTrue(o.complete(), "every request is answered whole: " + o);
-            }
-            for (ChatClient.Outcome o : all) {
-                if (o.startNanos() > swappedBy) {
-                    assertEquals(after, o.provider(), "after the swap, the new configuration serves: " + o);
-                }
-            }
-            List<ChatClient.Outcome> spanning = all.stream().filter(ChatClient.Outcome::stream)
-                    .filter(o -> o.startNanos() < reloadAt && o.endNanos() > swappedBy).toList();
-            assertTrue(!spanning.isEmpty(), "some stream was in flight across the reload");
-            for (ChatClient.Outcome o : spanning) {
-                assertEquals(before, o.provider(), "a request in flight finishes on the configuration it started with: " + o);
-            }
-            System.out.println("reload: " + all.size() + " requests, " + spanning.size() + " streams in flight across it, none lost");
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop();
-        }
+        System.out.println("reload: " + all.size() + " requests, " + spanning.size() + " streams in flight across it, none lost");
     }
 
     private static boolean logContains(JavaProcess process, String text) {

@@ -30,7 +30,8 @@ class UpstreamTest {
             health.probeFailed("refused");
         }
         Upstream relay = new Upstream("primary-1", "t", 0, 1, null, health,
-                new UpstreamCircuits("primary-1", UpstreamCircuits.Kind.RELAY, BREAKER, (name, state) -> { }));
+                new UpstreamCircuits("primary-1", UpstreamCircuits.Kind.RELAY, BREAKER, (name, state) -> { }),
+                new io.understudy.core.routing.LiveTargets(io.understudy.core.routing.LiveTargets.Listener.NONE));
         for (int i = 0; i < 3; i++) {
             relay.failed(TIMEOUT, "hung", NOW);
         }

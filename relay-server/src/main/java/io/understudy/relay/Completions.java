@@ -22,6 +22,7 @@ import io.understudy.core.provider.ChatStream;
 import io.understudy.core.provider.Embeddings;
 import io.understudy.core.GenAiMetrics;
 import io.understudy.core.routing.Requirement;
+import io.understudy.core.routing.LiveTargets;
 import io.understudy.core.routing.Router;
 import io.understudy.core.server.Api;
 import io.understudy.core.server.ApiErrors;
@@ -46,6 +47,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.logging.Logger;
 import io.opentelemetry.api.trace.Span;
@@ -74,6 +76,8 @@ final class Completions {
     private final FailoverPolicy policy;
     private final RetryBudget budget;
     private final Map<String, UpstreamCircuits> circuits = new ConcurrentHashMap<>();
+    /** What each provider did lately, for sharing a route's traffic among targets of one priority. */
+    private final LiveTargets live;
     private final Tracing tracing;
 
     /**
@@ -93,6 +97,7 @@ final class Completions {
         this.policy = new FailoverPolicy(new FailoverPolicy.Self(config.instance(), Origin.PROVIDER),
                 config.failover().maxRetryAfterWait().toMillis(), Map.of(TIER, config.failover().retries()));
         this.budget = previous.map(p -> p.budget).orElseGet(() -> RetryBudget.of(config.failover().budget(), clock::millis));
+        this.live = previous.map(p -> p.live).orElseGet(() -> new LiveTargets(metrics.slos(log)));
         previous.filter(p -> p.config.failover().breaker().equals(config.failover().breaker())).ifPresent(p ->
                 p.circuits.forEach((provider, c) -> {
                     if (java.util.Objects.equals(p.config.providers().get(provider), config.providers().get(provider))) {
@@ -103,6 +108,24 @@ final class Completions {
 
     RetryBudget budget() {
         return budget;
+    }
+
+    /** Models whose last request was drawn among peer targets: past this many, new ones are not shown. */
+    private static final int DRAWS_SHOWN = 100;
+    /** The latest weighted draw's reason per requested model (for /status). */
+    private final Map<String, String> lastDraws = new ConcurrentHashMap<>();
+
+    /**
+     * For /status: what each provider did lately, per model; each SLO's state on it; and, per model,
+     * the reason of the latest draw among a route's peer targets.
+     */
+    void describeRouting(com.fasterxml.jackson.databind.node.ObjectNode body) {
+        com.fasterxml.jackson.databind.node.ObjectNode providers = body.putObject("providers");
+        for (String provider : router.providers().keySet()) {
+            live.describe(provider, providers.putObject(provider), clock.millis());
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode draws = body.putObject("latest_draws");
+        new java.util.TreeMap<>(lastDraws).forEach(draws::put);
     }
 
     static String newRequestId() {
@@ -182,7 +205,7 @@ final class Completions {
         Call call = new Call("embeddings", Api.OPENAI, req);
         try {
             EmbeddingsRequest request = EmbeddingsRequest.parse(RequestBodies.readJson(req, config.maxBodyBytes()));
-            Served<Embeddings> served = failover(call, request.model(), target -> target.provider().embed(
+            Served<Embeddings> served = failover(call, request.model(), false, target -> target.provider().embed(
                     request.withModel(target.model())));
             Embeddings answer = served.answer();
             sendWhole(call, res, request.model(), served.target(), answer.model(), answer.usage(), answer.bytes());
@@ -196,12 +219,12 @@ final class Completions {
     /** A chat or Messages request, sent in its own dialect to providers that speak it (see {@link io.understudy.core.provider.Provider}). */
     private void serveChat(Call call, ServerResponse res, Conversation chat, boolean clientWantsUsage) {
         if (chat.stream()) {
-            Served<OpenStream> served = failover(call, chat.model(), target -> OpenStream.open(target,
+            Served<OpenStream> served = failover(call, chat.model(), true, target -> OpenStream.open(target,
                     chat.withModel(target.model()).withStreamUsage()));
-            relayStream(call, res, chat, served.target(), served.answer().stream(), served.answer().first(), clientWantsUsage);
+            relayStream(call, res, chat, served, clientWantsUsage);
             return;
         }
-        Served<ChatCompletion> served = failover(call, chat.model(), target -> target.provider().complete(
+        Served<ChatCompletion> served = failover(call, chat.model(), false, target -> target.provider().complete(
                 chat.withModel(target.model())));
         ChatCompletion answer = served.answer();
         sendWhole(call, res, chat.model(), served.target(), answer.model(), answer.usage(), answer.bytes());
@@ -244,22 +267,22 @@ final class Completions {
         T call(Router.Attempt target);
     }
 
-    /** The target that answered, and its answer. */
-    private record Served<T>(Router.Attempt target, T answer) {
+    /** The target that answered, its answer, and when its attempt began (System.nanoTime). */
+    private record Served<T>(Router.Attempt target, T answer, long startedNanos) {
     }
 
     /**
      * Runs the request through the failover engine over its route's targets. Returns the first
      * answer; throws the failure to send when the engine gives up.
      */
-    private <T> Served<T> failover(Call call, String model, TargetCall<T> targetCall) {
+    private <T> Served<T> failover(Call call, String model, boolean stream, TargetCall<T> targetCall) {
         List<Router.Attempt> plan = plan(call, model);
         budget.recordRequest();
         int maxAttempts = plan.size() * (1 + config.failover().retries().sameUpstream()) + 1;
         FailoverLoop.Steps<Served<T>> steps = new FailoverLoop.Steps<>() {
             @Override
             public FailoverPolicy.Situation situation() {
-                return Completions.this.situation(call, model, plan, maxAttempts);
+                return Completions.this.situation(call, model, plan, maxAttempts, stream);
             }
 
             @Override
@@ -274,7 +297,7 @@ final class Completions {
 
             @Override
             public FailoverLoop.Carried<Served<T>> attempt(FailoverPolicy.Attempt a) {
-                Router.Attempt target = plan.get(a.candidate().tierIndex());
+                Router.Attempt target = targetOf(plan, a.candidate());
                 String provider = target.provider().name();
                 if (!call.failures.isEmpty()) {
                     FailoverPolicy.FailedAttempt last = call.failures.get(call.failures.size() - 1);
@@ -287,18 +310,32 @@ final class Completions {
                 FailoverLoop.pause(a.delayMillis());
                 call.attemptsMade++;
                 Span span = providerSpan(call, target, a);
+                long startedNanos = System.nanoTime();
+                int drawn = a.reason().indexOf(io.understudy.core.routing.Balancer.DRAW);
+                if (drawn >= 0 && (lastDraws.size() < DRAWS_SHOWN || lastDraws.containsKey(model))) {
+                    lastDraws.put(model, a.reason().substring(drawn));
+                }
                 try {
                     Map<io.helidon.http.HeaderName, String> trace = Tracing.headers(span);
                     T answer = targetCall.call(trace.isEmpty() ? target
-                            : new Router.Attempt(target.provider().withHeaders(trace), target.model()));
+                            : target.via(target.provider().withHeaders(trace)));
                     recordAttempt(call, target, "ok", null);
                     circuits(provider).succeeded(target.model());
+                    long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanos);
+                    if (stream) { // the stream's first chunk is in: its end is recorded by relayStream
+                        live.firstToken(provider, target.model(), target.slo(), took, clock.millis());
+                    } else {
+                        live.completed(provider, target.model(), took, clock.millis());
+                    }
                     span.setAttribute(Tracing.OUTCOME, "answered");
-                    return new FailoverLoop.Answered<>(new Served<>(target, answer));
+                    return new FailoverLoop.Answered<>(new Served<>(target, answer, startedNanos));
                 } catch (FailureException e) {
                     Failure failure = e.failure();
                     recordAttempt(call, target, outcomeOf(failure), failure.message());
                     circuits(provider).failed(failure, target.model(), clock.millis(), false);
+                    if (!(failure instanceof Failure.ClientError)) {
+                        live.failed(provider, target.model(), clock.millis());
+                    }
                     call.failures.add(new FailoverPolicy.FailedAttempt(provider, target.model(), failure));
                     Tracing.failed(span, outcomeOf(failure), failure.message());
                     return new FailoverLoop.Tried<>();
@@ -329,8 +366,21 @@ final class Completions {
         return span;
     }
 
-    /** What the policy reads: every target of the route, with its provider's circuits for that model. */
-    private FailoverPolicy.Situation situation(Call call, String model, List<Router.Attempt> plan, int maxAttempts) {
+    /** The planned target a candidate stands for (a route names a provider once per model). */
+    private static Router.Attempt targetOf(List<Router.Attempt> plan, FailoverPolicy.Candidate c) {
+        for (Router.Attempt t : plan) {
+            if (t.provider().name().equals(c.upstream()) && t.model().equals(c.askModel())) {
+                return t;
+            }
+        }
+        throw new IllegalStateException("candidate " + c.upstream() + "/" + c.askModel() + " is not in the plan");
+    }
+
+    /**
+     * What the policy reads: every target of the route, with its provider's circuits for that model,
+     * its priority and weight, and what it did lately.
+     */
+    private FailoverPolicy.Situation situation(Call call, String model, List<Router.Attempt> plan, int maxAttempts, boolean stream) {
         long now = clock.millis();
         List<FailoverPolicy.Candidate> candidates = new ArrayList<>(plan.size());
         for (int i = 0; i < plan.size(); i++) {
@@ -341,13 +391,14 @@ final class Completions {
             }
             UpstreamCircuits c = circuits(provider);
             // a relay does not probe its providers: their health is what their calls show (the circuits)
-            candidates.add(new FailoverPolicy.Candidate(provider, TIER, i, model, target.model(), HealthState.UNKNOWN,
-                    c.circuitOpen(target.model(), now), c.coolingUntil(target.model()), i, true));
+            candidates.add(new FailoverPolicy.Candidate(provider, TIER, 0, model, target.model(), HealthState.UNKNOWN,
+                    c.circuitOpen(target.model(), now), c.coolingUntil(target.model()), target.priority(), true, target.weight(),
+                    live.live(provider, target.model(), target.slo(), now)));
         }
         // no deadline of its own: each call is bounded by its provider's timeouts, the request by the attempt cap
         return new FailoverPolicy.Situation(List.of(model), List.of(), candidates, List.copyOf(call.failures),
                 budget.askOnce(), now, Long.MAX_VALUE, List.of(), Optional.empty(), ThreadLocalRandom.current().nextDouble(),
-                call.attemptsMade, maxAttempts, Optional.empty());
+                call.attemptsMade, maxAttempts, Optional.empty(), stream);
     }
 
     private UpstreamCircuits circuits(String provider) {
@@ -375,8 +426,10 @@ final class Completions {
 
     // ------------------------------------------------------------------ streaming
 
-    private void relayStream(Call call, ServerResponse res, Conversation chat, Router.Attempt attempt, ChatStream stream,
-                             StreamChunk first, boolean clientWantsUsage) {
+    private void relayStream(Call call, ServerResponse res, Conversation chat, Served<OpenStream> served, boolean clientWantsUsage) {
+        Router.Attempt attempt = served.target();
+        ChatStream stream = served.answer().stream();
+        StreamChunk first = served.answer().first();
         String provider = attempt.provider().name();
         String answeredModel = first.json().path("model").asText(attempt.model());
         metrics.timeToFirstToken(provider, call.elapsed());
@@ -405,6 +458,8 @@ final class Completions {
             }
             receipt = receipt(call, chat.model(), provider, answeredModel, true, usage);
             if (broken == null) {
+                live.completed(provider, attempt.model(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - served.startedNanos()),
+                        clock.millis());
                 String total = receipt.total().map(BigDecimal::toPlainString).orElse("unknown");
                 client.complete("understudy-cost-usd=" + total + " request-id=" + call.id);
             } else {
@@ -412,6 +467,7 @@ final class Completions {
                 Failure failure = broken;
                 recordAttempt(call, attempt, outcomeOf(failure), failure.message());
                 circuits(provider).failed(failure, attempt.model(), clock.millis(), false);
+                live.failed(provider, attempt.model(), clock.millis());
                 log.warning(() -> call.id + " stream from " + provider + " broke after the first byte: " + failure.message());
                 client.fail(failure);
             }

@@ -101,4 +101,9 @@ final class RelayMetrics {
     String scrape() {
         return registry.scrape();
     }
+
+    /** Meters and log lines of latency SLOs: {@code understudy_relay_slo_*}. */
+    io.understudy.core.routing.SloMetrics slos(java.util.logging.Logger log) {
+        return new io.understudy.core.routing.SloMetrics(registry, "understudy.relay", log);
+    }
 }

@@ -370,6 +370,7 @@ public final class RelayServer implements AutoCloseable {
             body.putObject("config").put("generation", r.generation()).put("last_reload", r.last())
                     .put("reloads_on_sighup", r.reloadsOnSighup());
         }
+        served().completions().describeRouting(body);
         ObjectNode l = body.putObject("leadership");
         if (config.etcd().isEmpty()) {
             l.put("state", "disabled").put("reason", "no etcd configured");

@@ -86,24 +86,30 @@ public final class ProviderConfigs {
         return out;
     }
 
-    /** Reads {@code routes:}: model pattern -> ordered targets, each naming a known provider. */
+    /**
+     * Reads {@code routes:}: model pattern -> targets, each naming a known provider, with an optional
+     * {@code priority} (default: its position) and {@code weight} (default 1), and the route's {@code slo}.
+     */
     public static List<Route> routes(Config root, Map<String, Entry> providers) {
         List<Route> routes = new ArrayList<>();
         for (Config r : ConfigReader.list(root, "routes")) {
             String model = ConfigReader.requireString(r, "model");
             List<Route.Target> targets = new ArrayList<>();
+            int position = 0;
             for (Config t : ConfigReader.list(r, "targets")) {
                 String provider = ConfigReader.requireString(t, "provider");
                 if (!providers.containsKey(provider)) {
                     throw new ConfigError(ConfigReader.path(t, "provider"), "route '" + model
                             + "' names unknown provider '" + provider + "'");
                 }
-                targets.add(new Route.Target(provider, ConfigReader.string(t, "model")));
+                targets.add(new Route.Target(provider, ConfigReader.string(t, "model"),
+                        ConfigReader.integer(t, "priority", position, 0, 1000), ConfigReader.integer(t, "weight", 1, 1, 1000)));
+                position++;
             }
             if (targets.isEmpty()) {
                 throw new ConfigError(r.key().toString(), "route '" + model + "' needs at least one target");
             }
-            routes.add(new Route(new Glob(model), targets));
+            routes.add(new Route(new Glob(model), targets, io.understudy.core.routing.Slo.from(r, model)));
         }
         return routes;
     }

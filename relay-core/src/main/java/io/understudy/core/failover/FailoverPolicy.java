@@ -2,6 +2,7 @@ package io.understudy.core.failover;
 
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.Origin;
+import io.understudy.core.routing.Balancer;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -56,11 +57,18 @@ public final class FailoverPolicy {
     /**
      * One upstream able to serve one model of the request's chain. {@code lastResort} marks a provider
      * called directly (the agent's direct tier, every upstream of a relay): used only when no relay, not
-     * even a suspect one, can serve.
+     * even a suspect one, can serve. {@code rank}: the order within its tier (a route target's priority);
+     * candidates the ladder ranks equal are peers, shared by {@code weight} and {@code live} conditions
+     * ({@link Balancer}).
      */
     public record Candidate(String upstream, String tier, int tierIndex, String model, String askModel,
-                            HealthState health, boolean circuitOpen, long coolingUntilMillis, double score,
-                            boolean lastResort) {
+                            HealthState health, boolean circuitOpen, long coolingUntilMillis, int rank,
+                            boolean lastResort, int weight, Balancer.Live live) {
+        public Candidate(String upstream, String tier, int tierIndex, String model, String askModel,
+                         HealthState health, boolean circuitOpen, long coolingUntilMillis, int rank, boolean lastResort) {
+            this(upstream, tier, tierIndex, model, askModel, health, circuitOpen, coolingUntilMillis, rank, lastResort, 1,
+                    Balancer.Live.NONE);
+        }
     }
 
     /** A failed attempt of this request. */
@@ -76,15 +84,24 @@ public final class FailoverPolicy {
      * @param failures          this request's failed attempts, oldest first
      * @param retryAllowed      whether the retry budget allows one more attempt (asked only when needed)
      * @param notes             things the caller wants in a give-up message (cost guard skips)
-     * @param jitter            a random number in [0, 1), drawn by the caller, that spreads pauses
+     * @param jitter            a random number in [0, 1), drawn by the caller, that spreads pauses and draws among peers
      * @param attempts          attempts this request has made (first one included)
      * @param maxAttempts       the most it may make
      * @param resumption        present while resuming a stream that broke after reaching the client
+     * @param stream            the request streams: peers are compared on time to first token, not to a whole answer
      */
     public record Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
                             List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
                             long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier,
-                            double jitter, int attempts, int maxAttempts, Optional<Resumption> resumption) {
+                            double jitter, int attempts, int maxAttempts, Optional<Resumption> resumption, boolean stream) {
+        public Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
+                         List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
+                         long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier,
+                         double jitter, int attempts, int maxAttempts, Optional<Resumption> resumption) {
+            this(models, contextFallbacks, candidates, failures, retryAllowed, nowMillis, deadlineMillis, notes, leaderTier,
+                    jitter, attempts, maxAttempts, resumption, false);
+        }
+
         public Situation(List<String> models, List<String> contextFallbacks, List<Candidate> candidates,
                          List<FailedAttempt> failures, java.util.function.BooleanSupplier retryAllowed,
                          long nowMillis, long deadlineMillis, List<String> notes, Optional<String> leaderTier,
@@ -204,10 +221,12 @@ public final class FailoverPolicy {
         if (last.isPresent() && last.get().failure() instanceof Failure.ClientError c && !refusedOurKey(c)
                 && !relayCannotMeetRequirement(c)) {
             if ("context_length_exceeded".equals(c.code())) {
-                Optional<Candidate> bigger = best(s, s.contextFallbacks());
+                Optional<Choice> bigger = best(s, s.contextFallbacks());
                 if (bigger.isPresent() && s.retryAllowed().getAsBoolean()) {
-                    return new Attempt(bigger.get(), Move.RETRY, 0, "context length exceeded on " + last.get().model()
-                            + "; trying configured larger-context model " + bigger.get().model() + " via " + bigger.get().upstream());
+                    Candidate larger = bigger.get().candidate();
+                    return new Attempt(larger, Move.RETRY, 0, "context length exceeded on " + last.get().model()
+                            + "; trying configured larger-context model " + larger.model() + " via " + larger.upstream()
+                            + bigger.get().why());
                 }
             }
             return new GiveUp(c, "client error " + c.status() + " (" + c.code() + ") from " + last.get().upstream()
@@ -231,14 +250,16 @@ public final class FailoverPolicy {
 
         // 4. Pick the best usable upstream: models in order; relays before direct providers; healthy
         //    relays before suspect ones (detected, not yet enforced); the leader's tier first (our own
-        //    health checks still override it); then tier order, then load.
-        Optional<Candidate> next = best(s, s.models());
+        //    health checks still override it); then tier order, then rank within the tier; among peers
+        //    still equal, a weighted draw on live conditions.
+        Optional<Choice> next = best(s, s.models());
         if (next.isPresent()) {
-            Candidate c = next.get();
+            Candidate c = next.get().candidate();
+            String drawn = next.get().why();
             if (last.isEmpty()) {
                 String lead = s.leaderTier().filter(t -> t.equals(c.tier())).map(t -> " (leader's tier)").orElse("");
                 return new Attempt(c, Move.FIRST, 0, c.tier() + " " + c.upstream() + " is " + describe(c) + lead
-                        + "; serving " + c.model());
+                        + "; serving " + c.model() + drawn);
             }
             // 5. Moving a request off an upstream that is out of rotation (refused the connection, marked
             //    down, circuit open) redirects load: that upstream gets nothing more, and the request is sent
@@ -253,9 +274,9 @@ public final class FailoverPolicy {
             String fallback = c.model().equals(s.models().get(0)) ? "" : " (fallback model " + c.model() + ")";
             String why = failed.upstream() + " failed (" + outcome(failed.failure()) + ")" + gone.map(g -> " and is " + g).orElse("");
             if (gone.isPresent()) {
-                return new Attempt(c, Move.REDIRECT, 0, why + "; redirecting to " + c.tier() + " " + c.upstream() + fallback);
+                return new Attempt(c, Move.REDIRECT, 0, why + "; redirecting to " + c.tier() + " " + c.upstream() + fallback + drawn);
             }
-            return new Attempt(c, Move.RETRY, backoff(s), why + "; failing over to " + c.tier() + " " + c.upstream() + fallback);
+            return new Attempt(c, Move.RETRY, backoff(s), why + "; failing over to " + c.tier() + " " + c.upstream() + fallback + drawn);
         }
 
         // 6. Nothing usable now. If something only asked us to wait (Retry-After) and the wait is short
@@ -332,20 +353,33 @@ public final class FailoverPolicy {
         return (long) (s.jitter() * (cap + 1));
     }
 
-    private Optional<Candidate> best(Situation s, List<String> models) {
+    /** The candidate chosen, and (when it was drawn among peers) the draw's reason, ready to append. */
+    private record Choice(Candidate candidate, String why) {
+    }
+
+    private Optional<Choice> best(Situation s, List<String> models) {
+        Comparator<Candidate> preference = Comparator.comparingInt((Candidate x) -> x.lastResort() ? 1 : 0)
+                .thenComparingInt(x -> x.health() == HealthState.SUSPECT ? 1 : 0)
+                .thenComparingInt(x -> s.leaderTier().map(t -> t.equals(x.tier()) ? 0 : 1).orElse(0))
+                .thenComparingInt(Candidate::tierIndex)
+                .thenComparingInt(Candidate::rank);
         for (String model : models) {
-            Optional<Candidate> c = s.candidates().stream()
+            List<Candidate> usable = s.candidates().stream()
                     .filter(x -> x.model().equals(model))
                     .filter(x -> x.health().usable() && !x.circuitOpen() && x.coolingUntilMillis() <= s.nowMillis())
                     .filter(x -> !excluded(s, x))
-                    .min(Comparator.comparingInt((Candidate x) -> x.lastResort() ? 1 : 0)
-                            .thenComparingInt(x -> x.health() == HealthState.SUSPECT ? 1 : 0)
-                            .thenComparingInt(x -> s.leaderTier().map(t -> t.equals(x.tier()) ? 0 : 1).orElse(0))
-                            .thenComparingInt(Candidate::tierIndex)
-                            .thenComparingDouble(Candidate::score));
-            if (c.isPresent()) {
-                return c;
+                    .toList();
+            if (usable.isEmpty()) {
+                continue;
             }
+            Candidate first = usable.stream().min(preference).orElseThrow();
+            List<Candidate> peers = usable.stream().filter(x -> preference.compare(x, first) == 0).toList();
+            if (peers.size() == 1) {
+                return Optional.of(new Choice(first, ""));
+            }
+            Balancer.Pick pick = Balancer.pick(peers.stream().map(x -> new Balancer.Peer(x.upstream(), x.weight(), x.live())).toList(),
+                    s.stream(), s.jitter());
+            return Optional.of(new Choice(peers.get(pick.index()), "; " + pick.reason()));
         }
         return Optional.empty();
     }

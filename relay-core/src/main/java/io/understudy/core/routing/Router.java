@@ -9,8 +9,19 @@ import java.util.Optional;
 
 /** Model name -> the ordered provider attempts for it. The first route whose pattern matches wins. */
 public final class Router {
-    /** One planned attempt: which provider, asked for which model. */
-    public record Attempt(Provider provider, String model) {
+    /**
+     * One planned attempt: which provider, asked for which model; its route target's priority and
+     * weight; and the route's latency objective, if any.
+     */
+    public record Attempt(Provider provider, String model, int priority, int weight, Optional<Slo> slo) {
+        public Attempt(Provider provider, String model) {
+            this(provider, model, 0, 1, Optional.empty());
+        }
+
+        /** The same attempt through another provider adapter (extra headers). */
+        public Attempt via(Provider other) {
+            return new Attempt(other, model, priority, weight, slo);
+        }
     }
 
     /**
@@ -54,7 +65,7 @@ public final class Router {
                 if (provider == null) {
                     skipped.add(target.provider() + " (" + disabledReasons.getOrDefault(target.provider(), "disabled") + ")");
                 } else {
-                    attempts.add(new Attempt(provider, target.modelFor(model)));
+                    attempts.add(new Attempt(provider, target.modelFor(model), target.priority(), target.weight(), route.slo()));
                 }
             }
             if (attempts.isEmpty()) {

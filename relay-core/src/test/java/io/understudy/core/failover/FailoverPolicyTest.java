@@ -24,15 +24,15 @@ class FailoverPolicyTest {
     private final FailoverPolicy policy = new FailoverPolicy(2_000);
 
     private static Candidate primary(HealthState health) {
-        return new Candidate("primary-1", "primary", 0, "m", "m", health, false, 0, 1.0, false);
+        return new Candidate("primary-1", "primary", 0, "m", "m", health, false, 0, 0, false);
     }
 
     private static Candidate standby(HealthState health) {
-        return new Candidate("standby-1", "standby", 1, "m", "m", health, false, 0, 1.0, false);
+        return new Candidate("standby-1", "standby", 1, "m", "m", health, false, 0, 0, false);
     }
 
     private static Candidate direct(String model) {
-        return new Candidate("direct:sim", "direct", 2, model, model, UP, false, 0, 1.0, true);
+        return new Candidate("direct:sim", "direct", 2, model, model, UP, false, 0, 0, true);
     }
 
     private static FailoverPolicy.Situation situation(List<Candidate> candidates, List<FailedAttempt> failures, boolean budget) {
@@ -87,7 +87,7 @@ class FailoverPolicyTest {
 
     @Test
     void openCircuitIsSkipped() {
-        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0, false);
+        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 0, false);
         var d = policy.decide(situation(List.of(open, standby(UP)), List.of(), true));
         assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream());
     }
@@ -119,8 +119,8 @@ class FailoverPolicyTest {
     void aProviderRefusingOurKeyMovesOnToTheNextUpstream() {
         Failure refused = new Failure.ClientError(Origin.PROVIDER, "direct:a", 401, "authentication_error", "invalid_api_key",
                 null, "bad key");
-        Candidate a = new Candidate("direct:a", "direct", 0, "m", "m", UP, false, 0, 1.0, true);
-        Candidate b = new Candidate("direct:b", "direct", 0, "m", "m", UP, false, 0, 2.0, true);
+        Candidate a = new Candidate("direct:a", "direct", 0, "m", "m", UP, false, 0, 0, true);
+        Candidate b = new Candidate("direct:b", "direct", 0, "m", "m", UP, false, 0, 1, true);
         var d = policy.decide(situation(List.of(a, b), List.of(failed("direct:a", refused)), true));
         assertEquals("direct:b", ((FailoverPolicy.Attempt) d).candidate().upstream());
         var last = policy.decide(situation(List.of(a, b), List.of(failed("direct:a", refused), failed("direct:b", refused)), true));
@@ -147,7 +147,7 @@ class FailoverPolicyTest {
     void contextLengthMayMoveToAConfiguredLargerModel() {
         Failure tooLong = new Failure.ClientError(Origin.PROVIDER, "primary-1", 400, "invalid_request_error",
                 "context_length_exceeded", "messages", "too long");
-        Candidate big = new Candidate("primary-1", "primary", 0, "m-large", "m-large", UP, false, 0, 1.0, false);
+        Candidate big = new Candidate("primary-1", "primary", 0, "m-large", "m-large", UP, false, 0, 0, false);
         var s = new FailoverPolicy.Situation(List.of("m"), List.of("m-large"), List.of(primary(UP), big),
                 List.of(failed("primary-1", tooLong)), () -> true, NOW, NOW + 60_000, List.of());
         var d = policy.decide(s);
@@ -179,7 +179,7 @@ class FailoverPolicyTest {
      */
     @Test
     void resetsFromARelayOutOfRotationAreRedirectsNotRetries() {
-        Candidate circuitOpen = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0, false);
+        Candidate circuitOpen = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 0, false);
         for (Candidate gone : List.of(circuitOpen, primary(DOWN))) {
             boolean[] asked = {false};
             var s = new FailoverPolicy.Situation(List.of("m"), List.of(), List.of(gone, standby(UP)),
@@ -211,12 +211,12 @@ class FailoverPolicyTest {
 
     @Test
     void retryAfterKeepsAnUpstreamOutUntilItAllows() {
-        Candidate cooling = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 500, 1.0, false);
+        Candidate cooling = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 500, 0, false);
         var d = policy.decide(situation(List.of(cooling, standby(UP)), List.of(), true));
         assertEquals("standby-1", ((FailoverPolicy.Attempt) d).candidate().upstream(), "another tier meanwhile");
         var alone = policy.decide(situation(List.of(cooling), List.of(), true));
         assertEquals(500, ((FailoverPolicy.Wait) alone).millis(), "a short Retry-After is waited out");
-        Candidate longCool = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 30_000, 1.0, false);
+        Candidate longCool = new Candidate("primary-1", "primary", 0, "m", "m", UP, false, NOW + 30_000, 0, false);
         Failure limited = new Failure.RateLimited(Origin.PROVIDER, "primary-1", Optional.of(Duration.ofSeconds(30)), "slow down");
         var gaveUp = policy.decide(situation(List.of(longCool), List.of(failed("primary-1", limited)), true));
         assertEquals(limited, ((FailoverPolicy.GiveUp) gaveUp).failure(), "a long one goes back to the client");
@@ -224,7 +224,7 @@ class FailoverPolicyTest {
 
     @Test
     void modelFallbacksComeAfterEveryTierOfTheRequestedModel() {
-        Candidate fallback = new Candidate("primary-1", "primary", 0, "m-small", "m-small", UP, false, 0, 1.0, false);
+        Candidate fallback = new Candidate("primary-1", "primary", 0, "m-small", "m-small", UP, false, 0, 0, false);
         List<Candidate> all = new ArrayList<>(List.of(primary(UP), fallback, direct("m")));
         var s = new FailoverPolicy.Situation(List.of("m", "m-small"), List.of(), all,
                 List.of(failed("primary-1", RESET)), () -> true, NOW, NOW + 60_000, List.of());
@@ -299,8 +299,8 @@ class FailoverPolicyTest {
 
     @Test
     void aFiveHundredThatFollowedTheRequestFromAnotherUpstreamIsNotTransient() {
-        Candidate direct = new Candidate("direct:sim", "direct", 2, "m", "m", UP, false, 0, 1.0, true);
-        Candidate fallback = new Candidate("direct:sim", "direct", 2, "m-small", "m-small", UP, false, 0, 1.0, true);
+        Candidate direct = new Candidate("direct:sim", "direct", 2, "m", "m", UP, false, 0, 0, true);
+        Candidate fallback = new Candidate("direct:sim", "direct", 2, "m-small", "m-small", UP, false, 0, 0, true);
         var s = new FailoverPolicy.Situation(List.of("m", "m-small"), List.of(), List.of(standby(UP), direct, fallback),
                 List.of(failed("standby-1", HTTP_503), new FailedAttempt("direct:sim", "m", HTTP_503)), () -> true, NOW,
                 NOW + 60_000, List.of(), Optional.empty(), 0.5);
@@ -323,7 +323,7 @@ class FailoverPolicyTest {
         var standbyTier = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(standby(UP), direct("m")),
                 List.of(failed("standby-1", HTTP_503)), 0.5));
         assertEquals("direct:sim", standbyTier.candidate().upstream(), "the standby tier is configured without");
-        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 1.0, false);
+        Candidate open = new Candidate("primary-1", "primary", 0, "m", "m", UP, true, 0, 0, false);
         var circuitOpen = (FailoverPolicy.Attempt) RETRYING.decide(withJitter(List.of(open, standby(UP)),
                 List.of(failed("primary-1", HTTP_503)), 0.5));
         assertEquals("standby-1", circuitOpen.candidate().upstream());
@@ -340,7 +340,7 @@ class FailoverPolicyTest {
 
     @Test
     void retriesFromTheThirdAttemptOnPauseWithJitterButRedirectsDoNot() {
-        Candidate third = new Candidate("third-1", "primary", 0, "m", "m", UP, false, 0, 1.0, false);
+        Candidate third = new Candidate("third-1", "primary", 0, "m", "m", UP, false, 0, 0, false);
         var second = (FailoverPolicy.Attempt) policy.decide(withJitter(List.of(primary(UP), standby(UP)),
                 List.of(failed("primary-1", RESET)), 0.999));
         assertEquals(0, second.delayMillis(), "the first failover goes at once");
@@ -434,5 +434,58 @@ class FailoverPolicyTest {
         assertTrue(a.reason().contains("suspect and silent"), a.reason());
         var refused = policy.decide(situation(List.of(primary(UP), standby(UP)), List.of(failed("primary-1", silent)), false));
         assertInstanceOf(FailoverPolicy.GiveUp.class, refused, "a timeout on an upstream nothing speaks against is a retry");
+    }
+
+    // ---------------------------------------------------------------- peers: live, weighted routing
+
+    private static Candidate peer(String name, String tier, int tierIndex, int rank, double firstTokenMillis) {
+        return new Candidate(name, tier, tierIndex, "m", "m", UP, false, 0, rank, true, 1, new io.understudy.core.routing.Balancer.Live(
+                new io.understudy.core.routing.LiveStats.Signals(firstTokenMillis, 1, Double.NaN, 1, 0, 10), Optional.empty()));
+    }
+
+    private static FailoverPolicy.Situation streaming(List<Candidate> candidates, List<FailedAttempt> failures, double draw,
+                                                      Optional<String> leaderTier) {
+        return new FailoverPolicy.Situation(List.of("m"), List.of(), candidates, failures, () -> true, NOW, NOW + 60_000,
+                List.of(), leaderTier, draw, 0, 6, Optional.empty(), true);
+    }
+
+    @Test
+    void peersOfOnePriorityAreDrawnByLiveSharesAndTheReasonSaysSo() {
+        List<Candidate> peers = List.of(peer("east", "direct", 0, 0, 290), peer("west", "direct", 0, 0, 590));
+        var early = (FailoverPolicy.Attempt) policy.decide(streaming(peers, List.of(), 0.2, Optional.empty()));
+        var late = (FailoverPolicy.Attempt) policy.decide(streaming(peers, List.of(), 0.9, Optional.empty()));
+        assertEquals("east", early.candidate().upstream());
+        assertEquals("west", late.candidate().upstream(), "the slower peer still gets its share");
+        assertTrue(early.reason().endsWith("; weighted pick among east 67% (first token 290 ms), west 33% (first token 590 ms)"),
+                early.reason());
+    }
+
+    @Test
+    void aFasterTargetOfALaterPriorityIsNotDrawnWhileAnEarlierOneCanServe() {
+        List<Candidate> ordered = List.of(peer("cheap", "direct", 0, 0, 900), peer("fast", "direct", 0, 1, 50));
+        for (double draw : new double[]{0.0, 0.5, 0.99}) {
+            var d = (FailoverPolicy.Attempt) policy.decide(streaming(ordered, List.of(), draw, Optional.empty()));
+            assertEquals("cheap", d.candidate().upstream());
+            assertEquals("direct cheap is healthy; serving m", d.reason(), "a single candidate of its rank: no draw");
+        }
+    }
+
+    @Test
+    void liveRoutingNeverFightsTheLeadersTier() {
+        List<Candidate> tiers = List.of(peer("standby-1", "standby", 1, 0, 50), peer("primary-1", "primary", 0, 0, 2_000));
+        for (double draw : new double[]{0.0, 0.99}) {
+            var d = (FailoverPolicy.Attempt) policy.decide(streaming(tiers, List.of(), draw, Optional.of("primary")));
+            assertEquals("primary-1", d.candidate().upstream());
+        }
+    }
+
+    @Test
+    void afterAPeerFailsTheRequestMovesToAnotherPeer() {
+        List<Candidate> peers = List.of(peer("east", "direct", 0, 0, 290), peer("west", "direct", 0, 0, 290));
+        Failure east503 = new Failure.Retryable(Origin.PROVIDER, "east", 500, "upstream_http_500", "boom");
+        for (double draw : new double[]{0.0, 0.99}) {
+            var d = (FailoverPolicy.Attempt) policy.decide(streaming(peers, List.of(failed("east", east503)), draw, Optional.empty()));
+            assertEquals("west", d.candidate().upstream());
+        }
     }
 }
