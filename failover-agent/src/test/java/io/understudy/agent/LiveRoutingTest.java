@@ -129,7 +129,11 @@ class LiveRoutingTest {
         }
     }
 
-    /** An agent with one relay tier, {@code relay-a}, {@code relay-b}..., in front of these ports. */
+    /**
+     * An agent with one relay tier, {@code relay-a}, {@code relay-b}..., in front of these ports. Its
+     * probes wait 2 s: a relay behind the 400 ms fault stays healthy, so what moves traffic off it
+     * is the weighting, not its health (a suspect relay gets no new traffic at all).
+     */
     private static String oneRelayTier(List<Integer> ports) {
         StringBuilder instances = new StringBuilder();
         for (int i = 0; i < ports.size(); i++) {
@@ -141,6 +145,7 @@ class LiveRoutingTest {
                 tiers:
                   - name: primary
                     kind: relay
+                    probe: { timeout: PT2S }
                     instances: [ %s ]
                 """.formatted(instances);
     }
