@@ -37,6 +37,12 @@ public final class SoakMain {
     static final Map<String, Double> BOUNDS = Map.of("rss_mib", 64.0, "heap_after_gc_mib", 16.0, "fds", 20.0, "threads", 20.0);
     private static final Duration SAMPLE_EVERY = Duration.ofSeconds(10);
     private static final Duration WARM_UP = Duration.ofMinutes(3);
+    /**
+     * When each kind of fault had happened once (seconds into the soak). Growth is fitted from then:
+     * the first storm sizes the connection pools (up to their cap), which is a plateau, not a leak;
+     * a leak keeps growing with each repetition, and every fault repeats after this.
+     */
+    private volatile long firstRoundEndSeconds;
 
     /** One sample of one process. */
     record Sample(long atSeconds, String part, long pid, double rssMiB, double heapAfterGcMiB, int fds, int threads) {
@@ -47,6 +53,10 @@ public final class SoakMain {
     private final List<String> events = new CopyOnWriteArrayList<>();
     private final AtomicLong ok = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    /** Why requests were not answered whole, by reason and the fault in effect when they were sent. */
+    private final Map<String, AtomicLong> failures = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The fault under way, or "no fault". */
+    private volatile String currentFault = "no fault";
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Process> restarted = new ArrayList<>();
     private final long origin = System.nanoTime();
@@ -96,6 +106,12 @@ public final class SoakMain {
                 sample(up);
                 if (System.nanoTime() >= nextFault) {
                     fault(fault++ % 3, up, state, sim);
+                    if (fault == 3) {
+                        firstRoundEndSeconds = seconds();
+                    }
+                    if (!currentFault.startsWith("the time after")) {
+                        currentFault = "the time after the " + currentFault;
+                    }
                     nextFault = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
                 }
                 Thread.sleep(SAMPLE_EVERY.toMillis());
@@ -147,14 +163,50 @@ public final class SoakMain {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(agent + (anthropic ? "/v1/messages" : "/v1/chat/completions")))
                     .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-            boolean whole = r.statusCode() == 200 && (!stream || (anthropic ? r.body().contains("message_stop") : r.body().contains("[DONE]")))
-                    && !(stream && r.body().contains("event: error"));
-            (whole ? ok : failed).incrementAndGet();
+            String during = currentFault;
+            Optional<String> why = whyNotWhole(r.statusCode(), r.body(), stream, anthropic);
+            if (why.isEmpty()) {
+                ok.incrementAndGet();
+            } else {
+                failed(why.get(), during);
+            }
         } catch (IOException e) {
-            failed.incrementAndGet();
+            failed(e.getClass().getSimpleName(), currentFault);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private static final java.util.regex.Pattern ERROR_CODE = java.util.regex.Pattern.compile("\"code\"\\s*:\\s*\"([A-Za-z0-9_]+)\"");
+    private static final java.util.regex.Pattern ERROR_TYPE = java.util.regex.Pattern.compile("\"type\"\\s*:\\s*\"([A-Za-z0-9_]+)\"");
+
+    /** Why an answer is not whole, in a few words (the error's code, else its type); empty when it is. */
+    static Optional<String> whyNotWhole(int status, String body, boolean stream, boolean anthropic) {
+        if (status != 200) {
+            return Optional.of("HTTP " + status + errorName(body));
+        }
+        int inBand = body.indexOf("event: error");
+        if (stream && inBand >= 0) {
+            return Optional.of("stream ended by an error event" + errorName(body.substring(inBand)));
+        }
+        if (stream && !(anthropic ? body.contains("message_stop") : body.contains("[DONE]"))) {
+            return Optional.of("stream cut without its end");
+        }
+        return Optional.empty();
+    }
+
+    private static String errorName(String body) {
+        java.util.regex.Matcher code = ERROR_CODE.matcher(body);
+        if (code.find()) {
+            return " " + code.group(1);
+        }
+        java.util.regex.Matcher type = ERROR_TYPE.matcher(body);
+        return type.find() ? " " + type.group(1) : "";
+    }
+
+    private void failed(String why, String during) {
+        failed.incrementAndGet();
+        failures.computeIfAbsent(why + " (during " + during + ")", k -> new AtomicLong()).incrementAndGet();
     }
 
     // ------------------------------------------------------------------ faults
@@ -167,6 +219,7 @@ public final class SoakMain {
                     return;
                 }
                 event("SIGKILL the primary relay (pid " + primary.get().pid() + "), then start it again");
+                currentFault = "primary kill";
                 primary.get().destroyForcibly();
                 primary.get().onExit().get(10, TimeUnit.SECONDS);
                 Thread.sleep(5_000);
@@ -178,12 +231,14 @@ public final class SoakMain {
                     return;
                 }
                 event("SIGSTOP the primary relay for 10 s");
+                currentFault = "primary stop";
                 signal("STOP", primary.get().pid());
                 Thread.sleep(10_000);
                 signal("CONT", primary.get().pid());
             }
             default -> {
                 event("429 storm at the provider for 30 s (every 2nd request, Retry-After 1)");
+                currentFault = "429 storm";
                 http.send(HttpRequest.newBuilder(URI.create(sim + "/sim/storm")).header("Content-Type", "application/json")
                         .PUT(HttpRequest.BodyPublishers.ofString("{\"mode\":\"429-retry-after\",\"every\":2,\"retry_after\":1}")).build(),
                         HttpResponse.BodyHandlers.discarding());
@@ -319,7 +374,13 @@ public final class SoakMain {
                 .append(" requests/s (chat and Messages, streamed and not) through the agent of `understudy up`; ")
                 .append(ok.get()).append(" answered whole, ").append(failed.get()).append(" not.\n\nFaults:\n");
         events.forEach(e -> md.append("- ").append(e).append('\n'));
-        md.append("\nGrowth per hour after the first ").append(WARM_UP.toMinutes()).append(" minutes (least squares over a sample every ")
+        if (!failures.isEmpty()) {
+            md.append("\nRequests not answered whole, by why and when:\n");
+            new java.util.TreeMap<>(failures).forEach((why, n) -> md.append("- ").append(n.get()).append(" x ").append(why).append('\n'));
+        }
+        md.append("\nGrowth per hour after the first ").append(WARM_UP.toMinutes()).append(" minutes of each process and after the first round of faults (")
+                .append(firstRoundEndSeconds / 60).append(String.format(Locale.ROOT, ":%02d", firstRoundEndSeconds % 60))
+                .append("; each fault then repeats, so a leak shows) (least squares over a sample every ")
                 .append(SAMPLE_EVERY.toSeconds()).append(" s; a restarted process is measured from its restart). Bounds: ");
         BOUNDS.forEach((k, v) -> md.append(k).append(" ").append(v).append("/h; "));
         md.append("\n\n| process | pid | samples | RSS MiB (last) | RSS MiB/h | heap after GC MiB (last) | heap MiB/h | fds (last) | fds/h | threads (last) | threads/h |\n")
@@ -333,7 +394,7 @@ public final class SoakMain {
         samples.forEach(s -> byProcess.computeIfAbsent(s.part() + " " + s.pid(), k -> new ArrayList<>()).add(s));
         for (Map.Entry<String, List<Sample>> e : byProcess.entrySet()) {
             List<Sample> all = e.getValue();
-            long from = all.get(0).atSeconds() + WARM_UP.toSeconds();
+            long from = Math.max(all.get(0).atSeconds() + WARM_UP.toSeconds(), firstRoundEndSeconds);
             List<Sample> steady = all.stream().filter(s -> s.atSeconds() >= from).toList();
             Sample last = all.get(all.size() - 1);
             md.append("| ").append(last.part()).append(" | ").append(last.pid()).append(" | ").append(steady.size());

@@ -17,4 +17,14 @@ class SoakMainTest {
         assertEquals(0.0, SoakMain.slopePerHour(List.of(new double[] {0, 5}, new double[] {10, 5}, new double[] {20, 5})), 1e-9);
         assertEquals(0.0, SoakMain.slopePerHour(List.of(new double[] {0, 5}, new double[] {10, 9})), "too few points to fit");
     }
+
+    @Test
+    void aRequestNotAnsweredWholeIsNamedByItsErrorCode() {
+        assertEquals(java.util.Optional.of("HTTP 429 rate_limit_exceeded"), SoakMain.whyNotWhole(429,
+                "{\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_error\",\"code\":\"rate_limit_exceeded\"}}", false, false));
+        assertEquals(java.util.Optional.of("stream ended by an error event upstream_timeout"), SoakMain.whyNotWhole(200,
+                "data: {\"choices\":[]}\n\nevent: error\ndata: {\"error\":{\"code\":\"upstream_timeout\"}}\n\n", true, false));
+        assertEquals(java.util.Optional.of("stream cut without its end"), SoakMain.whyNotWhole(200, "event: message_start\n", true, true));
+        assertEquals(java.util.Optional.empty(), SoakMain.whyNotWhole(200, "data: {}\n\ndata: [DONE]\n\n", true, false));
+    }
 }

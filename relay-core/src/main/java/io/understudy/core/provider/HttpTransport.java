@@ -43,6 +43,14 @@ public final class HttpTransport {
      */
     static final Duration IDLE_SPAN = Duration.ofMinutes(5);
 
+    /**
+     * Idle connections kept per upstream. Helidon hands pooled connections out first-in first-out,
+     * so under steady traffic none sits idle long enough to close: a pool keeps the peak concurrency
+     * it once reached (a burst, a 429 storm waited out) for good. The cap bounds that at what a
+     * busy app host keeps in flight; past it, a connection is closed when its request ends.
+     */
+    static final int POOLED_PER_UPSTREAM = 64;
+
     private final String upstream;
     private final Origin origin;
     private final WebClient client;
@@ -57,7 +65,7 @@ public final class HttpTransport {
                 .socketOptions(o -> o.tcpNoDelay(true).connectTimeout(connectTimeout).readTimeout(IDLE_SPAN))
                 .followRedirects(false)
                 .sendExpectContinue(false)
-                .connectionCacheSize(256)
+                .connectionCacheSize(POOLED_PER_UPSTREAM)
                 // by default Helidon pools connections per host across all clients: one a health probe
                 // returned carries the probe's short socket timeout as its idle span, and a request that
                 // takes it as that span ends fails after it was sent (helidon#10861). Own pool only.

@@ -17,6 +17,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
@@ -34,6 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HttpTransportTest {
     private HttpServer server;
     private final AtomicInteger received = new AtomicInteger();
+    /** The client port of each request's connection, in order. */
+    private final java.util.Queue<Integer> clientPorts = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** How long the server waits before its status line, and then before its body. */
     private volatile long headerDelayMillis;
     private volatile long bodyDelayMillis;
@@ -44,6 +47,7 @@ class HttpTransportTest {
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", exchange -> {
             received.incrementAndGet();
+            clientPorts.add(exchange.getRemoteAddress().getPort());
             exchange.getRequestBody().readAllBytes();
             pause(headerDelayMillis);
             byte[] body = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
@@ -146,5 +150,35 @@ class HttpTransportTest {
         Failure.Unavailable u = assertInstanceOf(Failure.Unavailable.class, failure);
         assertEquals(Failure.UnavailableKind.TIMEOUT, u.kind(), u.message());
         assertTrue(tookMillis < 2_500, "gave up at its read timeout: " + tookMillis + " ms");
+    }
+
+    /**
+     * Regression, soak: Helidon reuses pooled connections first-in first-out, so after a burst (a 429
+     * storm waited out) every connection it opened stayed pooled and in use for good: the agent's
+     * open descriptors stepped up at each storm and never came down. Past the cap they are closed.
+     */
+    @Test
+    void aBurstLeavesAtMostThePoolCapOfConnectionsInUse() throws Exception {
+        HttpTransport transport = transport(Duration.ofSeconds(5));
+        int burst = 2 * HttpTransport.POOLED_PER_UPSTREAM + 20;
+        headerDelayMillis = 300; // the burst's requests overlap: each needs its own connection
+        List<FutureTask<String>> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < burst; i++) {
+            FutureTask<String> call = new FutureTask<>(() -> post(transport, Duration.ofSeconds(5)));
+            calls.add(call);
+            Thread.ofVirtual().start(call);
+        }
+        for (FutureTask<String> call : calls) {
+            assertEquals("{\"ok\":true}", call.get(20, TimeUnit.SECONDS));
+        }
+        assertEquals(burst, new java.util.HashSet<>(clientPorts).size(), "the burst opened a connection per request");
+        headerDelayMillis = 0;
+        clientPorts.clear();
+        for (int i = 0; i < burst; i++) { // one at a time: first-in first-out reuse cycles through every pooled connection
+            assertEquals("{\"ok\":true}", onVirtualThread(() -> post(transport, Duration.ofSeconds(5))));
+        }
+        int inUse = new java.util.HashSet<>(clientPorts).size();
+        assertTrue(inUse <= HttpTransport.POOLED_PER_UPSTREAM, "after the burst, " + inUse + " connections stay in use; the cap is "
+                + HttpTransport.POOLED_PER_UPSTREAM);
     }
 }
