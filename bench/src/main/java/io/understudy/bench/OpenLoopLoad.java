@@ -94,19 +94,13 @@ final class OpenLoopLoad {
         Histogram gaps = new ConcurrentHistogram(TimeUnit.SECONDS.toMicros(120), 3);
         Queue<Sample> samples = new ConcurrentLinkedQueue<>();
         long total = (long) spec.rate() * spec.duration().toSeconds();
-        long intervalNanos = 1_000_000_000L / spec.rate();
         HttpRequest plain = request(spec, false);
         HttpRequest streamed = request(spec, true);
         long start = System.nanoTime();
         ScheduledFuture<?> fault = spec.fault() == null ? null
                 : watchdog.schedule(spec.fault(), spec.faultAfter().toNanos(), TimeUnit.NANOSECONDS);
         try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long i = 0; i < total; i++) {
-                long due = start + i * intervalNanos;
-                long wait = due - System.nanoTime();
-                if (wait > 0) {
-                    TimeUnit.NANOSECONDS.sleep(wait);
-                }
+            io.understudy.cli.Pacer.run(spec.rate(), total, () -> true, (i, due) -> {
                 boolean stream = spec.streamEvery() > 0 && i % spec.streamEvery() == 0;
                 senders.submit(() -> {
                     Outcome outcome = Outcome.FAILED;
@@ -122,7 +116,7 @@ final class OpenLoopLoad {
                     }
                     return null;
                 });
-            }
+            });
         }
         if (fault != null) {
             try {

@@ -134,22 +134,11 @@ public final class SoakMain {
 
     /** Chat and Messages, streamed and not, in turn; each answer checked for a whole body. */
     private void load(String agent, int rate) {
-        long interval = 1_000_000_000L / rate;
-        long next = System.nanoTime();
-        for (long seq = 0; running.get(); seq++) {
-            long wait = next - System.nanoTime();
-            if (wait > 0) {
-                try {
-                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-            next += interval;
-            int shape = (int) (seq % 4);
-            long n = seq;
-            Thread.ofVirtual().start(() -> send(agent, shape, n));
+        try {
+            io.understudy.cli.Pacer.run(rate, Long.MAX_VALUE, running::get,
+                    (seq, due) -> Thread.ofVirtual().start(() -> send(agent, (int) (seq % 4), seq)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -58,31 +58,22 @@ final class DrillLoad implements AutoCloseable {
     }
 
     private void pace() {
-        long intervalNanos = (long) (1e9 / rate);
-        long next = System.nanoTime();
-        for (long seq = 0; running.get(); seq++) {
-            long wait = next - System.nanoTime();
-            if (wait > 0) {
-                try {
-                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+        try {
+            Pacer.run(rate, Long.MAX_VALUE, running::get, (n, due) -> {
+                if (!inFlight.tryAcquire()) { // the agent is not answering: record it rather than queue more
+                    samples.add(new Sample(n, nowMs(), 0, false, 0, "", "", "not sent: " + MAX_IN_FLIGHT + " requests already in flight"));
                     return;
                 }
-            }
-            next += intervalNanos;
-            long n = seq;
-            if (!inFlight.tryAcquire()) { // the agent is not answering: record it rather than queue more
-                samples.add(new Sample(n, nowMs(), 0, false, 0, "", "", "not sent: " + MAX_IN_FLIGHT + " requests already in flight"));
-                continue;
-            }
-            Thread.ofVirtual().start(() -> {
-                try {
-                    samples.add(send(n, n % 2 == 1));
-                } finally {
-                    inFlight.release();
-                }
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        samples.add(send(n, n % 2 == 1));
+                    } finally {
+                        inFlight.release();
+                    }
+                });
             });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
