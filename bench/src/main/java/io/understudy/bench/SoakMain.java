@@ -61,7 +61,17 @@ public final class SoakMain {
     private final List<Process> restarted = new ArrayList<>();
     private final long origin = System.nanoTime();
 
+    /**
+     * Keep-alive connections the load client keeps to the agent. The JDK's client keeps every one
+     * it ever opened by default, and reuses them in turn, so each burst (requests waiting out a 429
+     * storm) would leave the agent holding that many more sockets for good: the client's growth,
+     * measured as the agent's. App SDKs bound theirs (httpx, under the OpenAI and Anthropic Python
+     * SDKs, keeps 20); this one keeps 64.
+     */
+    static final int CLIENT_POOL = 64;
+
     public static void main(String[] args) throws Exception {
+        System.setProperty("jdk.httpclient.connectionPoolSize", String.valueOf(CLIENT_POOL)); // before the first client
         int minutes = 30;
         int rate = 20;
         Path out = Path.of("target", "soak-" + Instant.now().toString().replace(":", ""));
@@ -94,6 +104,8 @@ public final class SoakMain {
         String agent = "http://127.0.0.1:" + (base + 3);
         String sim = "http://127.0.0.1:" + base;
         Process up = java(out.resolve("up.log"), "256m", List.of("up", "--sim", "--ports-from", String.valueOf(base), "--state-dir", state.toString()));
+        Thread stopOnExit = new Thread(() -> stop(up)); // Ctrl-C or SIGTERM: the appliance goes too
+        Runtime.getRuntime().addShutdownHook(stopOnExit);
         try {
             Await.until("the appliance up, its agent following a leader", Duration.ofSeconds(120),
                     () -> get(agent + "/status").contains("\"instance\":\"primary-1\""));
@@ -120,13 +132,24 @@ public final class SoakMain {
             load.join(30_000);
             return report(out, minutes, rate);
         } finally {
-            running.set(false);
-            restarted.forEach(Process::destroy);
-            up.destroy();
+            stop(up);
+            Runtime.getRuntime().removeShutdownHook(stopOnExit);
+        }
+    }
+
+    private void stop(Process up) {
+        running.set(false);
+        restarted.forEach(Process::destroy);
+        up.destroy();
+        try {
             if (!up.waitFor(60, TimeUnit.SECONDS)) {
                 up.descendants().forEach(ProcessHandle::destroyForcibly);
                 up.destroyForcibly();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            up.descendants().forEach(ProcessHandle::destroyForcibly);
+            up.destroyForcibly();
         }
     }
 
@@ -361,7 +384,8 @@ public final class SoakMain {
         List<String> violations = new ArrayList<>();
         StringBuilder md = new StringBuilder("# Understudy soak\n\n").append(minutes).append(" minutes at ").append(rate)
                 .append(" requests/s (chat and Messages, streamed and not) through the agent of `understudy up`; ")
-                .append(ok.get()).append(" answered whole, ").append(failed.get()).append(" not.\n\nFaults:\n");
+                .append(ok.get()).append(" answered whole, ").append(failed.get()).append(" not. The load client keeps at most ")
+                .append(CLIENT_POOL).append(" idle connections to the agent, as app SDKs do.\n\nFaults:\n");
         events.forEach(e -> md.append("- ").append(e).append('\n'));
         if (!failures.isEmpty()) {
             md.append("\nRequests not answered whole, by why and when:\n");
