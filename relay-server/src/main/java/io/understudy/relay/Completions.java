@@ -311,10 +311,8 @@ final class Completions {
                 call.attemptsMade++;
                 Span span = providerSpan(call, target, a);
                 long startedNanos = System.nanoTime();
-                int drawn = a.reason().indexOf(io.understudy.core.routing.Balancer.DRAW);
-                if (drawn >= 0 && (lastDraws.size() < DRAWS_SHOWN || lastDraws.containsKey(model))) {
-                    lastDraws.put(model, a.reason().substring(drawn));
-                }
+                a.draw().filter(d -> lastDraws.size() < DRAWS_SHOWN || lastDraws.containsKey(model))
+                        .ifPresent(d -> lastDraws.put(model, d));
                 try {
                     Map<io.helidon.http.HeaderName, String> trace = Tracing.headers(span);
                     T answer = targetCall.call(trace.isEmpty() ? target

@@ -154,8 +154,16 @@ public final class FailoverPolicy {
      */
     public enum Move { FIRST, RETRY, REDIRECT }
 
-    /** Call {@code candidate} after pausing {@code delayMillis} (a jittered backoff; 0 for none). */
-    public record Attempt(Candidate candidate, Move move, long delayMillis, String reason, How how) implements Decision {
+    /**
+     * Call {@code candidate} after pausing {@code delayMillis} (a jittered backoff; 0 for none). {@code draw}: when it was drawn among peers, the draw in words (also
+     * the end of {@code reason}), for whoever shows the latest draws.
+     */
+    public record Attempt(Candidate candidate, Move move, long delayMillis, String reason, How how, Optional<String> draw)
+            implements Decision {
+        public Attempt(Candidate candidate, Move move, long delayMillis, String reason, How how) {
+            this(candidate, move, delayMillis, reason, how, Optional.empty());
+        }
+
         public Attempt(Candidate candidate, Move move, long delayMillis, String reason) {
             this(candidate, move, delayMillis, reason, How.FRESH);
         }
@@ -186,7 +194,7 @@ public final class FailoverPolicy {
             Candidate c = a.candidate();
             boolean prefill = r.prefillModels().test(c.askModel()) && !r.prefillRefused().contains(c.upstream() + "|" + c.askModel());
             return new Attempt(c, a.move(), a.delayMillis(), a.reason() + "; resuming the stream by "
-                    + (prefill ? "continuation" : "a matching replay"), prefill ? How.CONTINUATION : How.REPLAY);
+                    + (prefill ? "continuation" : "a matching replay"), prefill ? How.CONTINUATION : How.REPLAY, a.draw());
         }
         return d;
     }
@@ -226,7 +234,7 @@ public final class FailoverPolicy {
                     Candidate larger = bigger.get().candidate();
                     return new Attempt(larger, Move.RETRY, 0, "context length exceeded on " + last.get().model()
                             + "; trying configured larger-context model " + larger.model() + " via " + larger.upstream()
-                            + bigger.get().why());
+                            + bigger.get().suffix(), How.FRESH, bigger.get().draw());
                 }
             }
             return new GiveUp(c, "client error " + c.status() + " (" + c.code() + ") from " + last.get().upstream()
@@ -255,11 +263,11 @@ public final class FailoverPolicy {
         Optional<Choice> next = best(s, s.models());
         if (next.isPresent()) {
             Candidate c = next.get().candidate();
-            String drawn = next.get().why();
+            String drawn = next.get().suffix();
             if (last.isEmpty()) {
                 String lead = s.leaderTier().filter(t -> t.equals(c.tier())).map(t -> " (leader's tier)").orElse("");
                 return new Attempt(c, Move.FIRST, 0, c.tier() + " " + c.upstream() + " is " + describe(c) + lead
-                        + "; serving " + c.model() + drawn);
+                        + "; serving " + c.model() + drawn, How.FRESH, next.get().draw());
             }
             // 5. Moving a request off an upstream that is out of rotation (refused the connection, marked
             //    down, circuit open) redirects load: that upstream gets nothing more, and the request is sent
@@ -274,9 +282,11 @@ public final class FailoverPolicy {
             String fallback = c.model().equals(s.models().get(0)) ? "" : " (fallback model " + c.model() + ")";
             String why = failed.upstream() + " failed (" + outcome(failed.failure()) + ")" + gone.map(g -> " and is " + g).orElse("");
             if (gone.isPresent()) {
-                return new Attempt(c, Move.REDIRECT, 0, why + "; redirecting to " + c.tier() + " " + c.upstream() + fallback + drawn);
+                return new Attempt(c, Move.REDIRECT, 0, why + "; redirecting to " + c.tier() + " " + c.upstream() + fallback + drawn,
+                        How.FRESH, next.get().draw());
             }
-            return new Attempt(c, Move.RETRY, backoff(s), why + "; failing over to " + c.tier() + " " + c.upstream() + fallback + drawn);
+            return new Attempt(c, Move.RETRY, backoff(s), why + "; failing over to " + c.tier() + " " + c.upstream() + fallback + drawn,
+                    How.FRESH, next.get().draw());
         }
 
         // 6. Nothing usable now. If something only asked us to wait (Retry-After) and the wait is short
@@ -353,8 +363,12 @@ public final class FailoverPolicy {
         return (long) (s.jitter() * (cap + 1));
     }
 
-    /** The candidate chosen, and (when it was drawn among peers) the draw's reason, ready to append. */
-    private record Choice(Candidate candidate, String why) {
+    /** The candidate chosen, and the draw among peers that chose it, if there was one. */
+    private record Choice(Candidate candidate, Optional<String> draw) {
+        /** The draw, ready to append to a reason. */
+        String suffix() {
+            return draw.map(d -> "; " + d).orElse("");
+        }
     }
 
     private Optional<Choice> best(Situation s, List<String> models) {
@@ -375,11 +389,11 @@ public final class FailoverPolicy {
             Candidate first = usable.stream().min(preference).orElseThrow();
             List<Candidate> peers = usable.stream().filter(x -> preference.compare(x, first) == 0).toList();
             if (peers.size() == 1) {
-                return Optional.of(new Choice(first, ""));
+                return Optional.of(new Choice(first, Optional.empty()));
             }
             Balancer.Pick pick = Balancer.pick(peers.stream().map(x -> new Balancer.Peer(x.upstream(), x.weight(), x.live())).toList(),
                     s.stream(), s.jitter());
-            return Optional.of(new Choice(peers.get(pick.index()), "; " + pick.reason()));
+            return Optional.of(new Choice(peers.get(pick.index()), Optional.of(pick.reason())));
         }
         return Optional.empty();
     }

@@ -22,8 +22,6 @@ import java.util.List;
  * enough to be measured again.
  */
 public final class Balancer {
-    /** How a draw's reason begins (a relay shows the latest per model in /status). */
-    public static final String DRAW = "weighted pick among";
     static final double MIN_ERROR_FACTOR = 0.05;
     private static final double DAMPING_MILLIS = 10;
 
@@ -83,16 +81,16 @@ public final class Balancer {
                 break;
             }
         }
-        return new Pick(chosen, shares, describe(peers, shares, stream));
+        return new Pick(chosen, shares, describe("weighted pick among", peers, shares, stream));
     }
 
     /** The shares of {@code peers} and why, as a pick would state them (for /status). */
     public static String explain(List<Peer> peers, boolean stream) {
-        return describe(peers, shares(peers, stream), stream).replaceFirst("^" + DRAW, "shares:");
+        return describe("shares:", peers, shares(peers, stream), stream);
     }
 
     /** "weighted pick among a 72%, b 28% (first token 850 ms; breaching its SLO)". */
-    private static String describe(List<Peer> peers, double[] shares, boolean stream) {
+    private static String describe(String opening, List<Peer> peers, double[] shares, boolean stream) {
         List<String> parts = new ArrayList<>();
         for (int i = 0; i < peers.size(); i++) {
             Peer p = peers.get(i);
@@ -111,6 +109,6 @@ public final class Balancer {
             }
             parts.add(p.name() + " " + SloState.percent(shares[i]) + (why.isEmpty() ? "" : " (" + String.join(", ", why) + ")"));
         }
-        return DRAW + " " + String.join(", ", parts);
+        return opening + " " + String.join(", ", parts);
     }
 }
