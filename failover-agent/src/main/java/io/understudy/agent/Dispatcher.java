@@ -209,13 +209,16 @@ final class Dispatcher {
         requests.increment();
         Call call = null;
         try {
-            ObjectNode body = io.understudy.core.wire.WireChecks.parseObject(RequestBodies.readJson(req, config.maxBodyBytes()));
+            byte[] bytes = RequestBodies.readJson(req, config.maxBodyBytes());
+            ObjectNode body = io.understudy.core.wire.WireChecks.parseObject(bytes);
+            // 'fallbacks' is ours: taken out, the body goes upstream encoded from its tree, else as it came
+            byte[] received = body.has("fallbacks") ? null : bytes;
             List<String> bodyFallbacks = takeFallbacks(body);
             // kept in the client's dialect: only an upstream that speaks the other one translates it
             Conversation chat = switch (api) {
-                case OPENAI -> new ChatRequest(body);
-                case ANTHROPIC -> new MessagesRequest(body);
-                case RESPONSES -> new ResponsesRequest(body);
+                case OPENAI -> new ChatRequest(body, received);
+                case ANTHROPIC -> new MessagesRequest(body, received);
+                case RESPONSES -> new ResponsesRequest(body, received);
             };
             // Messages and Responses streams always end with their usage; chat clients ask for it
             boolean clientWantsUsage = !(chat instanceof ChatRequest openAi) || openAi.includeUsage();

@@ -175,7 +175,7 @@ final class Rehearsal {
     /** The request kinds rehearsed, each as a client sends it. */
     private enum Call {
         CHAT("/v1/chat/completions", "{\"model\":\"rehearse\",\"messages\":[{\"role\":\"user\",\"content\":\"rehearsal %d\"}]}"),
-        CHAT_STREAM("/v1/chat/completions", "{\"model\":\"rehearse\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+        CHAT_STREAM("/v1/chat/completions", "{\"model\":\"rehearse\",\"stream\":true,"
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"rehearsal %d\"}]}"),
         MESSAGES("/v1/messages", "{\"model\":\"rehearse-anthropic\",\"max_tokens\":64,"
                 + "\"messages\":[{\"role\":\"user\",\"content\":\"rehearsal %d\"}]}"),

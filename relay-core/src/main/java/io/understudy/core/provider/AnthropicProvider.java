@@ -84,7 +84,7 @@ final class AnthropicProvider implements Provider {
 
     @Override
     public ChatCompletion complete(Conversation request) {
-        byte[] body = Json.bytes(Dialects.asMessagesBody(request, request.model(), config.name()));
+        byte[] body = Dialects.asMessagesBytes(request, request.model(), config.name());
         try (HttpClientResponse response = transport.send(Method.POST, config.resolve(messagesPath), headers, body,
                 config.readTimeout())) {
             byte[] bytes = transport.readBody(response, OpenAiProvider.MAX_BODY);
@@ -111,7 +111,7 @@ final class AnthropicProvider implements Provider {
 
     @Override
     public ChatStream stream(Conversation request) {
-        byte[] body = Json.bytes(Dialects.asMessagesBody(request, request.model(), config.name()));
+        byte[] body = Dialects.asMessagesBytes(request, request.model(), config.name());
         HttpClientResponse response = transport.send(Method.POST, config.resolve(messagesPath), headers, body,
                 config.readTimeout());
         AnthropicToOpenAiStream reader = new AnthropicToOpenAiStream(config.name(), transport.origin(),

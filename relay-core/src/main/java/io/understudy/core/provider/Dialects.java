@@ -1,6 +1,7 @@
 package io.understudy.core.provider;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.understudy.core.Json;
 import io.understudy.core.anthropic.AnthropicTranslation;
 import io.understudy.core.responses.ResponsesTranslation;
 import io.understudy.core.server.Api;
@@ -29,12 +30,13 @@ final class Dialects {
         };
     }
 
-    /** The request as an Anthropic Messages body for {@code model}: its own body, or translated. */
-    static ObjectNode asMessagesBody(Conversation request, String model, String provider) {
+    /** The request as an Anthropic Messages body for {@code model}: its own bytes, or translated. */
+    static byte[] asMessagesBytes(Conversation request, String model, String provider) {
         return switch (request) {
-            case MessagesRequest messages -> messages.withModel(model).body();
-            case ChatRequest chat -> AnthropicTranslation.toAnthropicRequest(chat, model);
-            case ResponsesRequest responses -> AnthropicTranslation.toAnthropicRequest(ResponsesTranslation.toChat(responses, provider), model);
+            case MessagesRequest messages -> messages.withModel(model).toBytes();
+            case ChatRequest chat -> Json.bytes(AnthropicTranslation.toAnthropicRequest(chat, model));
+            case ResponsesRequest responses -> Json.bytes(AnthropicTranslation.toAnthropicRequest(
+                    ResponsesTranslation.toChat(responses, provider), model));
         };
     }
 

@@ -13,16 +13,21 @@ import java.util.Set;
  * An OpenAI Chat Completions request. The body is kept as a tree: fields this relay does
  * not understand reach the provider untouched. Construction validates what we rely on.
  */
-public record ChatRequest(ObjectNode body) implements Conversation {
+public record ChatRequest(ObjectNode body, byte[] received) implements Conversation {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool", "function");
 
     public ChatRequest {
         validate(body);
     }
 
+    /** A request built or changed here: it goes upstream encoded from its tree. */
+    public ChatRequest(ObjectNode body) {
+        this(body, null);
+    }
+
     /** Parses and validates; every problem becomes a 400 {@link Failure.ClientError}. */
     public static ChatRequest parse(byte[] bytes) {
-        return new ChatRequest(WireChecks.parseObject(bytes));
+        return new ChatRequest(WireChecks.parseObject(bytes), bytes);
     }
 
     @Override
@@ -39,15 +44,21 @@ public record ChatRequest(ObjectNode body) implements Conversation {
         if (model.equals(model())) {
             return this; // immutable in use: no copy on the common path
         }
-        ObjectNode copy = body.deepCopy();
-        copy.put("model", model);
-        return new ChatRequest(copy);
+        return JsonEdits.withModel(body, received, model, ChatRequest::new);
     }
 
     @Override
     public ChatRequest withStreamUsage() {
         if (!stream() || includeUsage()) {
             return this;
+        }
+        if (!body.has("stream_options")) {
+            ObjectNode copy = body.objectNode();
+            copy.setAll(body);
+            copy.putObject("stream_options").put("include_usage", true);
+            byte[] bytes = received == null ? null
+                    : JsonEdits.addTopLevelField(received, "stream_options", "{\"include_usage\":true}").orElse(null);
+            return new ChatRequest(copy, bytes);
         }
         ObjectNode copy = body.deepCopy();
         JsonNode options = copy.get("stream_options");

@@ -13,6 +13,14 @@ import io.understudy.core.server.Api;
 public sealed interface Conversation permits ChatRequest, MessagesRequest, ResponsesRequest {
     ObjectNode body();
 
+    /**
+     * The bytes {@link #body()} was parsed from, edited along with it by {@link #withModel} and
+     * {@link #withStreamUsage} where that could be done on the bytes; null once the tree was built
+     * or changed here in another way. What goes upstream is these bytes when there are any: a hop
+     * that neither translates nor rewrites passes the client's body on as it came.
+     */
+    byte[] received();
+
     Api dialect();
 
     default String model() {
@@ -33,6 +41,7 @@ public sealed interface Conversation permits ChatRequest, MessagesRequest, Respo
     Conversation withAssistantPrefill(String text);
 
     default byte[] toBytes() {
-        return Json.bytes(body());
+        byte[] received = received();
+        return received != null ? received : Json.bytes(body());
     }
 }

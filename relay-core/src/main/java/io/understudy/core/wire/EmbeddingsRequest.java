@@ -5,7 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.understudy.core.Json;
 
 /** An OpenAI embeddings request, kept as a tree like {@link ChatRequest}. */
-public record EmbeddingsRequest(ObjectNode body) {
+/** {@code received}: as in {@link Conversation#received()}. */
+public record EmbeddingsRequest(ObjectNode body, byte[] received) {
     public EmbeddingsRequest {
         WireChecks.requireModel(body);
         JsonNode input = body.get("input");
@@ -20,8 +21,12 @@ public record EmbeddingsRequest(ObjectNode body) {
         }
     }
 
+    public EmbeddingsRequest(ObjectNode body) {
+        this(body, null);
+    }
+
     public static EmbeddingsRequest parse(byte[] bytes) {
-        return new EmbeddingsRequest(WireChecks.parseObject(bytes));
+        return new EmbeddingsRequest(WireChecks.parseObject(bytes), bytes);
     }
 
     public String model() {
@@ -32,12 +37,10 @@ public record EmbeddingsRequest(ObjectNode body) {
         if (model.equals(model())) {
             return this;
         }
-        ObjectNode copy = body.deepCopy();
-        copy.put("model", model);
-        return new EmbeddingsRequest(copy);
+        return JsonEdits.withModel(body, received, model, EmbeddingsRequest::new);
     }
 
     public byte[] toBytes() {
-        return Json.bytes(body);
+        return received != null ? received : Json.bytes(body);
     }
 }

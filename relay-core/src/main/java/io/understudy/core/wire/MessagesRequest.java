@@ -6,7 +6,7 @@ import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 
 /** An Anthropic Messages API request, validated the way Anthropic's API validates it. */
-public record MessagesRequest(ObjectNode body) implements Conversation {
+public record MessagesRequest(ObjectNode body, byte[] received) implements Conversation {
     public MessagesRequest {
         WireChecks.requireModel(body);
         WireChecks.requirePositiveInt(body, "max_tokens");
@@ -33,8 +33,13 @@ public record MessagesRequest(ObjectNode body) implements Conversation {
         WireChecks.optionalNumber(body, "temperature");
     }
 
+    /** A request built or changed here: it goes upstream encoded from its tree. */
+    public MessagesRequest(ObjectNode body) {
+        this(body, null);
+    }
+
     public static MessagesRequest parse(byte[] bytes) {
-        return new MessagesRequest(WireChecks.parseObject(bytes));
+        return new MessagesRequest(WireChecks.parseObject(bytes), bytes);
     }
 
     @Override
@@ -47,9 +52,7 @@ public record MessagesRequest(ObjectNode body) implements Conversation {
         if (model.equals(model())) {
             return this;
         }
-        ObjectNode copy = body.deepCopy();
-        copy.put("model", model);
-        return new MessagesRequest(copy);
+        return JsonEdits.withModel(body, received, model, MessagesRequest::new);
     }
 
     /** Anthropic streams always end with their usage: nothing to ask. */

@@ -14,7 +14,7 @@ import java.util.Optional;
  * An OpenAI Responses API request ({@code POST /v1/responses}), validated as far as we rely on
  * it; the rest of the body passes to a provider that serves the Responses API untouched.
  */
-public record ResponsesRequest(ObjectNode body) implements Conversation {
+public record ResponsesRequest(ObjectNode body, byte[] received) implements Conversation {
     public ResponsesRequest {
         WireChecks.requireModel(body);
         JsonNode input = body.get("input");
@@ -41,8 +41,13 @@ public record ResponsesRequest(ObjectNode body) implements Conversation {
         WireChecks.optionalNumber(body, "top_p");
     }
 
+    /** A request built or changed here: it goes upstream encoded from its tree. */
+    public ResponsesRequest(ObjectNode body) {
+        this(body, null);
+    }
+
     public static ResponsesRequest parse(byte[] bytes) {
-        return new ResponsesRequest(WireChecks.parseObject(bytes));
+        return new ResponsesRequest(WireChecks.parseObject(bytes), bytes);
     }
 
     @Override
@@ -55,9 +60,7 @@ public record ResponsesRequest(ObjectNode body) implements Conversation {
         if (model.equals(model())) {
             return this;
         }
-        ObjectNode copy = body.deepCopy();
-        copy.put("model", model);
-        return new ResponsesRequest(copy);
+        return JsonEdits.withModel(body, received, model, ResponsesRequest::new);
     }
 
     /** response.completed always carries the usage: nothing to ask. */

@@ -58,4 +58,27 @@ class ChatRequestTest {
         assertFalse(stream.includeUsage());
         assertTrue(stream.withStreamUsage().includeUsage());
     }
+
+    /** The byte path: what a hop does not need to change reaches the upstream exactly as the client sent it. */
+    @Test
+    void aRequestGoesUpstreamByteForByte() throws Exception {
+        String body = "{\"model\": \"m\", \"stream\": true, \"temperature\": 1.50,\n"
+                + " \"messages\": [{\"role\": \"user\", \"content\": \"caf\\u00e9\"}]}";
+        ChatRequest request = ChatRequest.parse(body.getBytes(StandardCharsets.UTF_8));
+        assertEquals(body, new String(request.toBytes(), StandardCharsets.UTF_8), "as it came");
+        assertEquals(body, new String(request.withModel("m").toBytes(), StandardCharsets.UTF_8), "the same model is no edit");
+
+        ChatRequest aimed = request.withModel("other").withStreamUsage();
+        String sent = new String(aimed.toBytes(), StandardCharsets.UTF_8);
+        assertEquals("{\"stream_options\":{\"include_usage\":true}," + body.substring(1).replace("\"m\"", "\"other\""), sent,
+                "the two edits a hop makes are made on the bytes");
+        assertEquals(Json.parse(sent), aimed.body(), "the bytes and the tree agree");
+        assertEquals("m", request.model(), "the original is not changed");
+        assertFalse(request.body().has("stream_options"), "the original is not changed");
+
+        ChatRequest prefilled = request.withAssistantPrefill("Hel");
+        assertEquals(Json.parse(new String(prefilled.toBytes(), StandardCharsets.UTF_8)), prefilled.body(),
+                "any other change is encoded from the tree");
+        assertEquals(1, request.body().get("messages").size(), "a prefill copies the messages it adds to");
+    }
 }
