@@ -522,38 +522,65 @@ public final class BenchMain {
         return file;
     }
 
-    /** The issue's targets for the full path, judged from this run's numbers. */
+    /**
+     * The performance issue's targets (issue 14, with issue 10's failover numbers), for the agent alone
+     * and the full path, judged from this run's numbers: a row per target whose inputs were measured.
+     */
     private void targets(List<Row> rows, Row full, Row nginx, Row baseline) {
-        if (full == null || !full.measured()) {
-            line("| (the full path was not measured) | - | - |");
+        Row alone = rows.stream().filter(r -> r.contender instanceof UnderstudyContender u && !u.fullPath() && r.measured())
+                .findFirst().orElse(null);
+        if ((full == null || !full.measured()) && alone == null) {
+            line("| (Understudy was not measured) | - | - |");
             return;
         }
         int rate = quick ? rates()[0] : 1000;
-        if (nginx != null && full.overhead.containsKey(rate) && nginx.overhead.containsKey(rate)) {
-            double d = ms(full.overhead.get(rate).latency(), 99) - ms(nginx.overhead.get(rate).latency(), 99);
-            target("p99 at " + rate + " req/s within 1 ms of nginx's", signed(d) + " ms", d <= 1);
-        }
-        if (full.throughput != null) {
-            for (Map.Entry<Class<?>, Double> t : List.of(Map.<Class<?>, Double>entry(NginxContender.class, 0.8),
-                    Map.<Class<?>, Double>entry(LiteLlmContender.class, 5.0), Map.<Class<?>, Double>entry(PortkeyContender.class, 2.0))) {
-                rows.stream().filter(r -> t.getKey().isInstance(r.contender) && r.throughput != null).findFirst().ifPresent(peer -> {
-                    double x = full.throughput.requestsPerSecond() / peer.throughput.requestsPerSecond();
-                    target("throughput at least " + t.getValue() + "x " + peer.name() + "'s", String.format(Locale.ROOT, "%.2fx", x), x >= t.getValue());
-                });
+        for (Row u : java.util.Arrays.asList(alone, full)) {
+            if (u == null || !u.measured()) {
+                continue;
             }
-        }
-        for (boolean blackhole : new boolean[]{false, true}) {
-            Result res = blackhole ? full.blackhole : full.kill;
-            if (res != null) {
-                FailoverStats f = FailoverStats.of(res, faultAt().toMillis(), failoverRun().toMillis());
-                String fault = blackhole ? "blackhole" : "SIGKILL";
-                target("zero failed non-streaming requests on " + fault, String.valueOf(f.failedPlain()), f.failedPlain() == 0);
-                target("p99 back to normal within 1 s of " + fault, f.backToNormal(), f.backToNormalMillis() >= 0 && f.backToNormalMillis() <= 1000);
+            boolean isFull = u == full;
+            String who = isFull ? "full path" : "agent alone";
+            if (nginx != null && u.overhead.containsKey(rate) && nginx.overhead.containsKey(rate)) {
+                double d = ms(u.overhead.get(rate).latency(), 99) - ms(nginx.overhead.get(rate).latency(), 99);
+                double bound = isFull ? 1 : 0.5;
+                target(who + ": p99 at " + rate + " req/s within " + bound + " ms of nginx's", signed(d) + " ms", d <= bound);
             }
-        }
-        if (full.streaming != null && baseline != null && baseline.streaming != null) {
-            double d = ms(full.streaming.ttft(), 99) - ms(baseline.streaming.ttft(), 99);
-            target("time to first token added at most 1 ms at p99", signed(d) + " ms", d <= 1);
+            if (u.throughput != null) {
+                if (nginx != null) {
+                    double x = u.throughput.requestsPerSecond() / nginx.throughput.requestsPerSecond();
+                    double bound = isFull ? 0.3 : 0.6;
+                    target(who + ": throughput at least " + bound + "x nginx's", String.format(Locale.ROOT, "%.2fx", x), x >= bound);
+                }
+                for (Class<?> gateway : List.of(LiteLlmContender.class, PortkeyContender.class)) {
+                    rows.stream().filter(r -> gateway.isInstance(r.contender) && r.throughput != null).findFirst().ifPresent(peer -> {
+                        double x = u.throughput.requestsPerSecond() / peer.throughput.requestsPerSecond();
+                        target(who + ": throughput ahead of " + peer.name() + "'s", String.format(Locale.ROOT, "%.2fx", x), x > 1);
+                    });
+                }
+            }
+            if (u.streaming != null && baseline != null && baseline.streaming != null) {
+                double d = ms(u.streaming.ttft(), 99) - ms(baseline.streaming.ttft(), 99);
+                double bound = isFull ? 2 : 1;
+                target(who + ": time to first token added at most " + bound + " ms at p99", signed(d) + " ms", d <= bound);
+            }
+            if (!isFull && u.cpuSeconds >= 0 && u.requestsServed > 0) {
+                double perThousand = 1e6 * u.cpuSeconds / u.requestsServed;
+                target(who + ": CPU at most 50 ms per 1,000 requests", String.format(Locale.ROOT, "%.0f ms", perThousand), perThousand <= 50);
+            }
+            if (!isFull && u.peakRssMiB >= 0) {
+                target(who + ": peak RSS at most 200 MiB", u.peakRssMiB + " MiB", u.peakRssMiB <= 200);
+            }
+            for (boolean blackhole : new boolean[]{false, true}) {
+                Result res = blackhole ? u.blackhole : u.kill;
+                if (res != null) {
+                    FailoverStats f = FailoverStats.of(res, faultAt().toMillis(), failoverRun().toMillis());
+                    String fault = blackhole ? "blackhole" : "SIGKILL";
+                    long lost = f.failedPlain() + f.failedStreams() + res.truncated();
+                    target(who + ": nothing failed or truncated on " + fault, String.valueOf(lost), lost == 0);
+                    target(who + ": back to normal within 1 s of " + fault, f.backToNormal(),
+                            f.backToNormalMillis() >= 0 && f.backToNormalMillis() <= 1000);
+                }
+            }
         }
     }
 

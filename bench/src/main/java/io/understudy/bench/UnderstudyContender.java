@@ -3,6 +3,7 @@ package io.understudy.bench;
 import io.understudy.core.Version;
 import io.understudy.testkit.JavaProcess;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +15,20 @@ import java.util.Optional;
  * tier, with a primary and a backup provider), or the full path agent -> primary relay, standby relay
  * ready. The "primary" is the primary provider, or the primary relay.
  */
-record UnderstudyContender(boolean fullPath) implements Contender {
+final class UnderstudyContender implements Contender {
+    private static final String RELAY_HEAP = "-Xmx512m";
+
+    private final boolean fullPath;
+    private Optional<Path> relayAotCache; // null until the first full-path deployment trains it
+
+    UnderstudyContender(boolean fullPath) {
+        this.fullPath = fullPath;
+    }
+
+    boolean fullPath() {
+        return fullPath;
+    }
+
     @Override
     public String name() {
         return fullPath ? "Understudy agent -> relay" : "Understudy agent only";
@@ -41,8 +55,9 @@ record UnderstudyContender(boolean fullPath) implements Contender {
             String relayYaml = relayYaml("http://127.0.0.1:" + sim.port() + "/v1");
             configs.put("relay.yaml", relayYaml);
             String relayFile = stage.write("relay.yaml", relayYaml).toString();
-            JavaProcess primaryRelay = stage.java("primary", "io.understudy.primary.PrimaryMain", List.of(relayFile), "-Xmx512m");
-            JavaProcess standbyRelay = stage.java("standby", "io.understudy.standby.StandbyMain", List.of(relayFile), "-Xmx512m");
+            String[] aot = relayAotCache(stage).map(c -> new String[]{"-XX:AOTCache=" + c}).orElse(new String[0]);
+            JavaProcess primaryRelay = stage.java("primary", "io.understudy.primary.PrimaryMain", List.of(relayFile), RELAY_HEAP, aot);
+            JavaProcess standbyRelay = stage.java("standby", "io.understudy.standby.StandbyMain", List.of(relayFile), RELAY_HEAP, aot);
             primary = primaryRelay.handle();
             system.add(primaryRelay.handle());
             system.add(standbyRelay.handle());
@@ -73,6 +88,14 @@ record UnderstudyContender(boolean fullPath) implements Contender {
         // full path: measure from the steady state, the agent routing to the primary relay
         return new Deployment("http://127.0.0.1:" + agent.port(), Map.of(), Optional.of(primary), system, configs,
                 fullPath ? Optional.of("primary-1") : Optional.empty());
+    }
+
+    /** Trained on the first full-path deployment, kept for the rest of the run. */
+    private Optional<Path> relayAotCache(Stage stage) {
+        if (relayAotCache == null) {
+            relayAotCache = RelayAotCache.train(stage.dir().getParent().resolve("relay-aot"), RELAY_HEAP);
+        }
+        return relayAotCache;
     }
 
     private static String relayYaml(String providerUrl) {

@@ -38,6 +38,10 @@ final class ChildProcess {
         if (Runtime.version().feature() >= 24) {
             command.add("--sun-misc-unsafe-memory-access=allow"); // gRPC/protobuf warn on every start otherwise
         }
+        String aotCache = System.getProperty("understudy.relay-aot-cache", "");
+        if (!aotCache.isEmpty() && args.getFirst().equals("relay")) {
+            command.add("-XX:AOTCache=" + aotCache); // see relay_aot_cache in bin/lib.sh: same classpath, same GC
+        }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(Main.class.getName());

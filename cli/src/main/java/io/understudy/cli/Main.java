@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "understudy", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Two-tier failover appliance for AI API relays.",
         subcommands = {UpCommand.class, RelayCommand.class, AgentCommand.class, SimCommand.class, StatusCommand.class,
-                PromoteCommand.class, SwitchoverCommand.class, HistoryCommand.class, DiffCommand.class, DrillCommand.class,
+                PromoteCommand.class, SwitchoverCommand.class, HistoryCommand.class, DiffCommand.class, DrillCommand.class, RehearseCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

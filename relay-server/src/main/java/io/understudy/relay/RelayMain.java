@@ -38,6 +38,21 @@ public final class RelayMain {
     }
 
     /**
+     * One rehearsal in the foreground (see {@link Rehearsal}), for {@code bound} at most, as a relay of
+     * {@code config} and {@code role} would run it: the training run from which {@code bin/understudy}
+     * writes the relays' AOT cache. Returns a line saying what it did; throws when a request failed.
+     */
+    public static String rehearse(RelayConfig config, RelayRole role, java.time.Duration bound) {
+        Rehearsal.Result r = Rehearsal.run(config, role, bound, () -> false);
+        String done = r.requests() + " requests in " + r.millis() + " ms (" + r.ended() + ")";
+        if (r.failed() > 0 || r.requests() == 0) {
+            throw new IllegalStateException("the rehearsal failed: " + done + "; " + r.failed() + " failed, the first: "
+                    + r.firstFailure());
+        }
+        return done;
+    }
+
+    /**
      * Starts the relay on what {@code load} reads and its rehearsal, reloads on SIGHUP (and on a
      * change of {@code source} when its {@code reload.watch} is on), announces its port on stdout,
      * and blocks until the JVM shuts down.
