@@ -334,6 +334,21 @@ public final class HttpTransport {
     /** Reads a whole body, failing cleanly when the upstream breaks off or exceeds {@code max}. */
     public byte[] readBody(HttpClientResponse response, int max) {
         try {
+            java.util.OptionalLong declared = response.headers().contentLength();
+            if (declared.isPresent() && declared.getAsLong() <= max) {
+                // into an array of the declared size: readNBytes(limit) goes through a 16 KB scratch buffer per answer
+                byte[] bytes = new byte[(int) declared.getAsLong()];
+                int read = response.inputStream().readNBytes(bytes, 0, bytes.length);
+                if (read < bytes.length) {
+                    throw Failures.brokenStream(origin, upstream, "answer ended after " + read + " of its " + bytes.length + " bytes");
+                }
+                // read to its end: only an entity read to the end gives its connection back to the pool
+                // (regression test: HttpTransportTest.aBurstLeavesAtMostThePoolCapOfConnectionsInUse)
+                if (response.inputStream().read() != -1) {
+                    throw Failures.brokenStream(origin, upstream, "answer longer than its Content-Length");
+                }
+                return bytes;
+            }
             byte[] bytes = readBounded(response.inputStream(), max + 1);
             if (bytes.length > max) {
                 throw Failures.brokenStream(origin, upstream, "answer larger than " + max + " bytes");
@@ -343,6 +358,8 @@ public final class HttpTransport {
             if (e instanceof FailureException) {
                 throw e;
             }
+            throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        } catch (IOException e) {
             throw new FailureException(Failures.fromThrowable(origin, upstream, e));
         }
     }
