@@ -62,6 +62,10 @@ final class EventChatStream implements ChatStream {
 
     @Override
     public void close() {
+        if (finished.getAsBoolean()) {
+            transport.closeEnded(response); // its connection goes back to the pool
+            return;
+        }
         try {
             response.close();
         } catch (RuntimeException ignored) {

@@ -51,6 +51,13 @@ public final class HttpTransport {
      */
     static final int POOLED_PER_UPSTREAM = 64;
 
+    /**
+     * How long a stream that ended may take to send the rest of its answer (a [DONE] after the usage
+     * chunk, the chunked terminator) before its connection is closed rather than pooled.
+     */
+    static final Duration FINISH_WAIT = Duration.ofMillis(500);
+    private static final int FINISH_MAX_BYTES = 16 * 1024;
+
     private final String upstream;
     private final Origin origin;
     private final WebClient client;
@@ -270,6 +277,11 @@ public final class HttpTransport {
         public void close() {
             delegate.close();
         }
+
+        /** Reads and drops the rest of the entity within {@code within}; false when it did not end in time or in size. */
+        boolean readToEnd(Duration within, int maxBytes) {
+            return ((TimedInput) inputStream()).readToEnd(within, maxBytes);
+        }
     }
 
     private final class TimedInput extends InputStream {
@@ -306,6 +318,25 @@ public final class HttpTransport {
         @Override
         public int available() throws IOException {
             return in.available();
+        }
+
+        boolean readToEnd(Duration within, int maxBytes) {
+            byte[] scratch = new byte[512];
+            int total = 0;
+            ReadDeadlines.Read wait = deadlines.begin(within);
+            try {
+                for (int n = in.read(scratch); n >= 0; n = in.read(scratch)) {
+                    total += n;
+                    if (total > maxBytes) {
+                        return false;
+                    }
+                }
+                return true;
+            } catch (IOException | RuntimeException e) {
+                return false;
+            } finally {
+                wait.end();
+            }
         }
 
         @Override
@@ -361,6 +392,23 @@ public final class HttpTransport {
             throw new FailureException(Failures.fromThrowable(origin, upstream, e));
         } catch (IOException e) {
             throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        }
+    }
+
+    /**
+     * Closes the answer of a stream that ended, first reading what is left of it: only an entity read
+     * to its end gives its connection back to the pool, and a connection opened per stream costs both
+     * hops more CPU than the stream itself. An upstream that sends more than a few bytes after its
+     * end, or takes longer than {@link #FINISH_WAIT} to end, loses its connection instead.
+     */
+    public void closeEnded(HttpClientResponse response) {
+        if (response instanceof TimedResponse timed && ReadDeadlines.applies()) {
+            timed.readToEnd(FINISH_WAIT, FINISH_MAX_BYTES);
+        }
+        try {
+            response.close();
+        } catch (RuntimeException ignored) {
+            // closing a broken connection may throw; it is closed either way
         }
     }
 

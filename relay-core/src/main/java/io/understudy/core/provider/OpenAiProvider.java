@@ -227,6 +227,10 @@ final class OpenAiProvider implements Provider {
 
         @Override
         public void close() {
+            if (ended) {
+                transport.closeEnded(response); // its connection goes back to the pool
+                return;
+            }
             try {
                 response.close();
             } catch (RuntimeException ignored) {

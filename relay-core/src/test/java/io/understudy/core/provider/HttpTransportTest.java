@@ -60,6 +60,25 @@ class HttpTransportTest {
                 // the client gave up: that is what some tests want
             }
         });
+        server.createContext("/v1/chat/completions", exchange -> {
+            received.incrementAndGet();
+            clientPorts.add(exchange.getRemoteAddress().getPort());
+            exchange.getRequestBody().readAllBytes();
+            exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0); // chunked, as providers stream
+            try (OutputStream out = exchange.getResponseBody()) {
+                for (String data : List.of(
+                        "{\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}",
+                        "{\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}",
+                        "{\"id\":\"c\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}",
+                        "[DONE]")) {
+                    out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+            } catch (IOException ignored) {
+                // the client gave up
+            }
+        });
         server.start();
     }
 
@@ -180,5 +199,35 @@ class HttpTransportTest {
         int inUse = new java.util.HashSet<>(clientPorts).size();
         assertTrue(inUse <= HttpTransport.POOLED_PER_UPSTREAM, "after the burst, " + inUse + " connections stay in use; the cap is "
                 + HttpTransport.POOLED_PER_UPSTREAM);
+    }
+
+    /**
+     * Regression, bench: a stream that ended at its usage chunk or its [DONE] closed its answer
+     * without reading the rest (the chunked terminator), and Helidon drops a connection whose entity
+     * was not read to its end: every stream opened a new connection, at both hops (measured: one
+     * connect per stream, a third of the agent's CPU in connection set-up and scheduling).
+     */
+    @Test
+    void aStreamThatEndedGivesItsConnectionBack() throws Exception {
+        HttpTransport transport = transport(Duration.ofSeconds(5));
+        Provider provider = Provider.create(new ProviderConfig("up", ProviderKind.OPENAI,
+                URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), java.util.Optional.empty(),
+                Duration.ofSeconds(1), Duration.ofSeconds(5)), transport);
+        for (int i = 0; i < 5; i++) {
+            int chunks = onVirtualThread(() -> {
+                int n = 0;
+                try (ChatStream stream = provider.stream(io.understudy.core.wire.ChatRequest.parse(
+                        "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                                .getBytes(StandardCharsets.UTF_8)))) {
+                    while (stream.next() != null) {
+                        n++;
+                    }
+                }
+                return n;
+            });
+            assertEquals(3, chunks, "each stream's chunks, usage included");
+        }
+        assertEquals(5, received.get());
+        assertEquals(1, new java.util.HashSet<>(clientPorts).size(), "five streams in a row, one after another, over one connection");
     }
 }
