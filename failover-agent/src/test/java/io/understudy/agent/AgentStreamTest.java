@@ -219,6 +219,36 @@ class AgentStreamTest {
         assertTrue(expected.startsWith(s.text()) && s.text().length() < expected.length(), "what arrived is a true prefix");
     }
 
+    /** A client that leaves mid-stream: the agent learns it from a failed write, ends the call, says so in the receipt, and goes on serving. */
+    @Test
+    void aClientThatLeavesMidStreamEndsItsUpstreamCall() throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(h.base() + "/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(chat("sim-leave", true, "the client leaves early"))).build();
+        HttpResponse<InputStream> r = h.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        String id = r.headers().firstValue("x-request-id").orElseThrow();
+        int read = 0;
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            for (String line = reader.readLine(); line != null && read < 2; line = reader.readLine()) {
+                if (line.startsWith("data: ")) {
+                    read++;
+                }
+            }
+        } // closed before its end: the connection is dropped
+        assertEquals(2, read);
+        io.understudy.testkit.Await.until("the receipt of " + id + " says the client went away", Duration.ofSeconds(10), () -> {
+            try {
+                HttpResponse<String> receipt = h.get("/v1/receipts/" + id);
+                return receipt.statusCode() == 200 && Json.parse(receipt.body()).path("outcome").asText().equals("client_closed");
+            } catch (Exception notYet) {
+                return false;
+            }
+        });
+        Seen after = stream(chat("sim-leave", true, "still serving"), 0, null);
+        assertTrue(after.done());
+        assertEquals(h.expectedText("still serving"), after.text());
+    }
+
     @Test
     void stalledStreamIsDetectedAndEndsCleanly() throws Exception {
         long start = System.nanoTime();
