@@ -5,6 +5,8 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SoakMainTest {
     @Test
@@ -26,5 +28,14 @@ class SoakMainTest {
                 "data: {\"choices\":[]}\n\nevent: error\ndata: {\"error\":{\"code\":\"upstream_timeout\"}}\n\n", true, false));
         assertEquals(java.util.Optional.of("stream cut without its end"), SoakMain.whyNotWhole(200, "event: message_start\n", true, true));
         assertEquals(java.util.Optional.empty(), SoakMain.whyNotWhole(200, "data: {}\n\ndata: [DONE]\n\n", true, false));
+    }
+
+    /** Regression, soak: a primary the soak had started again was judged over its five-minute life, its pools still filling. */
+    @Test
+    void onlyTheAppliancesProcessesSteadyTenMinutesAreJudged() {
+        assertTrue(SoakMain.judged("agent", 16 * 60));
+        assertTrue(SoakMain.judged("primary", 10 * 60));
+        assertFalse(SoakMain.judged("primary", 5 * 60 + 20), "a restarted primary's five minutes");
+        assertFalse(SoakMain.judged("sim", 30 * 60), "provider-sim stands in for the provider");
     }
 }
