@@ -114,10 +114,19 @@ class LiveRoutingTest {
 
                 Latency slow = toSecond.toxics().latency("slow", ToxicDirection.DOWNSTREAM, FAULT_MILLIS);
                 Await.until("the agent sees relay-b slow", Duration.ofSeconds(20), () -> shareOf("relay-b", byUpstream, load) < 0.15);
-                JsonNode routing = Json.parse(ChatClient.get(http, agentBase + "/status")).path("tiers").path(0).path("routing").path(0);
-                assertEquals("live-model", routing.path("model").asText());
-                assertTrue(routing.path("shares").path("relay-b").asDouble() < 0.15, "/status shows the share: " + routing);
-                assertTrue(routing.path("reason").asText().contains("relay-b"), "and why: " + routing);
+                // the share the load saw is a sample of 60 requests: it can dip under 0.15 while the agent's own share,
+                // from first tokens still coming in at the new pace, is a point above (measured: 0.157). Wait for the agent's.
+                JsonNode[] routing = {null};
+                Await.until("/status shows relay-b's share cut", Duration.ofSeconds(20), () -> {
+                    try {
+                        routing[0] = Json.parse(ChatClient.get(http, agentBase + "/status")).path("tiers").path(0).path("routing").path(0);
+                    } catch (Exception notYet) {
+                        return false;
+                    }
+                    return routing[0].path("shares").path("relay-b").asDouble(1) < 0.15;
+                });
+                assertEquals("live-model", routing[0].path("model").asText());
+                assertTrue(routing[0].path("reason").asText().contains("relay-b"), "and why: " + routing[0]);
                 assertEquals("up", Json.parse(ChatClient.get(http, agentBase + "/status")).path("tiers").path(0).path("upstreams")
                         .path(1).path("health").asText(), "slow, not dead: probes still pass");
 
