@@ -38,4 +38,25 @@ class SoakMainTest {
         assertFalse(SoakMain.judged("primary", 5 * 60 + 20), "a restarted primary's five minutes");
         assertFalse(SoakMain.judged("sim", 30 * 60), "provider-sim stands in for the provider");
     }
+
+    /**
+     * Regression, soak: the standby's descriptors stepped to 347 at the first 429 storm, fell to 307 as
+     * idle connections closed and went back to 345 at the next storm; a line fitted through the dip
+     * read +39.9/h. Its peaks did not climb. A leak's do.
+     */
+    @Test
+    void aPoolThatRefillsToTheSamePeakIsNotGrowthButALeakIs() {
+        List<double[]> refills = new java.util.ArrayList<>();
+        for (int second = 0; second <= 1200; second += 10) {
+            refills.add(new double[] {second, second < 240 ? 347 : second < 660 ? 307 : 345});
+        }
+        assertTrue(SoakMain.slopePerHour(refills) > 20, "the fitted line reads growth");
+        assertTrue(SoakMain.peakGrowthPerHour(refills) <= 0, "the peaks do not climb");
+        List<double[]> leak = new java.util.ArrayList<>();
+        for (int second = 0; second <= 1200; second += 10) {
+            leak.add(new double[] {second, 300 + second / 60});
+        }
+        assertEquals(60.0, SoakMain.slopePerHour(leak), 1.0);
+        assertTrue(SoakMain.peakGrowthPerHour(leak) > 50, "a leak's peaks climb: " + SoakMain.peakGrowthPerHour(leak));
+    }
 }
