@@ -270,10 +270,11 @@ public final class BenchMain {
 
     /** Every request of a failover run, one per line, so a "back to normal" figure can be traced to its windows. */
     private static void writeSamples(Path file, Instant faultWallClock, Result result) throws IOException {
-        StringBuilder out = new StringBuilder("# fault injected at " + faultWallClock + " (UTC)\ndue_ms\tlatency_ms\tstream\toutcome\n");
+        StringBuilder out = new StringBuilder("# fault injected at " + faultWallClock + " (UTC)\ndue_ms\tlatency_ms\tstream\toutcome\tsend_lag_ms\n");
         for (Sample s : result.samples()) {
             out.append(s.dueMillis()).append('\t').append(String.format(Locale.ROOT, "%.1f", s.latencyMicros() / 1000.0))
-                    .append('\t').append(s.stream()).append('\t').append(s.outcome()).append('\n');
+                    .append('\t').append(s.stream()).append('\t').append(s.outcome())
+                    .append('\t').append(String.format(Locale.ROOT, "%.1f", s.sendLagMicros() / 1000.0)).append('\n');
         }
         Files.writeString(file, out);
     }

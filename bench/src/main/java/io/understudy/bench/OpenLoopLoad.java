@@ -53,8 +53,12 @@ final class OpenLoopLoad {
 
     enum Outcome { OK, FAILED, TRUNCATED }
 
-    /** One request: when it was due (ms since the run started), its latency, and how it ended. */
-    record Sample(long dueMillis, long latencyMicros, boolean stream, Outcome outcome) {
+    /**
+     * One request: when it was due (ms since the run started), its latency, and how it ended.
+     * {@code sendLagMicros}: how late this client began to send it (its own scheduling, GC), so a
+     * late answer can be told from a late question.
+     */
+    record Sample(long dueMillis, long latencyMicros, boolean stream, Outcome outcome, long sendLagMicros) {
     }
 
     /** What one run measured. Latencies in microseconds. */
@@ -103,6 +107,7 @@ final class OpenLoopLoad {
             io.understudy.cli.Pacer.run(spec.rate(), total, () -> true, (i, due) -> {
                 boolean stream = spec.streamEvery() > 0 && i % spec.streamEvery() == 0;
                 senders.submit(() -> {
+                    long sendLag = Math.max(0, (System.nanoTime() - due) / 1000);
                     Outcome outcome = Outcome.FAILED;
                     try {
                         long deadline = due + spec.timeout().toNanos();
@@ -112,7 +117,7 @@ final class OpenLoopLoad {
                     } finally {
                         long micros = Math.max(0, (System.nanoTime() - due) / 1000);
                         latency.recordValue(Math.min(micros, latency.getHighestTrackableValue()));
-                        samples.add(new Sample((due - start) / 1_000_000, micros, stream, outcome));
+                        samples.add(new Sample((due - start) / 1_000_000, micros, stream, outcome, sendLag));
                     }
                     return null;
                 });
