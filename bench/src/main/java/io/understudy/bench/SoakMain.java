@@ -376,7 +376,6 @@ public final class SoakMain {
         return !NOT_JUDGED.contains(part) && steadySeconds >= JUDGED_SPAN.toSeconds();
     }
 
-    /** A least-squares slope, per hour, of {@code value} over time. */
     /**
      * Growth per hour of the peaks: the highest value in the last third of {@code points} less the
      * highest in the first third, over the time between the thirds' middles. Pools that a storm fills
@@ -395,6 +394,7 @@ public final class SoakMain {
         return hours <= 0 ? 0 : grown / hours;
     }
 
+    /** A least-squares slope, per hour, of {@code value} over time. */
     static double slopePerHour(List<double[]> points) {
         int n = points.size();
         if (n < 3) {

@@ -62,14 +62,6 @@ final class EventChatStream implements ChatStream {
 
     @Override
     public void close() {
-        if (finished.getAsBoolean()) {
-            transport.closeEnded(response); // its connection goes back to the pool
-            return;
-        }
-        try {
-            response.close();
-        } catch (RuntimeException ignored) {
-            // closing a broken connection may throw; it is closed either way
-        }
+        transport.closeStream(response, finished.getAsBoolean()); // an ended stream's connection goes back to the pool
     }
 }

@@ -278,9 +278,9 @@ public final class HttpTransport {
             delegate.close();
         }
 
-        /** Reads and drops the rest of the entity within {@code within}; false when it did not end in time or in size. */
-        boolean readToEnd(Duration within, int maxBytes) {
-            return ((TimedInput) inputStream()).readToEnd(within, maxBytes);
+        /** Reads and drops the rest of the entity, giving up after {@code within} or {@code maxBytes}. */
+        void readToEnd(Duration within, int maxBytes) {
+            ((TimedInput) inputStream()).readToEnd(within, maxBytes);
         }
     }
 
@@ -320,20 +320,16 @@ public final class HttpTransport {
             return in.available();
         }
 
-        boolean readToEnd(Duration within, int maxBytes) {
+        void readToEnd(Duration within, int maxBytes) {
             byte[] scratch = new byte[512];
             int total = 0;
             ReadDeadlines.Read wait = deadlines.begin(within);
             try {
-                for (int n = in.read(scratch); n >= 0; n = in.read(scratch)) {
+                for (int n = in.read(scratch); n >= 0 && total <= maxBytes; n = in.read(scratch)) {
                     total += n;
-                    if (total > maxBytes) {
-                        return false;
-                    }
                 }
-                return true;
             } catch (IOException | RuntimeException e) {
-                return false;
+                // not ended in time or broken: closing drops the connection instead of pooling it
             } finally {
                 wait.end();
             }
@@ -396,13 +392,13 @@ public final class HttpTransport {
     }
 
     /**
-     * Closes the answer of a stream that ended, first reading what is left of it: only an entity read
-     * to its end gives its connection back to the pool, and a connection opened per stream costs both
-     * hops more CPU than the stream itself. An upstream that sends more than a few bytes after its
-     * end, or takes longer than {@link #FINISH_WAIT} to end, loses its connection instead.
+     * Closes a stream's answer. One that {@code ended} is first read to the end of its entity: only
+     * an entity read to its end gives its connection back to the pool, and a connection opened per
+     * stream costs both hops more CPU than the stream itself. An upstream that sends more than a few
+     * bytes after its end, or takes longer than {@link #FINISH_WAIT} to end, loses its connection instead.
      */
-    public void closeEnded(HttpClientResponse response) {
-        if (response instanceof TimedResponse timed && ReadDeadlines.applies()) {
+    public void closeStream(HttpClientResponse response, boolean ended) {
+        if (ended && response instanceof TimedResponse timed && ReadDeadlines.applies()) {
             timed.readToEnd(FINISH_WAIT, FINISH_MAX_BYTES);
         }
         try {

@@ -227,15 +227,7 @@ final class OpenAiProvider implements Provider {
 
         @Override
         public void close() {
-            if (ended) {
-                transport.closeEnded(response); // its connection goes back to the pool
-                return;
-            }
-            try {
-                response.close();
-            } catch (RuntimeException ignored) {
-                // closing a broken connection may throw; it is closed either way
-            }
+            transport.closeStream(response, ended); // an ended stream's connection goes back to the pool
         }
     }
 
