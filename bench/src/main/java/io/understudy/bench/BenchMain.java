@@ -34,7 +34,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * (open loop, HdrHistogram), maximum throughput (wrk), streaming, failover under load (SIGKILL and a
  * Toxiproxy blackhole of the primary) and resources. Writes bench/results/DATE.md, SVG charts and every
  * config used. {@code --quick} runs a tiny scale to check the harness; {@code --only a,b} limits the
- * systems (names as in the tables, matched case-insensitively by prefix).
+ * systems (names as in the tables, matched case-insensitively by prefix); {@code --failover-only} runs
+ * only the failover section.
  */
 public final class BenchMain {
     private static final int FAILOVER_RATE = 300;
@@ -42,6 +43,8 @@ public final class BenchMain {
     private static final Duration FAILOVER_DEADLINE = Duration.ofSeconds(20);
 
     private final boolean quick;
+    /** Only the failover runs (SIGKILL, blackhole): to look at failover again and again without the rest. */
+    private final boolean failoverOnly;
     private final Path runDir;
     private final Path resultsDir;
     private final String stamp;
@@ -81,8 +84,10 @@ public final class BenchMain {
         }
     }
 
-    private BenchMain(boolean quick, Path runDir, Path resultsDir, String stamp, Optional<Wrk> wrk, ToxiproxyServer toxiproxy) {
+    private BenchMain(boolean quick, boolean failoverOnly, Path runDir, Path resultsDir, String stamp, Optional<Wrk> wrk,
+                      ToxiproxyServer toxiproxy) {
         this.quick = quick;
+        this.failoverOnly = failoverOnly;
         this.runDir = runDir;
         this.resultsDir = resultsDir;
         this.stamp = stamp;
@@ -106,11 +111,12 @@ public final class BenchMain {
             return CliBench.run(root, rest.isEmpty() ? Path.of("bench/results") : Path.of(rest.get(0)), 20);
         }
         boolean quick = List.of(args).contains("--quick");
+        boolean failoverOnly = List.of(args).contains("--failover-only");
         Optional<List<String>> only = Optional.empty();
         Path out = Path.of("bench/results");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--quick" -> {
+                case "--quick", "--failover-only" -> {
                 }
                 case "--only" -> {
                     if (i + 1 >= args.length) {
@@ -120,7 +126,7 @@ public final class BenchMain {
                 }
                 default -> {
                     if (args[i].startsWith("--")) {
-                        throw new IllegalArgumentException("unknown option " + args[i] + " (use --quick, --only a,b, --cli, and an output directory)");
+                        throw new IllegalArgumentException("unknown option " + args[i] + " (use --quick, --only a,b, --failover-only, --cli, and an output directory)");
                     }
                     out = Path.of(args[i]);
                 }
@@ -140,7 +146,7 @@ public final class BenchMain {
         Path runDir = Files.createTempDirectory("understudy-bench");
         Optional<Wrk> wrk = peers.executable("wrk").map(p -> new Wrk(p, 64));
         try (ToxiproxyServer toxiproxy = new ToxiproxyServer(runDir.resolve("toxiproxy"))) {
-            BenchMain bench = new BenchMain(quick, runDir, out, stamp, wrk, toxiproxy);
+            BenchMain bench = new BenchMain(quick, failoverOnly, runDir, out, stamp, wrk, toxiproxy);
             List<Row> rows = new ArrayList<>();
             for (Contender c : contenders) {
                 System.out.println("bench: " + c.name() + " ...");
@@ -199,6 +205,21 @@ public final class BenchMain {
             return row;
         }
         row.version = c.version();
+        if (!failoverOnly) {
+            measureOverheadAndStreams(c, row);
+        }
+        if (c.failsOver()) {
+            // a system slower than the failover rate would show its overload, not its failover: half its maximum then
+            row.failoverRate = row.throughput == null ? failoverRate()
+                    : (int) Math.max(10, Math.min(failoverRate(), row.throughput.requestsPerSecond() / 2));
+            row.kill = failover(row, false);
+            row.blackhole = failover(row, true);
+        }
+        return row;
+    }
+
+    /** Sections 1 to 3: overhead and throughput (provider-sim answering at once), then paced streams. */
+    private void measureOverheadAndStreams(Contender c, Row row) {
         try (Stage stage = new Stage(dir(c, "overhead"), Stage.SimTiming.INSTANT, null)) {
             Deployment d = ready(c, stage, longWarmup());
             double cpuBefore = ProcStats.cpuSeconds(ProcStats.withDescendants(d.processes()));
@@ -231,14 +252,6 @@ public final class BenchMain {
         } catch (Exception e) {
             row.notes.add("streaming run failed: " + oneLine(e));
         }
-        if (c.failsOver()) {
-            // a system slower than the failover rate would show its overload, not its failover: half its maximum then
-            row.failoverRate = row.throughput == null ? failoverRate()
-                    : (int) Math.max(10, Math.min(failoverRate(), row.throughput.requestsPerSecond() / 2));
-            row.kill = failover(row, false);
-            row.blackhole = failover(row, true);
-        }
-        return row;
     }
 
     /** 300 req/s (or the row's rate), every other request streamed; the primary is SIGKILLed or blackholed {@link #faultAt()} in. */
