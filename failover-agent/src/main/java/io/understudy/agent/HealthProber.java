@@ -99,7 +99,10 @@ final class HealthProber implements AutoCloseable {
                 .shareConnectionCache(false) // see HttpTransport: never lend a probe's connection to a request
                 .build();
         Check get = () -> {
-            var request = client.get().uri(uri).readTimeout(probe.timeout());
+            // a new connection every probe: Helidon's idle-connection monitor races the reuse of a pooled
+            // one (helidon#10861) and fails the probe with a read timeout within a few ms of its start, which
+            // no answer since the probe began can excuse; such "timeouts" marked a busy relay down
+            var request = client.get().uri(uri).readTimeout(probe.timeout()).keepAlive(false);
             if (probe.withAuth()) {
                 apiKey.ifPresent(k -> request.header(HeaderNames.AUTHORIZATION, "Bearer " + k.value()));
             }

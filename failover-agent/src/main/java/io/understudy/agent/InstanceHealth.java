@@ -105,7 +105,7 @@ public final class InstanceHealth {
         boolean answering = lastAnsweredMillis >= startedMillis;
         if ((!answering && hostExcuse.isEmpty()) || state() == HealthState.DOWN) {
             // a down instance gets no traffic: excusing its timeouts would spare nothing, and say nothing
-            probeFailed(error);
+            probeFailed(error + silence(startedMillis, lastProbeTimeoutMillis));
             return Optional.empty();
         }
         Transition t = null;
@@ -123,6 +123,13 @@ public final class InstanceHealth {
         }
         notifyListeners(t);
         return Optional.of(excused);
+    }
+
+    /** The facts behind a timeout that counts, for the reason sentence: how long the probe and the silence lasted. */
+    private String silence(long startedMillis, long nowMillis) {
+        long answered = lastAnsweredMillis;
+        return " (probe began " + (nowMillis - startedMillis) + " ms ago; "
+                + (answered == Long.MIN_VALUE ? "no request answered yet" : "last answer " + (nowMillis - answered) + " ms ago") + ")";
     }
 
     /** What the caller saw of this host and of one upstream while that upstream's probe timed out. */

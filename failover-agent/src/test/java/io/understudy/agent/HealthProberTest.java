@@ -85,6 +85,56 @@ class HealthProberTest {
         }
     }
 
+    /**
+     * Regression: a probe on a pooled connection could fail with a read timeout a few ms after it began
+     * (Helidon's idle-connection monitor racing the reuse, helidon#10861). No answer fits in those few ms,
+     * so the busy rule could not excuse it, and a relay answering a burst was marked down. A probe now
+     * opens a connection of its own and closes it.
+     */
+    @Test
+    void everyProbeOfARelayOpensItsOwnConnection() throws Exception {
+        AtomicInteger accepted = new AtomicInteger();
+        AtomicInteger answered = new AtomicInteger();
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> serveHealth(server, accepted, answered));
+            InstanceHealth health = new InstanceHealth("relay", 2, 2, System::currentTimeMillis);
+            java.net.URI base = java.net.URI.create("http://127.0.0.1:" + server.getLocalPort() + "/v1");
+            try (HealthProber prober = HealthProber.relay("relay", base, PROBE, Optional.empty(), health,
+                    () -> Traffic.IN_FLIGHT, NEVER_STARVED)) {
+                Await.until("five probes answered", Duration.ofSeconds(10), () -> answered.get() >= 5);
+            }
+            assertEquals(HealthState.UP, health.state());
+            assertTrue(accepted.get() >= answered.get(), accepted.get() + " connections for " + answered.get() + " probes");
+        }
+    }
+
+    /** A minimal HTTP/1.1 server for GET /health/ready that keeps a connection open for as many requests as its client sends. */
+    private static void serveHealth(java.net.ServerSocket server, AtomicInteger accepted, AtomicInteger answered) {
+        while (!server.isClosed()) {
+            java.net.Socket socket;
+            try {
+                socket = server.accept();
+            } catch (java.io.IOException e) {
+                return; // closed by the test
+            }
+            accepted.incrementAndGet();
+            Thread.ofVirtual().start(() -> {
+                try (socket; var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                        java.nio.charset.StandardCharsets.US_ASCII)); var out = socket.getOutputStream()) {
+                    for (String line = in.readLine(); line != null; line = in.readLine()) {
+                        if (line.isEmpty()) { // end of a request's headers: answer it, then wait for the next on this connection
+                            out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                            out.flush();
+                            answered.incrementAndGet();
+                        }
+                    }
+                } catch (java.io.IOException e) {
+                    // the prober closed it
+                }
+            });
+        }
+    }
+
     private static ProbeResult silence(Duration timeout) {
         try {
             Thread.sleep(timeout);
