@@ -446,11 +446,12 @@ public final class AgentServer implements AutoCloseable {
         Failure down = new Failure.Unavailable(u.kind() == UpstreamCircuits.Kind.RELAY ? Origin.RELAY : Origin.PROVIDER, u.name(),
                 Failure.UnavailableKind.MARKED_DOWN,
                 u.name() + " was marked down by its health probes (" + t.reason() + ")");
-        // nothing answered during the failed probes, a probe timeout at least: a stream silent that long fell silent with it
+        // nothing answered during the failed probes, a probe timeout at least: a stream silent that long, or one
+        // silent well past its own pace (overdue), fell silent with it
         long silentMillis = s.config().tiers().stream().filter(tier -> tier.name().equals(u.tier())).findFirst()
                 .orElseThrow().probe().timeout().toMillis(); // only probed tiers' upstreams have a health to change
         Failure silent = new Failure.Unavailable(down.origin(), u.name(), Failure.UnavailableKind.MARKED_DOWN,
-                "stream from " + u.name() + " silent for a probe timeout or more when it was marked down ("
+                "stream from " + u.name() + " silent past its pace or for a probe timeout when it was marked down ("
                         + t.reason() + ")");
         int reissued = 0;
         int resumed = 0;

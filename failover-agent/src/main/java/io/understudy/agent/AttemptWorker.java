@@ -59,6 +59,9 @@ final class AttemptWorker {
     private volatile Thread thread;
     private volatile ChatStream stream;
     private volatile long lastEventNanos = startNanos;
+    /** A committed stream's pace: its gaps between chunks so far, and the longest (written by its thread only). */
+    private volatile int gaps;
+    private volatile long longestGapNanos;
 
     private AttemptWorker(Upstream upstream, io.understudy.core.provider.Provider provider, Conversation chat,
                           EmbeddingsRequest embeddings) {
@@ -96,17 +99,35 @@ final class AttemptWorker {
     }
 
     /**
-     * Aborts a committed stream that has heard nothing from its upstream for at least {@code millis}
-     * (the "marked down: resume streams that went silent with it" path); the request thread then
-     * resumes it. True when it aborted.
+     * Aborts a committed stream that has heard nothing from its upstream for at least {@code millis},
+     * or is overdue (the "marked down: resume streams that went silent with it" path); the request
+     * thread then resumes it. True when it aborted.
      */
     boolean abortIfSilentFor(long millis, Failure reason) {
-        if (state.get() == COMMITTED && silentNanos() >= TimeUnit.MILLISECONDS.toNanos(millis)
+        if (state.get() == COMMITTED && (overdue() || silentNanos() >= TimeUnit.MILLISECONDS.toNanos(millis))
                 && state.compareAndSet(COMMITTED, ABORTED)) {
             stop(reason);
             return true;
         }
         return false;
+    }
+
+    /** A committed stream silent well past its own pace (see {@link InstanceHealth#streamOverdue}). */
+    boolean overdue() {
+        return state.get() == COMMITTED && InstanceHealth.streamOverdue(silentNanos(), longestGapNanos, gaps);
+    }
+
+    /**
+     * Nanos until this stream becomes overdue if it stays silent: 0 when it is already, and
+     * {@code Long.MAX_VALUE} when it has not shown its pace yet.
+     */
+    long nanosUntilOverdue() {
+        if (gaps < InstanceHealth.OVERDUE_MIN_GAPS) {
+            return Long.MAX_VALUE;
+        }
+        long limit = Math.max(TimeUnit.MILLISECONDS.toNanos(InstanceHealth.OVERDUE_FLOOR_MILLIS),
+                InstanceHealth.OVERDUE_MULTIPLE * longestGapNanos);
+        return Math.max(0, limit - silentNanos());
     }
 
     private void run() {
@@ -153,7 +174,15 @@ final class AttemptWorker {
             return;
         }
         if (!(event instanceof Failed f && f.failure() instanceof Failure.Unavailable)) {
-            lastEventNanos = System.nanoTime();
+            long now = System.nanoTime();
+            if (event instanceof Chunk) {
+                long gap = now - lastEventNanos;
+                if (gap > longestGapNanos) {
+                    longestGapNanos = gap;
+                }
+                gaps++; // one writer: this attempt's thread
+            }
+            lastEventNanos = now;
             upstream.answered(); // it speaks: what its health needs to tell busy from dead
         }
         try {

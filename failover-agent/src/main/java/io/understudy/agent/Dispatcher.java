@@ -62,7 +62,7 @@ import io.understudy.core.tracing.Tracing;
  */
 final class Dispatcher {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
-    /** A flowing stream silent this long on an upstream marked down is resumed elsewhere. */
+    /** A flowing stream silent this long on an upstream marked down is resumed elsewhere (an overdue one sooner). */
     private static final Duration SILENT_ON_DOWN = Duration.ofSeconds(1);
     /** How often a waiting stream looks at its upstream's health. */
     private static final Duration STREAM_CHECK = Duration.ofMillis(100);
@@ -745,9 +745,11 @@ final class Dispatcher {
 
     /**
      * The next event of a stream already flowing to its client, or a failure when it stalled: silent past
-     * its idle timeout, or silent for {@link #SILENT_ON_DOWN} on an upstream that probes marked down. The
-     * second is what rescues a stream from a dead relay about a second after the verdict, not at the idle
-     * timeout (30 s as shipped): the wait is sliced so the verdict is seen within {@link #STREAM_CHECK}.
+     * its idle timeout, or, on an upstream that probes marked down, overdue (silent well past its own
+     * pace) or silent for {@link #SILENT_ON_DOWN}. The second is what rescues a stream from a dead relay
+     * at the verdict, not at the idle timeout (30 s as shipped): the wait is sliced so the verdict is seen
+     * within {@link #STREAM_CHECK}. A stream that becomes overdue tells its upstream's health, which
+     * suspects the upstream when its streams fall quiet together (see {@link InstanceHealth}).
      */
     private AttemptWorker.Event nextStreamEvent(Call call, AttemptWorker worker, Upstream upstream, String model)
             throws InterruptedException {
@@ -755,16 +757,27 @@ final class Dispatcher {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(idleMillis);
         while (true) {
             long left = deadline - System.nanoTime();
-            AttemptWorker.Event event = worker.poll(Math.min(Math.max(0, left), STREAM_CHECK.toNanos()));
+            long untilOverdue = worker.nanosUntilOverdue();
+            long slice = Math.min(Math.max(0, left), STREAM_CHECK.toNanos());
+            AttemptWorker.Event event = worker.poll(untilOverdue > 0 ? Math.min(slice, untilOverdue) : slice);
             if (event != null) {
                 return event;
             }
-            Failure stalled = null;
-            if (upstream.healthState() == HealthState.DOWN && worker.silentNanos() > SILENT_ON_DOWN.toNanos()) {
-                stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.MARKED_DOWN,
+            if (worker.overdue()) {
+                upstreams.streamOverdue(upstream);
+            }
+            if (upstream.healthState() == HealthState.DOWN) {
+                Failure down = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.MARKED_DOWN,
                         "stream from " + upstream.name() + " silent for " + TimeUnit.NANOSECONDS.toMillis(worker.silentNanos())
                                 + " ms on an upstream marked down");
-            } else if (System.nanoTime() >= deadline) {
+                // the verdict's own sweep may have moved it already: then its failure is the next event
+                if (worker.abortIfSilentFor(SILENT_ON_DOWN.toMillis(), down)) {
+                    metrics.movedAtMarkDown(upstream.name(), "resumed", 1);
+                    return new AttemptWorker.Failed(down);
+                }
+            }
+            Failure stalled = null;
+            if (System.nanoTime() >= deadline) {
                 stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
                         "stream from " + upstream.name() + " stalled for " + idleMillis + " ms");
             }

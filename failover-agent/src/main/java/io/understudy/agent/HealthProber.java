@@ -219,7 +219,7 @@ final class HealthProber implements AutoCloseable {
         }
         newestReported = order;
         if (result.ok()) {
-            health.probeSucceeded();
+            health.probeSucceeded(started);
         } else if (result.timedOut()) {
             health.probeTimedOut(result.error(), started, starved.since(started, probe.interval()))
                     .ifPresent(why -> LOG.info(() -> "probe of " + name + ": " + why));

@@ -27,12 +27,33 @@ import java.util.function.LongSupplier;
  * the standby. A refused connection or a bad status always counts, and so does a timeout while
  * nothing came back at all on a host that was not starved (a dead, frozen or blackholed relay).
  * <p>
+ * <p>
+ * The passive signal also raises suspicion by itself, before any probe has had time to time out:
+ * streams in flight fall quiet together. A stream is overdue when it has been silent for
+ * {@value #OVERDUE_MULTIPLE} times the longest gap between its chunks so far, and at least
+ * {@value #OVERDUE_FLOOR_MILLIS} ms (see {@link #streamOverdue}). When {@value #OVERDUE_STREAMS} or
+ * more streams on an instance are overdue at once, nothing at all came back from it for
+ * {@value #OVERDUE_FLOOR_MILLIS} ms or more, and this host did not lose half that span itself, the
+ * instance is SUSPECT ({@link #streamsQuiet}): new requests go elsewhere at once instead of queueing
+ * into a silence for the probes' verdict (0.5 to 0.65 s as shipped). A probe begun during the silence
+ * that passed shows the instance alive (a saturated relay pauses all its streams at once): no
+ * suspicion then, and the next good probe lifts one. Only probes mark it DOWN.
+ * <p>
  * SUSPECT is "detected": new requests prefer other instances, but nothing in flight is cut.
  * DOWN is "enforced": the instance gets no traffic and attempts to it that have sent nothing
  * to their client are re-issued elsewhere. All transitions go through {@link #transitionTo};
  * listeners run after the lock is released.
  */
 public final class InstanceHealth {
+    /** An overdue stream has been silent this many times its longest gap between chunks so far... */
+    static final int OVERDUE_MULTIPLE = 8;
+    /** ...and at least this long: a stream's gaps grow with the load, and a silence shorter than this is noise. */
+    static final long OVERDUE_FLOOR_MILLIS = 100;
+    /** Gaps a stream must have shown before its silence counts: two chunks say little of its pace. */
+    static final int OVERDUE_MIN_GAPS = 3;
+    /** Overdue streams on one instance at once that make it suspect: one stream can pause on its own. */
+    static final int OVERDUE_STREAMS = 2;
+
     /** One change of state, with the reason in words. */
     public record Transition(String instance, HealthState from, HealthState to, String reason, long atMillis) {
     }
@@ -52,6 +73,8 @@ public final class InstanceHealth {
     private volatile long lastAnsweredMillis = Long.MIN_VALUE;
     private volatile long lastProbeTimeoutMillis = Long.MIN_VALUE;
     private volatile long lastProbeMillis = Long.MIN_VALUE;
+    /** When the latest probe that passed began: one begun during a silence and answered shows the instance alive. */
+    private volatile long lastPassedProbeStartedMillis = Long.MIN_VALUE;
 
     public InstanceHealth(String instance, int fall, int rise, LongSupplier clockMillis) {
         if (fall < 1 || rise < 1) {
@@ -199,9 +222,48 @@ public final class InstanceHealth {
         return probed > 1 && answering;
     }
 
-    /** A probe answered healthy. */
+    /**
+     * Whether a stream silent for {@code silentNanos}, whose longest gap between chunks was
+     * {@code longestGapNanos} over {@code gaps} gaps, is overdue (see the class comment).
+     */
+    static boolean streamOverdue(long silentNanos, long longestGapNanos, int gaps) {
+        return gaps >= OVERDUE_MIN_GAPS
+                && silentNanos >= Math.max(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(OVERDUE_FLOOR_MILLIS),
+                OVERDUE_MULTIPLE * longestGapNanos);
+    }
+
+    /**
+     * Streams in flight went quiet: {@code overdue} of them are overdue, the instance has answered
+     * nothing for {@code silentMillis}, and {@code stall} is what this host lost over that span. UP
+     * (or not yet probed) becomes SUSPECT when that is evidence (see the class comment); otherwise
+     * nothing changes. Returns the transition's reason when it made one.
+     */
+    public Optional<String> streamsQuiet(int overdue, long silentMillis, HostStall stall) {
+        if (overdue < OVERDUE_STREAMS || silentMillis < OVERDUE_FLOOR_MILLIS || stall.explainsSilence()
+                || lastPassedProbeStartedMillis >= clockMillis.getAsLong() - silentMillis) {
+            return Optional.empty(); // a probe begun during the silence passed: alive, busy, not dead
+        }
+        Transition t = null;
+        synchronized (this) {
+            if (state == HealthState.UP || state == HealthState.UNKNOWN) {
+                lastError = overdue + " streams in flight fell quiet together: nothing came back from it for "
+                        + silentMillis + " ms";
+                t = transitionTo(HealthState.SUSPECT, lastError);
+            }
+        }
+        notifyListeners(t);
+        return Optional.ofNullable(t).map(Transition::reason);
+    }
+
+    /** A probe answered healthy (one begun now: see {@link #probeSucceeded(long)}). */
     public void probeSucceeded() {
+        probeSucceeded(clockMillis.getAsLong());
+    }
+
+    /** A probe begun at {@code startedMillis} answered healthy. */
+    public void probeSucceeded(long startedMillis) {
         lastProbeMillis = clockMillis.getAsLong();
+        lastPassedProbeStartedMillis = Math.max(lastPassedProbeStartedMillis, startedMillis);
         Transition t;
         synchronized (this) {
             consecutiveFailures = 0;

@@ -147,6 +147,17 @@ final class Upstream {
         return active;
     }
 
+    /** Committed streams on this upstream silent well past their own pace (see {@link InstanceHealth#streamOverdue}). */
+    int overdueStreams() {
+        int n = 0;
+        for (AttemptWorker w : active) {
+            if (w.overdue()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** A request got something back from this upstream: the passive half of its health. */
     void answered() {
         if (health != null) {

@@ -1,6 +1,7 @@
 package io.understudy.agent;
 
 import io.understudy.core.failover.FailoverPolicy;
+import io.understudy.core.failover.HealthState;
 import io.understudy.core.failover.UpstreamCircuits;
 import io.understudy.core.failover.ProviderLimits;
 import io.understudy.core.error.Failure;
@@ -412,6 +413,22 @@ final class Upstreams implements AutoCloseable {
                 hostLag.saturatedSince(startedMillis),
                 InstanceHealth.allSlowWhileOneAnswers(latest.get().byName.values().stream().flatMap(x -> x.health().stream()).toList(),
                         startedMillis, interval.toMillis())));
+    }
+
+    /**
+     * A stream on {@code u} is overdue: gives u's health what its streams and this host show, so that
+     * streams falling quiet together make it suspect (see {@link InstanceHealth#streamsQuiet}).
+     */
+    void streamOverdue(Upstream u) {
+        u.health().ifPresent(h -> {
+            HealthState state = h.state();
+            long answered = h.lastAnsweredMillis();
+            if ((state != HealthState.UP && state != HealthState.UNKNOWN) || answered == Long.MIN_VALUE) {
+                return;
+            }
+            long now = clockMillis.getAsLong();
+            h.streamsQuiet(u.overdueStreams(), now - answered, hostLag.stallSince(answered));
+        });
     }
 
     @Override

@@ -66,27 +66,32 @@ final class AgentHarness implements AutoCloseable {
      * stream's chunks, on every tier. {@code relayRetries}: the relays' same-provider retries of a
      * transient 5xx (1, as shipped).
      */
-    record Tuning(int reservePerSecond, int breakerFailures, Duration openFor, Duration streamIdle, int relayRetries) {
-        static final Tuning FUNCTIONAL = new Tuning(1_000, 3, Duration.ofSeconds(1), Duration.ofSeconds(1), 1);
+    record Tuning(int reservePerSecond, int breakerFailures, Duration openFor, Duration streamIdle, int relayRetries,
+                  Duration probeTimeout) {
+        static final Tuning FUNCTIONAL = new Tuning(1_000, 3, Duration.ofSeconds(1), Duration.ofSeconds(1), 1, Duration.ofMillis(300));
 
         Tuning withReservePerSecond(int n) {
-            return new Tuning(n, breakerFailures, openFor, streamIdle, relayRetries);
+            return new Tuning(n, breakerFailures, openFor, streamIdle, relayRetries, probeTimeout);
         }
 
         Tuning withBreakerFailures(int n) {
-            return new Tuning(reservePerSecond, n, openFor, streamIdle, relayRetries);
+            return new Tuning(reservePerSecond, n, openFor, streamIdle, relayRetries, probeTimeout);
         }
 
         Tuning withOpenFor(Duration d) {
-            return new Tuning(reservePerSecond, breakerFailures, d, streamIdle, relayRetries);
+            return new Tuning(reservePerSecond, breakerFailures, d, streamIdle, relayRetries, probeTimeout);
         }
 
         Tuning withStreamIdle(Duration d) {
-            return new Tuning(reservePerSecond, breakerFailures, openFor, d, relayRetries);
+            return new Tuning(reservePerSecond, breakerFailures, openFor, d, relayRetries, probeTimeout);
         }
 
         Tuning withRelayRetries(int n) {
-            return new Tuning(reservePerSecond, breakerFailures, openFor, streamIdle, n);
+            return new Tuning(reservePerSecond, breakerFailures, openFor, streamIdle, n, probeTimeout);
+        }
+
+        Tuning withProbeTimeout(Duration d) {
+            return new Tuning(reservePerSecond, breakerFailures, openFor, streamIdle, relayRetries, d);
         }
     }
 
@@ -154,12 +159,12 @@ final class AgentHarness implements AutoCloseable {
                 tiers:
                   - name: primary
                     kind: relay
-                    probe: { interval: PT0.2S, timeout: PT0.3S, fall: 2, rise: 2 }
+                    probe: { interval: PT0.2S, timeout: %9$s, fall: 2, rise: 2 }
                     timeouts: { connect: PT0.5S, first-token: PT2S, idle: %8$s, response: PT4S }
                     instances: [ { name: primary-1, base-url: "http://127.0.0.1:%d/v1" } ]
                   - name: standby
                     kind: relay
-                    probe: { interval: PT0.2S, timeout: PT0.3S, fall: 2, rise: 2 }
+                    probe: { interval: PT0.2S, timeout: %9$s, fall: 2, rise: 2 }
                     timeouts: { connect: PT0.5S, first-token: PT2S, idle: %8$s, response: PT4S }
                     instances: [ { name: standby-1, base-url: "http://127.0.0.1:%d/v1" } ]
                   - name: direct
@@ -190,7 +195,7 @@ final class AgentHarness implements AutoCloseable {
                   - model: "sim-context-length"
                     on-context-length: [ "bigger-context" ]
                 %7$s
-                """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra, tuning.streamIdle());
+                """.formatted(tuning.reservePerSecond(), tuning.breakerFailures(), tuning.openFor(), primaryProxy.port(), standbyProxy.port(), sim.baseUrl(), extra, tuning.streamIdle(), tuning.probeTimeout());
     }
 
     /** A relay config that routes every model to provider-sim; {@code extra} is appended (an etcd section). */

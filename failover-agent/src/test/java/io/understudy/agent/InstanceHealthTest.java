@@ -246,4 +246,84 @@ class InstanceHealthTest {
         assertEquals(Optional.of("every probe timed out while one upstream answered requests"),
                 InstanceHealth.hostExcuse(new InstanceHealth.HostDuringProbe(HostStall.NONE, true, false, true)));
     }
+
+    private static final long MS = 1_000_000;
+
+    @Test
+    void aStreamIsOverdueWhenSilentFarPastItsOwnPace() {
+        assertEquals(false, InstanceHealth.streamOverdue(99 * MS, 10 * MS, 5), "under the floor");
+        assertEquals(true, InstanceHealth.streamOverdue(100 * MS, 10 * MS, 5), "the floor, 8 times its 10 ms gaps being less");
+        assertEquals(false, InstanceHealth.streamOverdue(300 * MS, 50 * MS, 5), "a stream with 50 ms gaps gets 400 ms");
+        assertEquals(true, InstanceHealth.streamOverdue(400 * MS, 50 * MS, 5));
+        assertEquals(false, InstanceHealth.streamOverdue(5_000 * MS, 10 * MS, 2), "two gaps do not show a pace yet");
+    }
+
+    @Test
+    void streamsFallingQuietTogetherMakeAnInstanceSuspectBeforeAnyProbeTimesOut() {
+        health.probeSucceeded();
+        now.addAndGet(500);
+        assertEquals(Optional.of("2 streams in flight fell quiet together: nothing came back from it for 120 ms"),
+                health.streamsQuiet(2, 120, HostStall.NONE));
+        assertEquals(SUSPECT, health.state());
+        health.probeFailed("timeout after 400 ms");
+        assertEquals(SUSPECT, health.state(), "the quiet streams were no probe failure: DOWN still takes two");
+        health.probeFailed("timeout after 400 ms");
+        assertEquals(DOWN, health.state());
+    }
+
+    @Test
+    void oneQuietStreamOrABriefSilenceIsNoSuspicion() {
+        health.probeSucceeded();
+        now.addAndGet(10_000);
+        assertEquals(Optional.empty(), health.streamsQuiet(1, 5_000, HostStall.NONE), "one stream may pause on its own");
+        assertEquals(Optional.empty(), health.streamsQuiet(5, 99, HostStall.NONE), "something came back 99 ms ago");
+        assertEquals(UP, health.state());
+    }
+
+    @Test
+    void streamsThatFellQuietWhileThisHostStalledSayNothingOfTheRelay() {
+        health.probeSucceeded();
+        now.addAndGet(500);
+        assertEquals(Optional.empty(), health.streamsQuiet(10, 200, new HostStall(100, 200)), "the agent lost half the span itself");
+        assertEquals(UP, health.state());
+    }
+
+    @Test
+    void aQuietSuspicionEndsWithTheNextGoodProbe() {
+        health.probeSucceeded();
+        now.addAndGet(500);
+        health.streamsQuiet(3, 150, HostStall.NONE);
+        health.probeSucceeded();
+        assertEquals(UP, health.state());
+        assertEquals("probe passed again", seen.get(seen.size() - 1).reason());
+    }
+
+    /** Regression: in a burst that saturated both cores, a relay's streams paused together and it flapped suspect. */
+    @Test
+    void streamsQuietWhileAProbeBegunInTheSilencePassedAreABusyRelayNotADeadOne() {
+        health.probeSucceeded(now.get() + 50); // begun 50 ms into the silence that starts now, answered 100 ms in
+        now.addAndGet(120);
+        assertEquals(Optional.empty(), health.streamsQuiet(14, 120, HostStall.NONE), "a probe begun in the silence passed");
+        now.addAndGet(100);
+        assertEquals(Optional.empty(), health.streamsQuiet(14, 220, HostStall.NONE), "the same silence, longer");
+        assertEquals(UP, health.state());
+        assertEquals(true, health.streamsQuiet(14, 150, HostStall.NONE).isPresent(), "a silence that began after that probe");
+    }
+
+    @Test
+    void aProbeBegunBeforeTheSilenceAndAnsweredInItSaysNothingOfIt() {
+        long silenceStarts = now.get();
+        health.probeSucceeded(silenceStarts - 10);
+        now.addAndGet(150);
+        assertEquals(true, health.streamsQuiet(5, 150, HostStall.NONE).isPresent(),
+                "its answer left the relay before the silence, whenever it arrived");
+    }
+
+    @Test
+    void quietStreamsNeverBringADownInstanceBackNorDeepenIt() {
+        health.probeFailed("refused");
+        health.probeFailed("refused");
+        assertEquals(Optional.empty(), health.streamsQuiet(3, 500, HostStall.NONE));
+        assertEquals(DOWN, health.state());
+    }
 }
