@@ -44,11 +44,27 @@ class BenchSmokeTest {
     }
 
     @Test
+    void failoverOnlyRunsTheFailoverSectionAlone(@TempDir Path root) throws Exception {
+        Path file = BenchMain.run(new String[]{"--quick", "--failover-only", "--only", "understudy agent ->",
+                root.resolve("results").toString()}, root);
+
+        String md = Files.readString(file);
+        for (String section : new String[]{"### Primary SIGKILLed", "### Primary blackholed"}) {
+            String part = md.substring(md.indexOf(section));
+            assertTrue(part.contains("| Understudy agent -> relay | "), section + " has no row for the full path:\n" + md);
+        }
+        String overhead = md.substring(md.indexOf("## 1. Overhead"), md.indexOf("## 2."));
+        assertTrue(overhead.contains("| Understudy agent -> relay | 100 | - | - | - | - | - | - | not run |"),
+                "overhead was measured too, or not said to be skipped:\n" + md);
+        assertFalse(md.contains("partly:"), "a part of the run failed:\n" + md);
+    }
+
+    @Test
     void badArgumentsAreRefusedWithAReason(@TempDir Path root) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BenchMain.run(new String[]{"--only", "squid"}, root));
         assertTrue(e.getMessage().contains("matched no system"), e.getMessage());
-        assertEquals("unknown option --fast (use --quick, --only a,b, --cli, and an output directory)",
+        assertEquals("unknown option --fast (use --quick, --only a,b, --failover-only, --cli, and an output directory)",
                 assertThrows(IllegalArgumentException.class, () -> BenchMain.run(new String[]{"--fast"}, root)).getMessage());
     }
 }
