@@ -6,8 +6,9 @@ package io.understudy.relay;
  *
  * <p>What can make a leader key lie is an etcd leader change (its raft term changes), as when etcd
  * restarts: the new etcd leader restores every lease with a fresh TTL, so a key seen afterwards may
- * belong to a relay that is still reconnecting, or dead. Only a key seen for a whole lease TTL since
- * the change proves a renewal (chaos scenario 10). A read that failed while etcd kept its leader (a
+ * belong to a relay that is still reconnecting, or dead. Only a key seen since the change for longer
+ * than a restored lease can live proves a renewal (chaos scenario 10; the standby's rule says how
+ * long). A read that failed while etcd kept its leader (a
  * slow call on a busy host, a cold client) changes nothing: the leases ran down as they would have,
  * and a leader key that then expires was not renewed.
  */

@@ -24,6 +24,13 @@ public final class StandbyRole implements RelayRole {
      * that dies after the standby saw it lead is replaced after {@link #VACANCY_GRACE}.
      */
     static final Duration MIN_SETTLE_GRACE = Duration.ofSeconds(10);
+    /**
+     * How much longer than its TTL a lease restored by a new etcd leader can live unrenewed: etcd
+     * extends every lease by its election timeout when it becomes leader (1 s by default), and
+     * revokes expired ones on a 0.5 s tick. A key seen for less than TTL + max(TTL, this) since the
+     * change proves no renewal.
+     */
+    static final Duration RESTORED_LEASE_EXTRA = Duration.ofMillis(1_500);
 
     private final long leaseTtlMillis;
     private final long settleGraceMillis;
@@ -56,9 +63,10 @@ public final class StandbyRole implements RelayRole {
 
     /**
      * After {@link #VACANCY_GRACE}, at once when the leader it last saw was alive: seen at all, when
-     * etcd has not changed leader since this relay started reading it; seen for a whole lease TTL
-     * since the change otherwise (etcd restores every lease with a fresh TTL when it changes leader,
-     * so a shorter sighting may be a stale key whose owner is still reconnecting). Otherwise only
+     * etcd has not changed leader since this relay started reading it; seen for longer than a
+     * restored lease can live since the change otherwise (etcd restores every lease with a fresh TTL,
+     * and more, when it changes leader: {@link #RESTORED_LEASE_EXTRA}; a shorter sighting may be a
+     * stale key whose owner is still reconnecting). Otherwise only
      * once the settle grace has passed since it started and since etcd changed leader: a primary
      * booting, or coming back from the same etcd outage, may still be on its way.
      */
@@ -68,7 +76,8 @@ public final class StandbyRole implements RelayRole {
             return false;
         }
         boolean sawLiveLeader = v.leaderSeenForMillis() >= 0
-                && (v.etcdLeaderChangedAt() < 0 || v.leaderSeenForMillis() >= leaseTtlMillis);
+                && (v.etcdLeaderChangedAt() < 0
+                || v.leaderSeenForMillis() >= leaseTtlMillis + Math.max(leaseTtlMillis, RESTORED_LEASE_EXTRA.toMillis()));
         if (sawLiveLeader) {
             return true;
         }

@@ -56,9 +56,25 @@ class StandbyRoleTest {
         assertFalse(standby.mayTakeVacantKey(staleKeyExpired, expiredAt + 250), "the primary may still be reconnecting");
         assertFalse(standby.mayTakeVacantKey(staleKeyExpired, etcdChangedAt + 9_999));
         assertTrue(standby.mayTakeVacantKey(staleKeyExpired, etcdChangedAt + 10_000), "settled since the restart");
-        // a key renewed after the restart (seen for a whole TTL) belonged to a live leader, now dead
-        Vacancy renewedKeyExpired = new Vacancy(21_000, 2_000, 0, etcdChangedAt);
+        // a key renewed after the restart (seen for longer than a restored lease lives) belonged to a live leader, now dead
+        Vacancy renewedKeyExpired = new Vacancy(21_000, 4_000, 0, etcdChangedAt);
         assertTrue(standby.mayTakeVacantKey(renewedKeyExpired, 21_250));
+    }
+
+    /**
+     * Regression (ci112, chaos scenario 10: etcd SIGKILLed for 6 s): the restarted etcd restored the
+     * primary's lease with a fresh 2 s TTL plus its 1 s election timeout; the standby saw that key for
+     * 2.1 s, took it for a renewal, and took the key 211 ms after it expired, 10 ms before the
+     * primary, still reconnecting, campaigned.
+     */
+    @Test
+    void aRestoredKeySeenALittleLongerThanItsTtlIsNoRenewal() {
+        long etcdChangedAt = 8_000;
+        Vacancy restoredKeyExpired = new Vacancy(10_340, 2_100, 0, etcdChangedAt);
+        assertFalse(standby.mayTakeVacantKey(restoredKeyExpired, 10_551), "the primary may still be reconnecting");
+        assertFalse(standby.mayTakeVacantKey(new Vacancy(10_340, 3_900, 0, etcdChangedAt), 10_551),
+                "not even when seen for TTL + 1.9 s: with a 2 s TTL, renewal is proven only past 4 s");
+        assertTrue(standby.mayTakeVacantKey(restoredKeyExpired, etcdChangedAt + 10_000), "settled since the restart");
     }
 
     @Test
