@@ -122,12 +122,8 @@ final class AttemptWorker {
      * {@code Long.MAX_VALUE} when it has not shown its pace yet.
      */
     long nanosUntilOverdue() {
-        if (gaps < InstanceHealth.OVERDUE_MIN_GAPS) {
-            return Long.MAX_VALUE;
-        }
-        long limit = Math.max(TimeUnit.MILLISECONDS.toNanos(InstanceHealth.OVERDUE_FLOOR_MILLIS),
-                InstanceHealth.OVERDUE_MULTIPLE * longestGapNanos);
-        return Math.max(0, limit - silentNanos());
+        long after = InstanceHealth.overdueAfterNanos(longestGapNanos, gaps);
+        return after == Long.MAX_VALUE ? after : Math.max(0, after - silentNanos());
     }
 
     private void run() {

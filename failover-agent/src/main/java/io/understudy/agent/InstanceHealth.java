@@ -227,9 +227,13 @@ public final class InstanceHealth {
      * {@code longestGapNanos} over {@code gaps} gaps, is overdue (see the class comment).
      */
     static boolean streamOverdue(long silentNanos, long longestGapNanos, int gaps) {
-        return gaps >= OVERDUE_MIN_GAPS
-                && silentNanos >= Math.max(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(OVERDUE_FLOOR_MILLIS),
-                OVERDUE_MULTIPLE * longestGapNanos);
+        return silentNanos >= overdueAfterNanos(longestGapNanos, gaps);
+    }
+
+    /** The silence after which such a stream is overdue; {@code Long.MAX_VALUE} before it has shown its pace. */
+    static long overdueAfterNanos(long longestGapNanos, int gaps) {
+        return gaps < OVERDUE_MIN_GAPS ? Long.MAX_VALUE
+                : Math.max(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(OVERDUE_FLOOR_MILLIS), OVERDUE_MULTIPLE * longestGapNanos);
     }
 
     /**
