@@ -186,15 +186,6 @@ final class Scenario implements AutoCloseable {
         });
     }
 
-    /**
-     * Ends a latency toxic by setting its latency to zero rather than removing it: Toxiproxy cannot
-     * remove a latency toxic from links that still hold delayed data (each link blocks the API for
-     * 5 s, then it answers 503; Shopify/toxiproxy#558). The zero-latency toxic is harmless.
-     */
-    static void endLatency(eu.rekawek.toxiproxy.Proxy proxy, String name) throws java.io.IOException {
-        proxy.toxics().get(name, eu.rekawek.toxiproxy.model.toxic.Latency.class).setJitter(0).setLatency(0);
-    }
-
     /** Waits until {@code n} requests started after now ended as {@code what} says. */
     void awaitRequests(String what, Predicate<RequestRecord> matching, int n, Duration timeout) {
         long from = now();
