@@ -640,7 +640,8 @@ final class Dispatcher {
     }
 
     private void streamChat(Call call, ServerResponse res, Conversation chat, boolean clientWantsUsage) {
-        Answer answer = attempts(call, (u, c) -> AttemptWorker.chat(u, call.via(u), chat.withModel(c.askModel()).withStreamUsage()), true, null);
+        Answer answer = attempts(call, (u, c) -> AttemptWorker.stream(u, call.via(u), chat.withModel(c.askModel()).withStreamUsage(),
+                w -> watchStream(call, w, u, c.askModel())), true, null);
         if (answer == null) {
             giveUp(call, res);
             return;
@@ -664,7 +665,10 @@ final class Dispatcher {
             client.write(first.chunk());
             sent.add(first.chunk());
             while (true) {
-                AttemptWorker.Event event = nextStreamEvent(call, segment.worker, segment.upstream, segment.candidate.askModel());
+                AttemptWorker.Event event = segment.worker.next();
+                if (Thread.currentThread().isInterrupted()) { // the server is stopping: as if the client went
+                    throw new java.io.InterruptedIOException("request thread interrupted");
+                }
                 switch (event) {
                     case AttemptWorker.Chunk c -> {
                         StreamChunk out = rewrite ? rewrite(c.chunk(), sent) : c.chunk();
@@ -724,10 +728,7 @@ final class Dispatcher {
                     case AttemptWorker.Embedded ignored -> throw new IllegalStateException("embeddings in a stream");
                 }
             }
-        } catch (java.io.IOException | RuntimeException | InterruptedException clientGone) {
-            if (clientGone instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
+        } catch (java.io.IOException | RuntimeException clientGone) {
             segment.worker.abort(new Failure.Unavailable(Origin.LOCAL, "client", Failure.UnavailableKind.RESET, "client went away"));
             metrics.request(segment.upstream.tier(), "client_closed", call.elapsed());
             answered(call, segment.upstream, segment.candidate.askModel(), segment.upstreamHeaders, sent.model,
@@ -744,24 +745,24 @@ final class Dispatcher {
     }
 
     /**
-     * The next event of a stream already flowing to its client, or a failure when it stalled: silent past
-     * its idle timeout, or, on an upstream that probes marked down, overdue (silent well past its own
-     * pace) or silent for {@link #SILENT_ON_DOWN}. The second is what rescues a stream from a dead relay
-     * at the verdict, not at the idle timeout (30 s as shipped): the wait is sliced so the verdict is seen
-     * within {@link #STREAM_CHECK}. A stream that becomes overdue tells its upstream's health, which
-     * suspects the upstream when its streams fall quiet together (see {@link InstanceHealth}).
+     * Watches a stream its request thread reads (on the attempt's own thread; see {@link AttemptWorker}),
+     * and aborts it when it stalled: silent past its idle timeout, or, on an upstream that probes marked
+     * down, overdue (silent well past its own pace) or silent for {@link #SILENT_ON_DOWN}. The second is
+     * what rescues a stream from a dead relay at the verdict, not at the idle timeout (30 s as shipped):
+     * the watch wakes at least every {@link #STREAM_CHECK}. A stream that becomes overdue tells its
+     * upstream's health, which suspects the upstream when its streams fall quiet together (see
+     * {@link InstanceHealth}). The request thread, reading, sees the abort as its next event.
      */
-    private AttemptWorker.Event nextStreamEvent(Call call, AttemptWorker worker, Upstream upstream, String model)
-            throws InterruptedException {
-        long idleMillis = Math.min(idleTimeout(upstream, model).toMillis(), Math.max(0, call.deadlineMillis - clock.millis()));
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(idleMillis);
-        while (true) {
-            long left = deadline - System.nanoTime();
+    private void watchStream(Call call, AttemptWorker worker, Upstream upstream, String model) {
+        long idleTimeoutMillis = idleTimeout(upstream, model).toMillis();
+        while (worker.watching()) {
+            long idleMillis = Math.min(idleTimeoutMillis, Math.max(0, call.deadlineMillis - clock.millis()));
+            long untilIdle = TimeUnit.MILLISECONDS.toNanos(idleMillis) - worker.silentNanos();
             long untilOverdue = worker.nanosUntilOverdue();
-            long slice = Math.min(Math.max(0, left), STREAM_CHECK.toNanos());
-            AttemptWorker.Event event = worker.poll(untilOverdue > 0 ? Math.min(slice, untilOverdue) : slice);
-            if (event != null) {
-                return event;
+            long slice = Math.min(Math.max(0, untilIdle), STREAM_CHECK.toNanos());
+            worker.pauseWatch(untilOverdue > 0 ? Math.min(slice, untilOverdue) : slice);
+            if (!worker.watching()) {
+                return;
             }
             if (worker.overdue()) {
                 upstreams.streamOverdue(upstream);
@@ -770,20 +771,16 @@ final class Dispatcher {
                 Failure down = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.MARKED_DOWN,
                         "stream from " + upstream.name() + " silent for " + TimeUnit.NANOSECONDS.toMillis(worker.silentNanos())
                                 + " ms on an upstream marked down");
-                // the verdict's own sweep may have moved it already: then its failure is the next event
+                // the verdict's own sweep may have moved it already: then its reader has the failure
                 if (worker.abortIfSilentFor(SILENT_ON_DOWN.toMillis(), down)) {
                     metrics.movedAtMarkDown(upstream.name(), "resumed", 1);
-                    return new AttemptWorker.Failed(down);
+                    return;
                 }
             }
-            Failure stalled = null;
-            if (System.nanoTime() >= deadline) {
-                stalled = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
-                        "stream from " + upstream.name() + " stalled for " + idleMillis + " ms");
-            }
-            if (stalled != null) {
-                worker.abort(stalled);
-                return new AttemptWorker.Failed(stalled);
+            if (worker.silentNanos() >= TimeUnit.MILLISECONDS.toNanos(idleMillis)) {
+                worker.abort(new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
+                        "stream from " + upstream.name() + " stalled for " + idleMillis + " ms"));
+                return;
             }
         }
     }
@@ -819,8 +816,8 @@ final class Dispatcher {
     private FailoverLoop.Carried<Answer> continuation(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         String model = c.askModel();
         Sent sent = resuming.sent();
-        AttemptWorker worker = AttemptWorker.chat(u, call.via(u), resuming.chat().withModel(model).withStreamUsage()
-                .withAssistantPrefill(sent.text.toString()));
+        AttemptWorker worker = AttemptWorker.stream(u, call.via(u), resuming.chat().withModel(model).withStreamUsage()
+                .withAssistantPrefill(sent.text.toString()), w -> watchStream(call, w, u, model));
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, model);
         if (refusedUnconfirmed(call, u, c, worker, event)) {
             return TRIED;
@@ -861,7 +858,8 @@ final class Dispatcher {
      */
     private FailoverLoop.Carried<Answer> replay(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         Sent sent = resuming.sent();
-        AttemptWorker worker = AttemptWorker.chat(u, call.via(u), resuming.chat().withModel(c.askModel()).withStreamUsage());
+        AttemptWorker worker = AttemptWorker.stream(u, call.via(u), resuming.chat().withModel(c.askModel()).withStreamUsage(),
+                w -> watchStream(call, w, u, c.askModel()));
         ReplayMatcher matcher = new ReplayMatcher(sent.text.toString());
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, c.askModel());
         if (refusedUnconfirmed(call, u, c, worker, event)) {
@@ -911,7 +909,7 @@ final class Dispatcher {
                     return new FailoverLoop.Answered<>(new Answer(worker, u, c, event, headers, pending, -1));
                 }
             }
-            event = awaitEvent(call, worker, idleTimeout(u, c.askModel()), "stream stalled");
+            event = worker.next();
         }
     }
 
