@@ -1,6 +1,8 @@
 package io.understudy.core;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,7 +18,16 @@ import java.io.UncheckedIOException;
  * Bodies are handled as trees so that fields we do not understand pass through untouched.
  */
 public final class Json {
-    private static final ObjectMapper MAPPER = new ObjectMapper()
+    /**
+     * Jackson's default buffer pool is one per thread, kept for the thread's life. With a virtual
+     * thread per request, every open stream held its own parse buffers (about 17 KB of char arrays,
+     * measured with 1,000 streams held open) and every request allocated a fresh set. A small shared
+     * pool keeps a few sets for everyone; a parse never waits on it (an empty pool allocates).
+     */
+    private static final int SHARED_BUFFER_SETS = 4 * Runtime.getRuntime().availableProcessors();
+
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .recyclerPool(JsonRecyclerPools.newBoundedPool(SHARED_BUFFER_SETS)).build())
             .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true)
             .configure(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS, true);
 
