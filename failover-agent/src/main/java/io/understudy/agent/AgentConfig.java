@@ -37,7 +37,7 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                           Map<String, ProviderConfigs.Entry> providers, List<Route> routes, PriceTable prices,
                           List<ModelRule> models, Optional<io.understudy.core.etcd.EtcdSettings> etcd, String name,
                           int receiptsKept, Requirement require, io.understudy.core.tracing.TracingSettings tracing,
-                          Optional<Secret> adminToken) {
+                          Optional<Secret> adminToken, int maxConcurrentRequests) {
 
     public enum TierKind { RELAY, DIRECT }
 
@@ -117,17 +117,19 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
     public AgentConfig withPort(int newPort) {
         return new AgentConfig(host, newPort, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, retryBudget, breaker, tiers, providers, routes,
-                prices, models, etcd, name, receiptsKept, require, tracing, adminToken);
+                prices, models, etcd, name, receiptsKept, require, tracing, adminToken, maxConcurrentRequests);
     }
 
     /**
      * This configuration with {@code running}'s values for the keys a reload cannot change (see
-     * {@code AgentServer.RESTART_ONLY}): listener, name, etcd, retry budget, receipts kept, tracing.
+     * {@code AgentServer.RESTART_ONLY}): listener, name, etcd, retry budget, receipts kept, tracing,
+     * the concurrent request limit.
      */
     public AgentConfig keepingRestartOnly(AgentConfig running) {
         return new AgentConfig(running.host, running.port, maxBodyBytes, logPrompts, clientKeys, requestTimeout, maxAttempts,
                 maxStreamRecoveries, maxRetryAfterWait, costGuardRatio, running.retryBudget, breaker, tiers, providers, routes,
-                prices, models, running.etcd, running.name, running.receiptsKept, require, running.tracing, adminToken);
+                prices, models, running.etcd, running.name, running.receiptsKept, require, running.tracing, adminToken,
+                running.maxConcurrentRequests);
     }
 
     /** Each tier's same-upstream retries, by tier name. */
@@ -301,7 +303,8 @@ public record AgentConfig(String host, int port, long maxBodyBytes, boolean logP
                 ConfigReader.string(agent, "name", defaultName()),
                 ConfigReader.integer(agent, "receipts-kept", 10_000, 0, 10_000_000),
                 requirement(agent, "require"), io.understudy.core.tracing.TracingSettings.from(env),
-                ConfigReader.string(agent, "admin-token-env").map(env).filter(t -> !t.isBlank()).map(t -> new Secret(t.trim())));
+                ConfigReader.string(agent, "admin-token-env").map(env).filter(t -> !t.isBlank()).map(t -> new Secret(t.trim())),
+                ConfigReader.integer(server, "max-concurrent-requests", 0, 0, 1_000_000));
     }
 
     /** A requirement in config ({@code require: "region=eu,retention=zero"}); absent: none. */

@@ -36,6 +36,9 @@ final class AgentMetrics {
     static final String PASS_THROUGH = "understudy.agent.pass.through";
     static final String LEADER_EPOCH = "understudy.agent.leader.epoch";
     static final String REQUIREMENT_REFUSALS = "understudy.agent.requirement.refusals";
+    static final String REFUSED_OVER_LIMIT = "understudy.agent.refused.over.limit";
+    static final String IN_FLIGHT = "understudy.agent.requests.in.flight";
+    static final String IN_FLIGHT_LIMIT = "understudy.agent.requests.in.flight.limit";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final io.understudy.core.GenAiMetrics genAi = new io.understudy.core.GenAiMetrics(registry);
@@ -109,6 +112,17 @@ final class AgentMetrics {
             Counter.builder(COST).tag("tier", tier).tag("provider", provider).tag("model", model).register(registry)
                     .increment(cost.doubleValue());
         }
+    }
+
+    /** Requests answered 503 because the agent was serving its limit at once. */
+    void refusedOverLimit() {
+        Counter.builder(REFUSED_OVER_LIMIT).register(registry).increment();
+    }
+
+    /** Requests being served now, and the limit past which they are refused. */
+    void watchAdmission(io.understudy.core.server.Admission admission) {
+        Gauge.builder(IN_FLIGHT, admission, io.understudy.core.server.Admission::inFlight).register(registry);
+        Gauge.builder(IN_FLIGHT_LIMIT, admission, io.understudy.core.server.Admission::limit).register(registry);
     }
 
     /** The leader epoch this agent follows (the leader key's revision in etcd; 0 before it has seen one). */

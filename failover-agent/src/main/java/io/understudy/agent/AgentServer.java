@@ -64,6 +64,9 @@ public final class AgentServer implements AutoCloseable {
     private final LeaderView leaderView;
     private final PassThrough passThrough;
     private final io.understudy.core.tracing.Tracing tracing;
+    private final io.understudy.core.server.Admission admission;
+    /** When a refusal was last logged: a burst past the limit logs once every 10 s, the metric counts each. */
+    private final java.util.concurrent.atomic.AtomicLong lastRefusalLogMillis = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
     /** What a configuration builds; a reload swaps in a new one, and each request keeps the one it started with. */
     private final java.util.concurrent.atomic.AtomicReference<Served> served = new java.util.concurrent.atomic.AtomicReference<>();
     /** Set by the process's main once it listens; an agent run in a test has none. */
@@ -97,6 +100,8 @@ public final class AgentServer implements AutoCloseable {
             });
         }
         metrics.watchBudget(budget);
+        this.admission = io.understudy.core.server.Admission.of(config.maxConcurrentRequests());
+        metrics.watchAdmission(admission);
         if (leaderView != null) {
             metrics.watchLeader(leaderView);
         }
@@ -166,7 +171,8 @@ public final class AgentServer implements AutoCloseable {
             new io.understudy.core.config.ConfigReloads.Key<>("etcd", AgentConfig::etcd),
             new io.understudy.core.config.ConfigReloads.Key<>("agent.retry-budget", AgentConfig::retryBudget),
             new io.understudy.core.config.ConfigReloads.Key<>("agent.receipts-kept", AgentConfig::receiptsKept),
-            new io.understudy.core.config.ConfigReloads.Key<>("tracing (OTEL_*)", AgentConfig::tracing));
+            new io.understudy.core.config.ConfigReloads.Key<>("tracing (OTEL_*)", AgentConfig::tracing),
+            new io.understudy.core.config.ConfigReloads.Key<>("server.max-concurrent-requests", AgentConfig::maxConcurrentRequests));
 
     /**
      * Swaps in what {@code next} builds: tiers and instances, routes, providers and keys, models,
@@ -336,11 +342,29 @@ public final class AgentServer implements AutoCloseable {
             ApiErrors.send(res, api, denied.get(), null);
             return;
         }
+        if (!admission.tryEnter()) {
+            refuseOverLimit(req, res, api);
+            return;
+        }
         try {
             handler.accept(s);
         } catch (FailureException e) {
             ApiErrors.send(res, api, e.failure(), null);
+        } finally {
+            admission.leave();
         }
+    }
+
+    private void refuseOverLimit(ServerRequest req, ServerResponse res, Api api) {
+        metrics.refusedOverLimit();
+        long now = clock.millis();
+        long last = lastRefusalLogMillis.get();
+        if (now - last >= 10_000 && lastRefusalLogMillis.compareAndSet(last, now)) {
+            LOG.warning(() -> "refusing requests over the limit of " + admission.limit() + " at once (server.max-concurrent-requests; "
+                    + "the default follows the heap, -Xmx): " + req.path().path() + " got 503; counted in understudy_agent_refused_over_limit_total");
+        }
+        res.header(HeaderNames.RETRY_AFTER, "1");
+        ApiErrors.send(res, api, admission.refusal("this agent"), null);
     }
 
 
