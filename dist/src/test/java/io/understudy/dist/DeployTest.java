@@ -58,7 +58,7 @@ class DeployTest {
         RelayConfig local = new RelayConfig("127.0.0.1", 0, rendered0.role(), rendered0.maxBodyBytes(), rendered0.logPrompts(),
                 rendered0.clientKeys(), rendered0.providers(), rendered0.routes(), rendered0.prices(), rendered0.feePercent(),
                 rendered0.receiptsKept(), rendered0.instance(), rendered0.advertiseUrl(), Optional.empty(), rendered0.drainBound(),
-                rendered0.failover(), Duration.ZERO, rendered0.tracing());
+                rendered0.failover(), Duration.ZERO, rendered0.tracing(), rendered0.maxConcurrentRequests());
         try (RelayServer probeTarget = RelayServer.start(local, new io.understudy.primary.PrimaryRole())) {
             HttpClient http = HttpClient.newHttpClient();
             for (String role : List.of("primary", "standby")) {

@@ -65,8 +65,6 @@ public final class AgentServer implements AutoCloseable {
     private final PassThrough passThrough;
     private final io.understudy.core.tracing.Tracing tracing;
     private final io.understudy.core.server.Admission admission;
-    /** When a refusal was last logged: a burst past the limit logs once every 10 s, the metric counts each. */
-    private final java.util.concurrent.atomic.AtomicLong lastRefusalLogMillis = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE / 2);
     /** What a configuration builds; a reload swaps in a new one, and each request keeps the one it started with. */
     private final java.util.concurrent.atomic.AtomicReference<Served> served = new java.util.concurrent.atomic.AtomicReference<>();
     /** Set by the process's main once it listens; an agent run in a test has none. */
@@ -357,14 +355,10 @@ public final class AgentServer implements AutoCloseable {
 
     private void refuseOverLimit(ServerRequest req, ServerResponse res, Api api) {
         metrics.refusedOverLimit();
-        long now = clock.millis();
-        long last = lastRefusalLogMillis.get();
-        if (now - last >= 10_000 && lastRefusalLogMillis.compareAndSet(last, now)) {
+        if (admission.refuse(res, api, "this agent", clock.millis())) {
             LOG.warning(() -> "refusing requests over the limit of " + admission.limit() + " at once (server.max-concurrent-requests; "
                     + "the default follows the heap, -Xmx): " + req.path().path() + " got 503; counted in understudy_agent_refused_over_limit_total");
         }
-        res.header(HeaderNames.RETRY_AFTER, "1");
-        ApiErrors.send(res, api, admission.refusal("this agent"), null);
     }
 
 

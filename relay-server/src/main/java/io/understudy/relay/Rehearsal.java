@@ -110,7 +110,7 @@ final class Rehearsal {
                 new PriceTable.Entry("rehearsal-anthropic", new Glob("*"), price)));
         return new RelayConfig("127.0.0.1", 0, real.role(), real.maxBodyBytes(), false, List.of(), providers, routes, prices,
                 real.feePercent(), 100, "rehearsal", Optional.empty(), Optional.empty(), Duration.ZERO, real.failover(),
-                Duration.ZERO, io.understudy.core.tracing.TracingSettings.OFF);
+                Duration.ZERO, io.understudy.core.tracing.TracingSettings.OFF, 0);
     }
 
     private static Result drive(int port, long startNanos, long deadlineNanos, BooleanSupplier realTraffic) {

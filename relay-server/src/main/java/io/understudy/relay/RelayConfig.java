@@ -37,13 +37,15 @@ import java.util.function.Function;
  * @param rehearsal     the longest the process rehearses its request paths after it starts (default 60 s; 0: not
  *                      at all), so that its first real requests run compiled code (see {@link Rehearsal})
  * @param tracing       whether and where to export spans: the standard OTEL_* variables (off unless an exporter is named)
+ * @param maxConcurrentRequests requests served at once, past which a request gets 503 {@code overloaded}; 0: what the
+ *                      heap holds (see {@link io.understudy.core.server.Admission#limitForHeap})
  */
 public record RelayConfig(String host, int port, Role role, long maxBodyBytes, boolean logPrompts,
                           List<Secret> clientKeys, Map<String, ProviderConfigs.Entry> providers, List<Route> routes,
                           PriceTable prices, BigDecimal feePercent, int receiptsKept, String instance,
                           java.util.Optional<String> advertiseUrl, java.util.Optional<io.understudy.core.etcd.EtcdSettings> etcd,
                           java.time.Duration drainBound, FailoverSettings.Engine failover, java.time.Duration rehearsal,
-                          io.understudy.core.tracing.TracingSettings tracing) {
+                          io.understudy.core.tracing.TracingSettings tracing, int maxConcurrentRequests) {
 
     public enum Role {
         PRIMARY, STANDBY;
@@ -67,27 +69,29 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
 
     public RelayConfig withPort(int newPort) {
         return new RelayConfig(host, newPort, role, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound, failover, rehearsal, tracing);
+                feePercent, receiptsKept, instance, advertiseUrl, etcd, drainBound, failover, rehearsal, tracing,
+                maxConcurrentRequests);
     }
 
     /**
      * This configuration with {@code running}'s values for the keys a reload cannot change (see
      * {@code RelayServer.RESTART_ONLY}): listener, role, instance, etcd, drain bound, retry budget,
-     * rehearsal, receipts kept and tracing.
+     * rehearsal, receipts kept, tracing and the concurrent request limit.
      */
     public RelayConfig keepingRestartOnly(RelayConfig running) {
         FailoverSettings.Engine engine = new FailoverSettings.Engine(running.failover.budget(), failover.breaker(),
                 failover.retries(), failover.maxRetryAfterWait());
         return new RelayConfig(running.host, running.port, running.role, maxBodyBytes, logPrompts, clientKeys, providers, routes,
                 prices, feePercent, running.receiptsKept, running.instance, running.advertiseUrl, running.etcd,
-                running.drainBound, engine, running.rehearsal, running.tracing);
+                running.drainBound, engine, running.rehearsal, running.tracing, running.maxConcurrentRequests);
     }
 
     /** A new role also renames a default-named instance (primary-1 -> standby-1). */
     public RelayConfig withRole(Role newRole) {
         String name = instance.equals(role.wireName() + "-1") ? newRole.wireName() + "-1" : instance;
         return new RelayConfig(host, port, newRole, maxBodyBytes, logPrompts, clientKeys, providers, routes, prices,
-                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound, failover, rehearsal, tracing);
+                feePercent, receiptsKept, name, advertiseUrl, etcd, drainBound, failover, rehearsal, tracing,
+                maxConcurrentRequests);
     }
 
 
@@ -128,6 +132,7 @@ public record RelayConfig(String host, int port, Role role, long maxBodyBytes, b
                 // a relay passes a Retry-After on at once: its callers (the agent) wait it out, not both
                 FailoverSettings.engine(relay, "relay", java.time.Duration.ZERO),
                 ConfigReader.duration(relay, "rehearsal", java.time.Duration.ofSeconds(60)),
-                io.understudy.core.tracing.TracingSettings.from(env));
+                io.understudy.core.tracing.TracingSettings.from(env),
+                ConfigReader.integer(server, "max-concurrent-requests", 0, 0, 1_000_000));
     }
 }

@@ -25,6 +25,9 @@ final class RelayMetrics {
     static final String ACTIVE_STREAMS = "understudy.relay.streams.active";
     static final String LEADERSHIP_TRANSITIONS = "understudy.leadership.transitions";
     static final String REQUIREMENT_REFUSALS = "understudy.relay.requirement.refusals";
+    static final String REFUSED_OVER_LIMIT = "understudy.relay.refused.over.limit";
+    static final String IN_FLIGHT = "understudy.relay.requests.in.flight";
+    static final String IN_FLIGHT_LIMIT = "understudy.relay.requests.in.flight.limit";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicInteger activeStreams = new AtomicInteger();
@@ -43,6 +46,17 @@ final class RelayMetrics {
     /** The retry budget of the relay's provider failover: {@code understudy_relay_retry_budget_*}. */
     void watchBudget(io.understudy.core.failover.RetryBudget budget) {
         new io.understudy.core.failover.RetryBudgetMetrics("understudy.relay", budget).bindTo(registry);
+    }
+
+    /** Requests answered 503 because the relay was serving its limit at once. */
+    void refusedOverLimit() {
+        Counter.builder(REFUSED_OVER_LIMIT).register(registry).increment();
+    }
+
+    /** Requests being served now, and the limit past which they are refused. */
+    void watchAdmission(io.understudy.core.server.Admission admission) {
+        io.micrometer.core.instrument.Gauge.builder(IN_FLIGHT, admission, io.understudy.core.server.Admission::inFlight).register(registry);
+        io.micrometer.core.instrument.Gauge.builder(IN_FLIGHT_LIMIT, admission, io.understudy.core.server.Admission::limit).register(registry);
     }
 
     /** {@code understudy_relay_config_reloads_total} and {@code understudy_relay_config_generation}. */

@@ -55,7 +55,8 @@ public final class RelayServer implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicReference<Served> served = new java.util.concurrent.atomic.AtomicReference<>();
     private final WebServer server;
     private final Leadership leadership;
-    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /** Requests in flight (drain waits for them) and the limit past which they are refused. */
+    private final io.understudy.core.server.Admission admission;
     /** Set by the first client request: written once, so the hot path only reads it after that. */
     private volatile boolean servedAny;
     /** Its own log: the class's logger, or a silent one for a rehearsal. */
@@ -83,6 +84,8 @@ public final class RelayServer implements AutoCloseable {
         this.tracing = io.understudy.core.tracing.Tracing.start("understudy-relay", config.instance(), config.tracing());
         this.served.set(Served.of(config, Optional.empty(), metrics, receipts, clock, silent, tracing));
         metrics.watchBudget(served().completions().budget());
+        this.admission = io.understudy.core.server.Admission.of(config.maxConcurrentRequests());
+        metrics.watchAdmission(admission);
         this.leadership = new Leadership(role.startsCold(), clock::millis);
         this.server = WebServer.builder()
                 .host(config.host())
@@ -128,7 +131,8 @@ public final class RelayServer implements AutoCloseable {
             new io.understudy.core.config.ConfigReloads.Key<>("relay.retry-budget", c -> c.failover().budget()),
             new io.understudy.core.config.ConfigReloads.Key<>("relay.rehearsal", RelayConfig::rehearsal),
             new io.understudy.core.config.ConfigReloads.Key<>("relay.receipts-kept", RelayConfig::receiptsKept),
-            new io.understudy.core.config.ConfigReloads.Key<>("tracing (OTEL_*)", RelayConfig::tracing));
+            new io.understudy.core.config.ConfigReloads.Key<>("tracing (OTEL_*)", RelayConfig::tracing),
+            new io.understudy.core.config.ConfigReloads.Key<>("server.max-concurrent-requests", RelayConfig::maxConcurrentRequests));
 
     /**
      * Swaps in what {@code next} builds: routes, providers and their keys, prices, client keys, timeouts,
@@ -250,7 +254,7 @@ public final class RelayServer implements AutoCloseable {
     private void drain(java.time.Duration bound) {
         draining = true;
         long deadline = System.nanoTime() + bound.toNanos();
-        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+        while (admission.inFlight() > 0 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -258,7 +262,7 @@ public final class RelayServer implements AutoCloseable {
                 return;
             }
         }
-        log.info(() -> "drained: " + inFlight.get() + " request(s) still in flight at the bound");
+        log.info(() -> "drained: " + admission.inFlight() + " request(s) still in flight at the bound");
     }
 
     void routing(HttpRouting.Builder rules) {
@@ -290,14 +294,21 @@ public final class RelayServer implements AutoCloseable {
                     config.instance() + " is handing leadership over and takes no new requests"), null);
             return;
         }
-        inFlight.incrementAndGet();
+        if (!admission.tryEnter()) {
+            metrics.refusedOverLimit();
+            if (admission.refuse(res, api, config.instance(), clock.millis())) {
+                log.warning(() -> "refusing requests over the limit of " + admission.limit() + " at once (server.max-concurrent-requests; "
+                        + "the default follows the heap, -Xmx): " + req.path().path() + " got 503; counted in understudy_relay_refused_over_limit_total");
+            }
+            return;
+        }
         if (!servedAny) {
             servedAny = true;
         }
         try {
             guardedInner(req, res, api, handler);
         } finally {
-            inFlight.decrementAndGet();
+            admission.leave();
         }
     }
 
@@ -364,7 +375,7 @@ public final class RelayServer implements AutoCloseable {
     private void status(ServerRequest req, ServerResponse res) {
         Leadership.View v = leadership.view();
         ObjectNode body = Json.object().put("instance", config.instance()).put("role", config.role().wireName())
-                .put("version", Version.current()).put("draining", draining).put("in_flight", inFlight.get());
+                .put("version", Version.current()).put("draining", draining).put("in_flight", admission.inFlight());
         io.understudy.core.config.ConfigReloads<RelayConfig> r = reloads;
         if (r != null) {
             body.putObject("config").put("generation", r.generation()).put("last_reload", r.last())

@@ -1,9 +1,12 @@
 package io.understudy.core.server;
 
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerResponse;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.Origin;
 
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * How many requests a process serves at once. Past the limit a request is refused at once with a
@@ -22,9 +25,12 @@ public final class Admission {
      */
     static final long HEAP_PER_REQUEST = 160L * 1024;
     static final int MIN_LIMIT = 64;
+    /** A burst past the limit is logged once per this span; the metric counts every refusal. */
+    static final long LOG_EVERY_MILLIS = 10_000;
 
     private final int limit;
     private final Semaphore permits;
+    private final AtomicLong lastLoggedMillis = new AtomicLong(Long.MIN_VALUE / 2);
 
     public Admission(int limit) {
         if (limit < 1) {
@@ -61,9 +67,20 @@ public final class Admission {
         return limit - permits.availablePermits();
     }
 
-    /** The refusal a caller gets past the limit (503; the caller adds {@code Retry-After: 1}). */
+    /** The refusal a caller gets past the limit: 503, code {@code overloaded}. */
     public Failure refusal(String who) {
         return new Failure.Retryable(Origin.LOCAL, "local", 503, "overloaded",
                 who + " is serving its limit of " + limit + " requests at once (server.max-concurrent-requests); retry in a second");
+    }
+
+    /**
+     * Answers a request past the limit: {@link #refusal} with {@code Retry-After: 1}. True when the
+     * caller should log it: the first refusal of each {@value #LOG_EVERY_MILLIS} ms.
+     */
+    public boolean refuse(ServerResponse res, Api api, String who, long nowMillis) {
+        res.header(HeaderNames.RETRY_AFTER, "1");
+        ApiErrors.send(res, api, refusal(who), null);
+        long last = lastLoggedMillis.get();
+        return nowMillis - last >= LOG_EVERY_MILLIS && lastLoggedMillis.compareAndSet(last, nowMillis);
     }
 }
