@@ -40,6 +40,8 @@ class HttpTransportTest {
     /** How long the server waits before its status line, and then before its body. */
     private volatile long headerDelayMillis;
     private volatile long bodyDelayMillis;
+    /** When set, each request waits (at most 10 s) until this many have arrived before it is answered. */
+    private volatile java.util.concurrent.CountDownLatch answerOnceAllArrived;
 
     @BeforeEach
     void start() throws IOException {
@@ -49,6 +51,15 @@ class HttpTransportTest {
             received.incrementAndGet();
             clientPorts.add(exchange.getRemoteAddress().getPort());
             exchange.getRequestBody().readAllBytes();
+            java.util.concurrent.CountDownLatch gate = answerOnceAllArrived;
+            if (gate != null) {
+                gate.countDown();
+                try {
+                    gate.await(10, TimeUnit.SECONDS); // bounded: a request that never comes fails the test, not hangs it
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             pause(headerDelayMillis);
             byte[] body = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(200, body.length);
@@ -180,7 +191,10 @@ class HttpTransportTest {
     void aBurstLeavesAtMostThePoolCapOfConnectionsInUse() throws Exception {
         HttpTransport transport = transport(Duration.ofSeconds(5));
         int burst = 2 * HttpTransport.POOLED_PER_UPSTREAM + 20;
-        headerDelayMillis = 300; // the burst's requests overlap: each needs its own connection
+        // the burst's requests overlap (none is answered before all have arrived): each needs its own
+        // connection. A fixed 300 ms pause failed on a busy CI machine: some requests started after
+        // others had finished, and reused their connections (140 connections for 148 requests).
+        answerOnceAllArrived = new java.util.concurrent.CountDownLatch(burst);
         List<FutureTask<String>> calls = new java.util.ArrayList<>();
         for (int i = 0; i < burst; i++) {
             FutureTask<String> call = new FutureTask<>(() -> post(transport, Duration.ofSeconds(5)));
@@ -191,7 +205,7 @@ class HttpTransportTest {
             assertEquals("{\"ok\":true}", call.get(20, TimeUnit.SECONDS));
         }
         assertEquals(burst, new java.util.HashSet<>(clientPorts).size(), "the burst opened a connection per request");
-        headerDelayMillis = 0;
+        answerOnceAllArrived = null;
         clientPorts.clear();
         for (int i = 0; i < burst; i++) { // one at a time: first-in first-out reuse cycles through every pooled connection
             assertEquals("{\"ok\":true}", onVirtualThread(() -> post(transport, Duration.ofSeconds(5))));
