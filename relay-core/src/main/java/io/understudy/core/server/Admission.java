@@ -12,8 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * How many requests a process serves at once. Past the limit a request is refused at once with a
  * 503 and {@code Retry-After: 1}, so a burst costs the callers a retry instead of costing the
  * process its heap: an open stream holds about 73 KB of live heap (measured on the agent with 1,000
- * streams held open), and 2,000 of them in a 128 MB heap ran it out of memory, failing requests far
- * below the limit too.
+ * streams held open), and 2,000 of them in a 128 MB heap ran it out of memory, so most of them failed.
  */
 public final class Admission {
     /** Heap set aside for everything but requests (the agent's live heap at rest is about 20 MB). */
