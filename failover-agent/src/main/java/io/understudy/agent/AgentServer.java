@@ -356,8 +356,7 @@ public final class AgentServer implements AutoCloseable {
     private void refuseOverLimit(ServerRequest req, ServerResponse res, Api api) {
         metrics.refusedOverLimit();
         if (admission.refuse(res, api, "this agent", clock.millis())) {
-            LOG.warning(() -> "refusing requests over the limit of " + admission.limit() + " at once (server.max-concurrent-requests; "
-                    + "the default follows the heap, -Xmx): " + req.path().path() + " got 503; counted in understudy_agent_refused_over_limit_total");
+            LOG.warning(() -> admission.overLimitWarning(req.path().path(), "understudy_agent_refused_over_limit_total"));
         }
     }
 

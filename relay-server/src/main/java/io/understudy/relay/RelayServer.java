@@ -297,8 +297,7 @@ public final class RelayServer implements AutoCloseable {
         if (!admission.tryEnter()) {
             metrics.refusedOverLimit();
             if (admission.refuse(res, api, config.instance(), clock.millis())) {
-                log.warning(() -> "refusing requests over the limit of " + admission.limit() + " at once (server.max-concurrent-requests; "
-                        + "the default follows the heap, -Xmx): " + req.path().path() + " got 503; counted in understudy_relay_refused_over_limit_total");
+                log.warning(() -> admission.overLimitWarning(req.path().path(), "understudy_relay_refused_over_limit_total"));
             }
             return;
         }

@@ -82,4 +82,10 @@ public final class Admission {
         long last = lastLoggedMillis.get();
         return nowMillis - last >= LOG_EVERY_MILLIS && lastLoggedMillis.compareAndSet(last, nowMillis);
     }
+
+    /** The warning a caller logs when {@link #refuse} says so: the request's path and the metric that counts them all. */
+    public String overLimitWarning(String path, String metric) {
+        return "refusing requests over the limit of " + limit + " at once (server.max-concurrent-requests; "
+                + "the default follows the heap, -Xmx): " + path + " got 503; counted in " + metric;
+    }
 }
