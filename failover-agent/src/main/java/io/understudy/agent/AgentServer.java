@@ -65,6 +65,8 @@ public final class AgentServer implements AutoCloseable {
     private final PassThrough passThrough;
     private final io.understudy.core.tracing.Tracing tracing;
     private final io.understudy.core.server.Admission admission;
+    /** Checks every stream in flight; one for the process, shared by the dispatchers of each configuration. */
+    private final StreamWatcher streamWatcher;
     /** What a configuration builds; a reload swaps in a new one, and each request keeps the one it started with. */
     private final java.util.concurrent.atomic.AtomicReference<Served> served = new java.util.concurrent.atomic.AtomicReference<>();
     /** Set by the process's main once it listens; an agent run in a test has none. */
@@ -86,6 +88,7 @@ public final class AgentServer implements AutoCloseable {
         this.tracing = io.understudy.core.tracing.Tracing.start("understudy-agent", config.name(), config.tracing());
         this.passThrough = new PassThrough(new HttpTransport("pass-through", Origin.RELAY, java.time.Duration.ofSeconds(2),
                 PASS_THROUGH_READ_TIMEOUT, clock), PASS_THROUGH_READ_TIMEOUT);
+        this.streamWatcher = new StreamWatcher();
         Served first = build(config, Optional.empty());
         served.set(first);
         watchUpstreams(first, Optional.empty());
@@ -116,7 +119,8 @@ public final class AgentServer implements AutoCloseable {
                 previous.map(Served::upstreams));
         Dispatcher dispatcher = new Dispatcher(c, upstreams, new FailoverPolicy(c.maxRetryAfterWait().toMillis(), c.retriesByTier()),
                 budget, metrics, failoverLog, clock, this::leaderTier,
-                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts, tracing, counts);
+                (instance, epoch) -> leaderView == null || leaderView.acceptClaim(instance, epoch), receipts, tracing, counts,
+                streamWatcher);
         return new Served(c, upstreams, dispatcher, new ClientAuth(c.clientKeys()),
                 new AdminEndpoint(c.adminToken(), c, upstreams, failoverLog, clock),
                 new StatusView(c, upstreams, dispatcher, budget, failoverLog, clock, startedMillis,
@@ -209,6 +213,7 @@ public final class AgentServer implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             agent.served().upstreams().close();
+            agent.streamWatcher.close();
             agent.tracing.close();
             throw e;
         }
@@ -229,6 +234,7 @@ public final class AgentServer implements AutoCloseable {
         }
         served().upstreams().close();
         server.stop();
+        streamWatcher.close();
         tracing.close(); // after the server: spans of requests that finished while it stopped are exported too
     }
 

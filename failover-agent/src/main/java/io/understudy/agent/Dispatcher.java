@@ -64,7 +64,7 @@ final class Dispatcher {
     private static final Logger LOG = Logger.getLogger(Dispatcher.class.getName());
     /** A flowing stream silent this long on an upstream marked down is resumed elsewhere (an overdue one sooner). */
     private static final Duration SILENT_ON_DOWN = Duration.ofSeconds(1);
-    /** How often a waiting stream looks at its upstream's health. */
+    /** How often a request waiting for a first token looks at its upstream's health. */
     private static final Duration STREAM_CHECK = Duration.ofMillis(100);
 
     private final AgentConfig config;
@@ -74,6 +74,8 @@ final class Dispatcher {
     private final AgentMetrics metrics;
     private final FailoverLog failoverLog;
     private final Clock clock;
+    /** Checks every stream read by its request thread (one thread for the process, not one per stream). */
+    private final StreamWatcher streamWatcher;
     private final Map<String, AgentConfig.Tier> tiers;
     private final java.util.function.Supplier<Optional<String>> leaderTier;
     private final java.util.function.BiPredicate<String, Long> acceptLeaderClaim;
@@ -95,7 +97,8 @@ final class Dispatcher {
     Dispatcher(AgentConfig config, Upstreams upstreams, FailoverPolicy policy, RetryBudget budget, AgentMetrics metrics,
                FailoverLog failoverLog, Clock clock, java.util.function.Supplier<Optional<String>> leaderTier,
                java.util.function.BiPredicate<String, Long> acceptLeaderClaim, Recent<CallReceipt> receipts,
-               Tracing tracing, Counts counts) {
+               Tracing tracing, Counts counts, StreamWatcher streamWatcher) {
+        this.streamWatcher = streamWatcher;
         this.requests = counts.requests();
         this.answered = counts.answered();
         this.failed = counts.failed();
@@ -641,7 +644,7 @@ final class Dispatcher {
 
     private void streamChat(Call call, ServerResponse res, Conversation chat, boolean clientWantsUsage) {
         Answer answer = attempts(call, (u, c) -> AttemptWorker.stream(u, call.via(u), chat.withModel(c.askModel()).withStreamUsage(),
-                w -> watchStream(call, w, u, c.askModel())), true, null);
+                watchStream(call, u, c.askModel())), true, null);
         if (answer == null) {
             giveUp(call, res);
             return;
@@ -744,45 +747,42 @@ final class Dispatcher {
         return StreamChunk.of(json);
     }
 
-    /**
-     * Watches a stream its request thread reads (on the attempt's own thread; see {@link AttemptWorker}),
-     * and aborts it when it stalled: silent past its idle timeout, or, on an upstream that probes marked
-     * down, overdue (silent well past its own pace) or silent for {@link #SILENT_ON_DOWN}. The second is
-     * what rescues a stream from a dead relay at the verdict, not at the idle timeout (30 s as shipped):
-     * the watch wakes at least every {@link #STREAM_CHECK}. A stream that becomes overdue tells its
-     * upstream's health, which suspects the upstream when its streams fall quiet together (see
-     * {@link InstanceHealth}). The request thread, reading, sees the abort as its next event.
-     */
-    private void watchStream(Call call, AttemptWorker worker, Upstream upstream, String model) {
+    /** Hands a stream its request thread reads to the {@link StreamWatcher}, which runs {@link #checkStream} each tick. */
+    private AttemptWorker.Watch watchStream(Call call, Upstream upstream, String model) {
         long idleTimeoutMillis = idleTimeout(upstream, model).toMillis();
-        while (worker.watching()) {
-            long idleMillis = Math.min(idleTimeoutMillis, Math.max(0, call.deadlineMillis - clock.millis()));
-            long untilIdle = TimeUnit.MILLISECONDS.toNanos(idleMillis) - worker.silentNanos();
-            long untilOverdue = worker.nanosUntilOverdue();
-            long slice = Math.min(Math.max(0, untilIdle), STREAM_CHECK.toNanos());
-            worker.pauseWatch(untilOverdue > 0 ? Math.min(slice, untilOverdue) : slice);
-            if (!worker.watching()) {
-                return;
-            }
-            if (worker.overdue()) {
-                upstreams.streamOverdue(upstream);
-            }
-            if (upstream.healthState() == HealthState.DOWN) {
-                Failure down = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.MARKED_DOWN,
-                        "stream from " + upstream.name() + " silent for " + TimeUnit.NANOSECONDS.toMillis(worker.silentNanos())
-                                + " ms on an upstream marked down");
-                // the verdict's own sweep may have moved it already: then its reader has the failure
-                if (worker.abortIfSilentFor(SILENT_ON_DOWN.toMillis(), down)) {
-                    metrics.movedAtMarkDown(upstream.name(), "resumed", 1);
-                    return;
-                }
-            }
-            if (worker.silentNanos() >= TimeUnit.MILLISECONDS.toNanos(idleMillis)) {
-                worker.abort(new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
-                        "stream from " + upstream.name() + " stalled for " + idleMillis + " ms"));
-                return;
+        return worker -> streamWatcher.watch(() -> worker.watching() && checkStream(call, worker, upstream, idleTimeoutMillis));
+    }
+
+    /**
+     * Checks a stream its request thread reads, and aborts it when it stalled: silent past its idle
+     * timeout, or, on an upstream that probes marked down, overdue (silent well past its own pace) or
+     * silent for {@link #SILENT_ON_DOWN}. The second is what rescues a stream from a dead relay at the
+     * verdict, not at the idle timeout (30 s as shipped). A stream that is overdue tells its
+     * upstream's health, which suspects the upstream when its streams fall quiet together (see
+     * {@link InstanceHealth}). The request thread, reading, sees the abort as its next event. False
+     * when it aborted the stream: no more checks.
+     */
+    private boolean checkStream(Call call, AttemptWorker worker, Upstream upstream, long idleTimeoutMillis) {
+        long idleMillis = Math.min(idleTimeoutMillis, Math.max(0, call.deadlineMillis - clock.millis()));
+        if (worker.overdue()) {
+            upstreams.streamOverdue(upstream);
+        }
+        if (upstream.healthState() == HealthState.DOWN) {
+            Failure down = new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.MARKED_DOWN,
+                    "stream from " + upstream.name() + " silent for " + TimeUnit.NANOSECONDS.toMillis(worker.silentNanos())
+                            + " ms on an upstream marked down");
+            // the verdict's own sweep may have moved it already: then its reader has the failure
+            if (worker.abortIfSilentFor(SILENT_ON_DOWN.toMillis(), down)) {
+                metrics.movedAtMarkDown(upstream.name(), "resumed", 1);
+                return false;
             }
         }
+        if (worker.silentNanos() >= TimeUnit.MILLISECONDS.toNanos(idleMillis)) {
+            worker.abort(new Failure.Unavailable(origin(upstream), upstream.name(), Failure.UnavailableKind.TIMEOUT,
+                    "stream from " + upstream.name() + " stalled for " + idleMillis + " ms"));
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -817,7 +817,7 @@ final class Dispatcher {
         String model = c.askModel();
         Sent sent = resuming.sent();
         AttemptWorker worker = AttemptWorker.stream(u, call.via(u), resuming.chat().withModel(model).withStreamUsage()
-                .withAssistantPrefill(sent.text.toString()), w -> watchStream(call, w, u, model));
+                .withAssistantPrefill(sent.text.toString()), watchStream(call, u, model));
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, model);
         if (refusedUnconfirmed(call, u, c, worker, event)) {
             return TRIED;
@@ -859,7 +859,7 @@ final class Dispatcher {
     private FailoverLoop.Carried<Answer> replay(Call call, Upstream u, FailoverPolicy.Candidate c, Resuming resuming) {
         Sent sent = resuming.sent();
         AttemptWorker worker = AttemptWorker.stream(u, call.via(u), resuming.chat().withModel(c.askModel()).withStreamUsage(),
-                w -> watchStream(call, w, u, c.askModel()));
+                watchStream(call, u, c.askModel()));
         ReplayMatcher matcher = new ReplayMatcher(sent.text.toString());
         AttemptWorker.Event event = awaitFirstToken(call, worker, u, c.askModel());
         if (refusedUnconfirmed(call, u, c, worker, event)) {

@@ -37,6 +37,7 @@ final class Upstream {
     private final Map<String, FirstTokenDeadline.Samples> firstTokens = new ConcurrentHashMap<>();
     private final LiveTargets live;
     private volatile long lastStartedMillis;
+    private final java.util.concurrent.atomic.AtomicLong lastOverdueCountNanos = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 1_000_000_000L);
     /**
      * A relay that answered a request with a requirement without confirming it enforced it: it is
      * not sent requests with a requirement again (until the agent restarts), since each such call
@@ -145,6 +146,16 @@ final class Upstream {
 
     Set<AttemptWorker> activeAttempts() {
         return active;
+    }
+
+    /**
+     * True at most once per half a {@link StreamWatcher#TICK}: each overdue stream asks, and counting
+     * {@link #overdueStreams} reads them all, so once per tick is enough (thousands of streams on a
+     * starved host would otherwise count each other thousands of times a tick).
+     */
+    boolean overdueCountDue(long nowNanos) {
+        long last = lastOverdueCountNanos.get();
+        return nowNanos - last >= StreamWatcher.TICK.toNanos() / 2 && lastOverdueCountNanos.compareAndSet(last, nowNanos);
     }
 
     /** Committed streams on this upstream silent well past their own pace (see {@link InstanceHealth#streamOverdue}). */

@@ -420,6 +420,9 @@ final class Upstreams implements AutoCloseable {
      * streams falling quiet together make it suspect (see {@link InstanceHealth#streamsQuiet}).
      */
     void streamOverdue(Upstream u) {
+        if (!u.overdueCountDue(System.nanoTime())) {
+            return;
+        }
         u.health().ifPresent(h -> {
             HealthState state = h.state();
             long answered = h.lastAnsweredMillis();

@@ -220,11 +220,11 @@ class AgentStreamTest {
     }
 
     /** A client that leaves mid-stream: the agent learns it from a failed write, ends the call, says so in the receipt, and goes on serving. */
-    @Test
-    void aClientThatLeavesMidStreamEndsItsUpstreamCall() throws Exception {
+    /** Sends a stream, reads two chunks and drops the connection; returns the request id. */
+    private static String leaveAfterTwoChunks(String prompt) throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create(h.base() + "/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(chat("sim-leave", true, "the client leaves early"))).build();
+                .POST(HttpRequest.BodyPublishers.ofString(chat("sim-leave", true, prompt))).build();
         HttpResponse<InputStream> r = h.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         String id = r.headers().firstValue("x-request-id").orElseThrow();
         int read = 0;
@@ -236,6 +236,12 @@ class AgentStreamTest {
             }
         } // closed before its end: the connection is dropped
         assertEquals(2, read);
+        return id;
+    }
+
+    @Test
+    void aClientThatLeavesMidStreamEndsItsUpstreamCall() throws Exception {
+        String id = leaveAfterTwoChunks("the client leaves early");
         io.understudy.testkit.Await.until("the receipt of " + id + " says the client went away", Duration.ofSeconds(10), () -> {
             try {
                 HttpResponse<String> receipt = h.get("/v1/receipts/" + id);
@@ -247,6 +253,30 @@ class AgentStreamTest {
         Seen after = stream(chat("sim-leave", true, "still serving"), 0, null);
         assertTrue(after.done());
         assertEquals(h.expectedText("still serving"), after.text());
+    }
+
+    /**
+     * A stream's attempt ends with the stream, however it ends (read to its end, the client gone,
+     * stalled, cut and resumed): its upstream counts nothing in flight afterwards. The request thread,
+     * an abort or the watch ends it, and a leak would skew routing and health for good.
+     */
+    @Test
+    void everyWayAStreamEndsLeavesNothingInFlight() throws Exception {
+        assertTrue(stream(chat("m", true, "whole"), 0, null).done());
+        leaveAfterTwoChunks("gone");
+        assertFalse(stream(chat("sim-stall", true, "stalled"), 0, null).done());
+        stream(chat("sim-cut", true, "cut"), 0, null);
+        io.understudy.testkit.Await.until("no upstream counts an attempt in flight", Duration.ofSeconds(10), () -> {
+            try {
+                List<Integer> inFlight = new java.util.ArrayList<>();
+                for (var tier : Json.parse(h.get("/status").body()).path("tiers")) {
+                    tier.path("upstreams").forEach(u -> inFlight.add(u.path("in_flight").asInt(-1)));
+                }
+                return !inFlight.isEmpty() && inFlight.stream().allMatch(n -> n == 0);
+            } catch (Exception notYet) {
+                return false;
+            }
+        });
     }
 
     @Test
