@@ -55,11 +55,14 @@ public final class HeadlessChromium implements AutoCloseable {
         profile = Files.createTempDirectory("understudy-chromium");
         Path log = profile.resolve("chromium.log");
         // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
-        process = new ProcessBuilder(bin.toString(), "--headless=new", "--no-sandbox", "--disable-gpu",
+        ProcessBuilder chromium = new ProcessBuilder(bin.toString(), "--headless=new", "--no-sandbox", "--disable-gpu",
                 "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
                 "--window-size=1280,900", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
                 "--user-data-dir=" + profile, "about:blank")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        // its singleton socket directory goes under TMPDIR: inside the profile, it is deleted with it
+        chromium.environment().put("TMPDIR", profile.toString());
+        process = chromium.start();
         try {
             // Chromium writes the port it picked (and the browser's path) here once it listens
             Path portFile = profile.resolve("DevToolsActivePort");
