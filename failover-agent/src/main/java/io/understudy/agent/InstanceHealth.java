@@ -231,7 +231,7 @@ public final class InstanceHealth {
     }
 
     /** The silence after which such a stream is overdue; {@code Long.MAX_VALUE} before it has shown its pace. */
-    static long overdueAfterNanos(long longestGapNanos, int gaps) {
+    private static long overdueAfterNanos(long longestGapNanos, int gaps) {
         return gaps < OVERDUE_MIN_GAPS ? Long.MAX_VALUE
                 : Math.max(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(OVERDUE_FLOOR_MILLIS), OVERDUE_MULTIPLE * longestGapNanos);
     }
