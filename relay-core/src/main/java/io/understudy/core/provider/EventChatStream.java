@@ -31,7 +31,7 @@ final class EventChatStream implements ChatStream {
         this.response = response;
         this.transport = transport;
         this.upstream = upstream;
-        this.reader = new SseReader(response.inputStream());
+        this.reader = new SseReader(transport.streamBody(response));
         this.read = read;
         this.finished = finished;
         this.lastEvent = lastEvent;

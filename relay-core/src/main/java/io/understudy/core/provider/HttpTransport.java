@@ -3,9 +3,13 @@ package io.understudy.core.provider;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
+import io.helidon.webclient.api.ClientConnection;
 import io.helidon.webclient.api.HttpClientRequest;
 import io.helidon.webclient.api.HttpClientResponse;
 import io.helidon.webclient.api.WebClient;
+import io.helidon.webclient.api.WebClientServiceRequest;
+import io.helidon.webclient.api.WebClientServiceResponse;
+import io.helidon.webclient.spi.WebClientService;
 import io.understudy.core.error.Failure;
 import io.understudy.core.error.FailureException;
 import io.understudy.core.error.Failures;
@@ -63,6 +67,8 @@ public final class HttpTransport {
     private final WebClient client;
     private final Clock clock;
     private final ReadDeadlines deadlines = new ReadDeadlines();
+    /** The connection of the call this thread just made, for {@link #submit} to take: see {@link #rememberConnection}. */
+    private final ThreadLocal<ClientConnection> lastConnection = new ThreadLocal<>();
 
     public HttpTransport(String upstream, Origin origin, Duration connectTimeout, Duration readTimeout, Clock clock) {
         this.upstream = upstream;
@@ -77,7 +83,20 @@ public final class HttpTransport {
                 // returned carries the probe's short socket timeout as its idle span, and a request that
                 // takes it as that span ends fails after it was sent (helidon#10861). Own pool only.
                 .shareConnectionCache(false)
+                .addService(this::rememberConnection)
                 .build();
+    }
+
+    /**
+     * Hands the connection an answer came on to the thread that asked, so a stream can read its body
+     * with untimed socket reads ({@link #streamBody}). Helidon offers it to client services only.
+     */
+    private WebClientServiceResponse rememberConnection(WebClientService.Chain chain, WebClientServiceRequest request) {
+        WebClientServiceResponse response = chain.proceed(request);
+        if (response.connection() instanceof ClientConnection connection) {
+            lastConnection.set(connection);
+        }
+        return response;
     }
 
     public static HttpTransport forProvider(ProviderConfig config) {
@@ -190,11 +209,13 @@ public final class HttpTransport {
                         new java.io.UncheckedIOException(silence("no answer", readTimeout))));
             }
             throw new FailureException(Failures.fromThrowable(origin, upstream, e));
+        } finally {
+            lastConnection.remove(); // a pass-through's body keeps timed reads
         }
         if (wait[0] != null) {
             wait[0].end();
         }
-        return bounded ? new TimedResponse(response, readTimeout) : response;
+        return bounded ? new TimedResponse(response, readTimeout, null, socketTimeout(readTimeout)) : response;
     }
 
     private HttpClientResponse submit(Method method, URI uri, Map<HeaderName, String> headers, byte[] body,
@@ -204,20 +225,28 @@ public final class HttpTransport {
         HttpClientRequest request = client.method(method).uri(uri).readTimeout(bounded ? socketTimeout(readTimeout) : readTimeout);
         headers.forEach(request::header);
         if (!bounded) {
-            return body == null ? request.request() : request.submit(body);
+            try {
+                return body == null ? request.request() : request.submit(body);
+            } finally {
+                lastConnection.remove(); // untimed reads need the deadlines: not on a platform thread
+            }
         }
         ReadDeadlines.Read wait = deadlines.begin(readTimeout);
         HttpClientResponse response;
+        ClientConnection connection;
         try {
             response = body == null ? request.request() : request.submit(body);
+            connection = lastConnection.get();
         } catch (RuntimeException e) {
             if (wait.end()) {
                 throw new java.io.UncheckedIOException(silence("no answer", readTimeout));
             }
             throw e;
+        } finally {
+            lastConnection.remove();
         }
         wait.end(); // a deadline that fired as the headers arrived interrupted no read: the answer stands
-        return new TimedResponse(response, readTimeout);
+        return new TimedResponse(response, readTimeout, connection, socketTimeout(readTimeout));
     }
 
     /** The socket's own timeout when deadlines keep the read timeout: never the one that fires first. */
@@ -233,11 +262,45 @@ public final class HttpTransport {
     private final class TimedResponse implements HttpClientResponse {
         private final HttpClientResponse delegate;
         private final Duration readTimeout;
+        /** The connection it came on (null when unknown), and the socket timeout it was asked with. */
+        private final ClientConnection connection;
+        private final Duration socketTimeout;
         private InputStream body;
+        private volatile boolean untimed;
 
-        TimedResponse(HttpClientResponse delegate, Duration readTimeout) {
+        TimedResponse(HttpClientResponse delegate, Duration readTimeout, ClientConnection connection, Duration socketTimeout) {
             this.delegate = delegate;
             this.readTimeout = readTimeout;
+            this.connection = connection;
+            this.socketTimeout = socketTimeout;
+        }
+
+        /** From now on its socket reads wait untimed; the deadlines still bound each one. */
+        void untimedSocketReads() {
+            if (connection != null && setSocketTimeout(Duration.ZERO)) {
+                untimed = true;
+            }
+        }
+
+        /**
+         * Back to the socket timeout it was asked with, before the read that may reach the end of
+         * the entity: that read gives the connection back to the pool, whose idle monitor takes the
+         * socket timeout as its idle span, and with none it would give the connection up after 101 ms.
+         */
+        void timedSocketReads() {
+            if (untimed) {
+                untimed = false;
+                setSocketTimeout(socketTimeout);
+            }
+        }
+
+        private boolean setSocketTimeout(Duration timeout) {
+            try {
+                connection.readTimeout(timeout);
+                return true;
+            } catch (RuntimeException e) {
+                return false; // closed under us (an abort): nothing reads it any more
+            }
         }
 
         @Override
@@ -248,7 +311,7 @@ public final class HttpTransport {
         @Override
         public InputStream inputStream() {
             if (body == null) {
-                body = new TimedInput(delegate.inputStream(), readTimeout);
+                body = new TimedInput(this, delegate.inputStream(), readTimeout);
             }
             return body;
         }
@@ -285,10 +348,12 @@ public final class HttpTransport {
     }
 
     private final class TimedInput extends InputStream {
+        private final TimedResponse response;
         private final InputStream in;
         private final Duration readTimeout;
 
-        TimedInput(InputStream in, Duration readTimeout) {
+        TimedInput(TimedResponse response, InputStream in, Duration readTimeout) {
+            this.response = response;
             this.in = in;
             this.readTimeout = readTimeout;
         }
@@ -306,6 +371,11 @@ public final class HttpTransport {
             try {
                 int n = in.read(b, off, len);
                 wait.end();
+                if (n < 0) {
+                    // an end no event announced: the connection went back to the pool in that read, so
+                    // give it its idle span at once (its idle monitor reads it as it starts)
+                    response.timedSocketReads();
+                }
                 return n;
             } catch (IOException | RuntimeException e) {
                 if (wait.end()) {
@@ -392,6 +462,30 @@ public final class HttpTransport {
     }
 
     /**
+     * A stream's body, read with untimed socket reads until {@link #closeStream} (the deadlines bound
+     * each read all the same). A timed read parks its virtual thread on a timer, and the JDK wakes its
+     * one timer thread to file and again to cancel each one: per chunk of every stream (measured on
+     * the agent at 300 streams/s: half of its context switches and a sixth of its CPU).
+     */
+    public InputStream streamBody(HttpClientResponse response) {
+        if (response instanceof TimedResponse timed) {
+            timed.untimedSocketReads();
+        }
+        return response.inputStream();
+    }
+
+    /**
+     * The answer of a stream is complete (its finish came): what is left (usage, [DONE], the end of
+     * the entity) is read with timed socket reads, so an upstream that ends it without [DONE] still
+     * leaves its connection in the pool with its idle span.
+     */
+    public void streamEnding(HttpClientResponse response) {
+        if (response instanceof TimedResponse timed) {
+            timed.timedSocketReads();
+        }
+    }
+
+    /**
      * Closes a stream's answer. One that {@code ended} is first read to the end of its entity: only
      * an entity read to its end gives its connection back to the pool, and a connection opened per
      * stream costs both hops more CPU than the stream itself. An upstream that sends more than a few
@@ -399,6 +493,7 @@ public final class HttpTransport {
      */
     public void closeStream(HttpClientResponse response, boolean ended) {
         if (ended && response instanceof TimedResponse timed && ReadDeadlines.applies()) {
+            timed.timedSocketReads();
             timed.readToEnd(FINISH_WAIT, FINISH_MAX_BYTES);
         }
         try {

@@ -168,7 +168,7 @@ final class OpenAiProvider implements Provider {
             this.response = response;
             this.transport = transport;
             this.upstream = upstream;
-            this.reader = new SseReader(response.inputStream());
+            this.reader = new SseReader(transport.streamBody(response));
             this.upstreamHeaders = HttpTransport.understudyHeaders(response);
         }
 
@@ -214,8 +214,9 @@ final class OpenAiProvider implements Provider {
                             transport.clock()));
                 }
                 StreamChunk chunk = new StreamChunk(event.data(), json);
-                if (chunk.finishReason().isPresent()) {
+                if (chunk.finishReason().isPresent() && !sawFinish) {
                     sawFinish = true;
+                    transport.streamEnding(response);
                 }
                 if (chunk.isUsageOnly() && sawFinish) {
                     ended = true; // the usage chunk is always last: no need to wait for [DONE]

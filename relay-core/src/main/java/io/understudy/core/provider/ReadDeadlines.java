@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * a pooled connection's socket timeout as how long it may sit idle; a request that takes the
  * connection in the last 101 ms of that span has its first read fail at once, after the request
  * was sent (helidon#10861), and the caller cannot tell whether the upstream got it. So sockets
- * get a long timeout (their idle span) and every wait for an upstream's bytes is bounded here:
+ * get a long timeout (their idle span), a stream's body none at all while it is read
+ * ({@link HttpTransport#streamBody}), and every wait for an upstream's bytes is bounded here:
  * a reading thread that has waited its read timeout without a byte is interrupted, which on a
  * virtual thread closes the socket and ends the read. One ticker per transport, running only
  * while some read waits.

@@ -90,6 +90,23 @@ class HttpTransportTest {
                 // the client gave up
             }
         });
+        server.createContext("/no-done/v1/chat/completions", exchange -> {
+            received.incrementAndGet();
+            clientPorts.add(exchange.getRemoteAddress().getPort());
+            exchange.getRequestBody().readAllBytes();
+            exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            try (OutputStream out = exchange.getResponseBody()) { // its finish, then the end of the entity: no [DONE]
+                for (String data : List.of(
+                        "{\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}",
+                        "{\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}")) {
+                    out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+            } catch (IOException ignored) {
+                // the client gave up
+            }
+        });
         server.start();
     }
 
@@ -223,25 +240,53 @@ class HttpTransportTest {
      */
     @Test
     void aStreamThatEndedGivesItsConnectionBack() throws Exception {
-        HttpTransport transport = transport(Duration.ofSeconds(5));
-        Provider provider = Provider.create(new ProviderConfig("up", ProviderKind.OPENAI,
-                URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), java.util.Optional.empty(),
-                Duration.ofSeconds(1), Duration.ofSeconds(5)), transport);
+        Provider provider = streamingProvider("/v1");
         for (int i = 0; i < 5; i++) {
-            int chunks = onVirtualThread(() -> {
-                int n = 0;
-                try (ChatStream stream = provider.stream(io.understudy.core.wire.ChatRequest.parse(
-                        "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
-                                .getBytes(StandardCharsets.UTF_8)))) {
-                    while (stream.next() != null) {
-                        n++;
-                    }
-                }
-                return n;
-            });
-            assertEquals(3, chunks, "each stream's chunks, usage included");
+            assertEquals(3, streamChunks(provider), "each stream's chunks, usage included");
         }
         assertEquals(5, received.get());
         assertEquals(1, new java.util.HashSet<>(clientPorts).size(), "five streams in a row, one after another, over one connection");
+    }
+
+    /**
+     * Regression: a stream's body is read with untimed socket reads, and Helidon's idle monitor takes
+     * the socket timeout a connection comes back to the pool with as its idle span. One given back
+     * untimed was given up after one 101 ms check, so a pause of a few hundred milliseconds between
+     * streams cost a new connection each time, and a request that took it just then failed after it
+     * was sent (helidon#10861). Both ways a stream can end: [DONE], and the entity's end after the finish.
+     */
+    @Test
+    void aStreamsConnectionStaysPooledThroughAnIdlePause() throws Exception {
+        for (String path : List.of("/v1", "/no-done/v1")) {
+            received.set(0);
+            clientPorts.clear();
+            Provider provider = streamingProvider(path);
+            int first = streamChunks(provider);
+            pause(400); // idle past several of Helidon's 101 ms checks: the scenario itself, not a wait for something
+            assertEquals(first, streamChunks(provider), path + ": the same answer again");
+            assertEquals(2, received.get(), path + ": each stream sent once");
+            assertEquals(1, new java.util.HashSet<>(clientPorts).size(), path + ": both streams over one pooled connection");
+        }
+    }
+
+    private Provider streamingProvider(String basePath) {
+        return Provider.create(new ProviderConfig("up", ProviderKind.OPENAI,
+                URI.create("http://127.0.0.1:" + server.getAddress().getPort() + basePath), java.util.Optional.empty(),
+                Duration.ofSeconds(1), Duration.ofSeconds(5)), transport(Duration.ofSeconds(5)));
+    }
+
+    /** Reads one stream to its end on a virtual thread; its number of chunks. */
+    private static int streamChunks(Provider provider) throws Exception {
+        return onVirtualThread(() -> {
+            int n = 0;
+            try (ChatStream stream = provider.stream(io.understudy.core.wire.ChatRequest.parse(
+                    "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+                            .getBytes(StandardCharsets.UTF_8)))) {
+                while (stream.next() != null) {
+                    n++;
+                }
+            }
+            return n;
+        });
     }
 }
