@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -64,6 +65,9 @@ public final class BenchMain {
         Result streaming;
         Result kill;
         Result blackhole;
+        /** Shares of all cores in the 2 s before and the 2 s after each fault: "b% / b% -> a% / a%". */
+        String killCpu = "-";
+        String blackholeCpu = "-";
         int failoverRate;
         double cpuSeconds = -1;
         long peakRssMiB = -1;
@@ -259,26 +263,49 @@ public final class BenchMain {
         Contender c = row.contender;
         try (Stage stage = new Stage(dir(c, blackhole ? "blackhole" : "kill"), Stage.SimTiming.PACED, blackhole ? toxiproxy : null)) {
             // the failover is measured from the steady state a primary path is in after minutes in production;
-            // the standby gets none of this traffic: it is as cold as a real standby (its own rehearsal aside)
+            // the standby gets none of this traffic: it is as cold as a real standby up for a minute (its rehearsal
+            // over, as settle waits for, and nothing else)
             Deployment d = ready(c, stage, longWarmup());
             for (String backup : stage.backupProviders()) {
                 warmDirectly(stage, backup);
+            }
+            if (!quick) { // the harness check need not wait out a rehearsal
+                c.settle(stage, Duration.ofSeconds(120)).ifPresent(why -> row.notes.add((blackhole ? "blackhole" : "SIGKILL") + " run: " + why));
             }
             load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, warmup(), 2, FAILOVER_DEADLINE, null, null));
             ProcessHandle primary = d.primary().orElseThrow();
             Runnable inject = blackhole ? stage::blackholePrimary : primary::destroyForcibly;
             AtomicReference<Instant> faultWallClock = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicLong faultNanos = new java.util.concurrent.atomic.AtomicLong();
             Runnable fault = () -> {
                 faultWallClock.set(Instant.now());
+                faultNanos.set(System.nanoTime());
                 inject.run();
             };
-            Result result = load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, failoverRun(), 2, FAILOVER_DEADLINE, faultAt(), fault));
+            Result result;
+            try (CpuTimeline cpu = CpuTimeline.start(d.processes())) {
+                result = load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, failoverRun(), 2, FAILOVER_DEADLINE, faultAt(), fault));
+                cpu.close();
+                cpu.write(stage.dir().resolve("cpu.tsv"), faultNanos.get());
+                long twoSeconds = TimeUnit.SECONDS.toNanos(2);
+                String shares = faultNanos.get() == 0 ? "-" : shares(cpu.between(faultNanos.get() - twoSeconds, faultNanos.get()))
+                        + " -> " + shares(cpu.between(faultNanos.get(), faultNanos.get() + twoSeconds));
+                if (blackhole) {
+                    row.blackholeCpu = shares;
+                } else {
+                    row.killCpu = shares;
+                }
+            }
             writeSamples(stage.dir().resolve("samples.tsv"), faultWallClock.get(), result);
             return result;
         } catch (Exception e) {
             row.notes.add((blackhole ? "blackhole" : "SIGKILL") + " run failed: " + oneLine(e));
             return null;
         }
+    }
+
+    private static String shares(CpuTimeline.Shares s) {
+        return s == null ? "?" : String.format(Locale.ROOT, "%.0f%% / %.0f%%", s.machine() * 100, s.system() * 100);
     }
 
     /** Every request of a failover run, one per line, so a "back to normal" figure can be traced to its windows. */
@@ -476,13 +503,16 @@ public final class BenchMain {
         line("stays down. Each request has a hard deadline of " + FAILOVER_DEADLINE.toSeconds() + " s from its due time: not answered by then is");
         line("failed, a stream not finished by then is truncated. \"p99 before\": requests due more than 1 s before the fault.");
         line("\"Back to normal\": from the fault to the end of the last " + WINDOW_MILLIS + " ms window (by due time) whose p99 is above");
-        line("1.25 x the p99 before + 5 ms, or that holds a failed or truncated request.");
+        line("1.25 x the p99 before + 5 ms, or that holds a failed or truncated request. \"CPU\": how busy the whole machine");
+        line("(everything on it: load client, provider-sims, Toxiproxy, the system) and the system's own processes were in the 2 s");
+        line("before the fault and the 2 s after it, as shares of all cores; near 100% requests also wait for a core, not only for a verdict.");
+        line("Every 100 ms of it is in cpu.tsv beside the run's samples.tsv.");
         line("");
         for (boolean blackhole : new boolean[]{false, true}) {
             line(blackhole ? "### Primary blackholed (Toxiproxy timeout 0: accepts, never answers)" : "### Primary SIGKILLed");
             line("");
-            line("| system | rate req/s | requests | failed non-streaming | failed streams | truncated streams | p99 before ms | worst window p99 ms | back to normal |");
-            line("|---|---|---|---|---|---|---|---|---|");
+            line("| system | rate req/s | requests | failed non-streaming | failed streams | truncated streams | p99 before ms | worst window p99 ms | back to normal | CPU before -> after: machine / system |");
+            line("|---|---|---|---|---|---|---|---|---|---|");
             List<Charts.Timeline> timelines = new ArrayList<>();
             for (Row r : rows) {
                 Result res = blackhole ? r.blackhole : r.kill;
@@ -490,8 +520,9 @@ public final class BenchMain {
                     continue;
                 }
                 FailoverStats f = FailoverStats.of(res, faultAt().toMillis(), failoverRun().toMillis());
-                line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.1f | %.1f | %s |", r.name(), r.failoverRate, res.sent(), f.failedPlain(), f.failedStreams(),
-                        res.truncated(), f.normalP99(), f.worstP99(), f.backToNormal()));
+                String cpuAfter = blackhole ? r.blackholeCpu : r.killCpu;
+                line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.1f | %.1f | %s | %s |", r.name(), r.failoverRate, res.sent(), f.failedPlain(), f.failedStreams(),
+                        res.truncated(), f.normalP99(), f.worstP99(), f.backToNormal(), cpuAfter));
                 timelines.add(new Charts.Timeline(r.name(), res.samples()));
             }
             if (!timelines.isEmpty()) {

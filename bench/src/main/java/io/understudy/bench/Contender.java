@@ -26,6 +26,14 @@ interface Contender {
     Deployment deploy(Stage stage) throws Exception;
 
     /**
+     * Waits, at most {@code within}, until what it does once after starting is over, as it is on a
+     * system up for a minute before its primary fails. Empty when it is, else why not.
+     */
+    default Optional<String> settle(Stage stage, java.time.Duration within) throws InterruptedException {
+        return Optional.empty();
+    }
+
+    /**
      * One running deployment: where requests go (and extra headers they need), the process that is
      * "the primary" for the failover runs, the processes that make up the system itself (for CPU and
      * memory), its configuration files as written, and, where the system says which upstream served

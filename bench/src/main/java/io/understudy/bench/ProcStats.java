@@ -39,7 +39,8 @@ final class ProcStats {
         return -1;
     }
 
-    private static double cpuSeconds(long pid) {
+    /** CPU seconds used so far by one process, or -1 when it is gone. */
+    static double cpuSeconds(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");

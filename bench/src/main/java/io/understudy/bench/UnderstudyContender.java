@@ -3,7 +3,9 @@ package io.understudy.bench;
 import io.understudy.core.Version;
 import io.understudy.testkit.JavaProcess;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,6 +90,32 @@ final class UnderstudyContender implements Contender {
         // full path: measure from the steady state, the agent routing to the primary relay
         return new Deployment("http://127.0.0.1:" + agent.port(), Map.of(), Optional.of(primary), system, configs,
                 fullPath ? Optional.of("primary-1") : Optional.empty());
+    }
+
+    /**
+     * A full path's standby rehearses its request paths once after it starts (about 20-40 s of a
+     * core here, longer while the primary path is loaded beside it). A standby up for a minute has
+     * finished it; one still rehearsing when the primary fails competes with the failover for the
+     * same two cores (measured: it ran into the fault in some runs, and ended only when real requests came).
+     */
+    @Override
+    public Optional<String> settle(Stage stage, Duration within) throws InterruptedException {
+        Path log = stage.dir().resolve("standby.log");
+        if (!Files.exists(log)) {
+            return Optional.empty(); // the agent alone: no standby relay
+        }
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (Files.readString(log).contains("[io.understudy.relay.Rehearsal] rehearsed")) {
+                    return Optional.empty();
+                }
+            } catch (java.io.IOException e) {
+                return Optional.of("standby log unreadable: " + e.getMessage());
+            }
+            Thread.sleep(200); // polling a file the standby writes; bounded by the deadline
+        }
+        return Optional.of("standby still rehearsing after " + within.toSeconds() + " s");
     }
 
     /** Trained on the first full-path deployment, kept for the rest of the run. */

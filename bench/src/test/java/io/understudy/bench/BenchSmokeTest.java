@@ -52,6 +52,9 @@ class BenchSmokeTest {
         for (String section : new String[]{"### Primary SIGKILLed", "### Primary blackholed"}) {
             String part = md.substring(md.indexOf(section));
             assertTrue(part.contains("| Understudy agent -> relay | "), section + " has no row for the full path:\n" + md);
+            String row = part.substring(part.indexOf("| Understudy agent -> relay | "), part.indexOf('\n', part.indexOf("| Understudy agent -> relay | ")));
+            assertTrue(row.matches(".*\\| [1-9]\\d*% / \\d+% -> [1-9]\\d*% / \\d+% \\|$"),
+                    section + ": the CPU in the 2 s before and after the fault, of the machine (busy) and of the system: " + row);
         }
         String overhead = md.substring(md.indexOf("## 1. Overhead"), md.indexOf("## 2."));
         assertTrue(overhead.contains("| Understudy agent -> relay | 100 | - | - | - | - | - | - | not run |"),
