@@ -308,8 +308,8 @@ class RelayOutageTest {
     void s21SilentPrimaryWithStreamsInFlightOnTheShippedConfig() throws Exception {
         try (Scenario s = Scenario.start("21-silent-primary-shipped-config", "Primary silent with streams in flight, agent as shipped",
                 "The agent runs on config/agent.yaml as shipped (probes every 0.5 s, every 0.125 s while requests are in "
-                        + "flight, each not waiting for the last, 0.4 s timeout, 2 to fall: a silent relay is down 0.53 to "
-                        + "0.65 s after it fell silent; first token "
+                        + "flight, each not waiting for the last, 0.4 s timeout, 2 to fall, streams falling quiet together counting as "
+                        + "the first: a silent relay is down 0.4 to 0.65 s after it fell silent; first token "
                         + "and idle 30 s). Once probes mark the silent "
                         + "primary down, every request waiting on it is re-issued and every stream flowing from it is resumed on "
                         + "the standby: every request completes, none more than 1.5 s later than normal (the verdict, plus a "

@@ -265,10 +265,52 @@ class InstanceHealthTest {
         assertEquals(Optional.of("2 streams in flight fell quiet together: nothing came back from it for 120 ms"),
                 health.streamsQuiet(2, 120, HostStall.NONE));
         assertEquals(SUSPECT, health.state());
+    }
+
+    /** Regression: a blackholed relay was down a probe later than needed, and the re-issue burst came after the standby had taken the load. */
+    @Test
+    void quietStreamsAreTheFirstFailureSoOneProbeTimeoutConfirmsThem() {
+        health.probeSucceeded();
+        now.addAndGet(500);
+        long silenceBegan = now.get();
+        now.addAndGet(120);
+        health.streamsQuiet(2, 120, HostStall.NONE);
+        long probeStarted = now.get();
+        now.addAndGet(400);
+        assertEquals(Optional.empty(), health.probeTimedOut("timeout after 400 ms", probeStarted, Optional.empty()));
+        assertEquals(DOWN, health.state(), "silent since " + silenceBegan + ": the requests and a probe agree");
+        assertEquals(true, seen.get(seen.size() - 1).reason().startsWith("streams fell quiet, then 1 probe(s) failed: timeout after 400 ms"),
+                seen.get(seen.size() - 1).reason());
+    }
+
+    @Test
+    void aGoodProbeClearsTheQuietStreamsFailure() {
+        health.probeSucceeded();
+        now.addAndGet(500);
+        health.streamsQuiet(3, 150, HostStall.NONE);
+        health.probeSucceeded();
         health.probeFailed("timeout after 400 ms");
-        assertEquals(SUSPECT, health.state(), "the quiet streams were no probe failure: DOWN still takes two");
-        health.probeFailed("timeout after 400 ms");
-        assertEquals(DOWN, health.state());
+        assertEquals(SUSPECT, health.state(), "one probe failure after a good probe is a suspicion, not a verdict");
+    }
+
+    /** Regression: a probe begun before the silence timed out in it, saw the answers before it, and lifted the suspicion. */
+    @Test
+    void aProbeBegunBeforeTheSilenceDoesNotRefuteTheSuspicion() {
+        health.probeSucceeded();
+        now.addAndGet(500);
+        long probeStarted = now.get();
+        now.addAndGet(30);
+        health.answered(); // the last answer before the silence
+        now.addAndGet(150);
+        health.streamsQuiet(4, 150, HostStall.NONE);
+        now.addAndGet(220);
+        assertEquals(true, health.probeTimedOut("timeout after 400 ms", probeStarted, Optional.empty()).isPresent(),
+                "answers came since the probe began: busy, no verdict");
+        assertEquals(SUSPECT, health.state(), "but they came before the silence: the suspicion stands");
+        health.answered();
+        now.addAndGet(10);
+        assertEquals(true, health.probeTimedOut("timeout after 400 ms", probeStarted + 100, Optional.empty()).isPresent());
+        assertEquals(UP, health.state(), "an answer after the suspicion refutes it");
     }
 
     @Test
