@@ -68,6 +68,9 @@ public final class BenchMain {
         /** Shares of all cores in the 2 s before and the 2 s after each fault: "b% / b% -> a% / a%". */
         String killCpu = "-";
         String blackholeCpu = "-";
+        /** The load client's own GC during each run (see failover). */
+        GcTotals killClientGc;
+        GcTotals blackholeClientGc;
         int failoverRate;
         double cpuSeconds = -1;
         long peakRssMiB = -1;
@@ -283,8 +286,19 @@ public final class BenchMain {
                 inject.run();
             };
             Result result;
+            // this process is the load client: a GC pause of its own inside the run delays every request due
+            // then (50-90 ms measured, on a busy machine), which the windows would charge to the system. So the
+            // run starts on an empty young generation, which bin/bench makes big enough to last the run
+            System.gc();
+            GcTotals clientGcBefore = GcTotals.now();
             try (CpuTimeline cpu = CpuTimeline.start(d.processes())) {
                 result = load.run(new Spec(d.baseUrl(), d.headers(), row.failoverRate, failoverRun(), 2, FAILOVER_DEADLINE, faultAt(), fault));
+                GcTotals clientGc = GcTotals.now().since(clientGcBefore);
+                if (blackhole) {
+                    row.blackholeClientGc = clientGc;
+                } else {
+                    row.killClientGc = clientGc;
+                }
                 cpu.close();
                 cpu.write(stage.dir().resolve("cpu.tsv"), faultNanos.get());
                 long twoSeconds = TimeUnit.SECONDS.toNanos(2);
@@ -301,6 +315,23 @@ public final class BenchMain {
         } catch (Exception e) {
             row.notes.add((blackhole ? "blackhole" : "SIGKILL") + " run failed: " + oneLine(e));
             return null;
+        }
+    }
+
+    /** This JVM's collections so far, and the time they took (every collector: young pauses are what count here). */
+    record GcTotals(long count, long millis) {
+        static GcTotals now() {
+            long count = 0;
+            long millis = 0;
+            for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+                count += Math.max(0, gc.getCollectionCount());
+                millis += Math.max(0, gc.getCollectionTime());
+            }
+            return new GcTotals(count, millis);
+        }
+
+        GcTotals since(GcTotals earlier) {
+            return new GcTotals(count - earlier.count, millis - earlier.millis);
         }
     }
 
@@ -524,6 +555,14 @@ public final class BenchMain {
                 line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.1f | %.1f | %s | %s |", r.name(), r.failoverRate, res.sent(), f.failedPlain(), f.failedStreams(),
                         res.truncated(), f.normalP99(), f.worstP99(), f.backToNormal(), cpuAfter));
                 timelines.add(new Charts.Timeline(r.name(), res.samples()));
+            }
+            for (Row r : rows) {
+                GcTotals gc = blackhole ? r.blackholeClientGc : r.killClientGc;
+                if (gc != null) {
+                    line("");
+                    line(r.name() + ": the load client's own GC " + (gc.count() == 0 ? "did not pause it during the run."
+                            : "paused it " + gc.count() + " time(s), " + gc.millis() + " ms in all, during the run: a window holding such a pause is slow for that reason too."));
+                }
             }
             if (!timelines.isEmpty()) {
                 String file = blackhole ? "failover-blackhole.svg" : "failover-kill.svg";
