@@ -181,8 +181,9 @@ final class HealthProber implements AutoCloseable {
      * Suspect or carrying requests: four times as often, so a silence is confirmed one quarter
      * interval after the first probe timed out: requests in flight on an upstream that fell silent
      * wait at most a quarter interval, then a probe timeout, then (fall - 1) quarter intervals (0.65 s
-     * on the defaults; 0.53 s when their streams fell quiet first, which counts as the first failure). Down: twice as often, so a recovery is seen (rise x interval / 2) within about
-     * a second. Up and idle: every interval. Up and quiet: {@value #QUIET_SLOWDOWN} times less often.
+     * on the defaults; 0.53 s when their streams fell quiet first, which counts as the first failure).
+     * Down: twice as often, so a recovery is seen (rise x interval / 2) within about a second. Up and
+     * idle: every interval. Up and quiet: {@value #QUIET_SLOWDOWN} times less often.
      */
     static Duration pause(HealthState state, Traffic traffic, Duration interval) {
         return switch (state) {
