@@ -534,7 +534,8 @@ public final class BenchMain {
         line("stays down. Each request has a hard deadline of " + FAILOVER_DEADLINE.toSeconds() + " s from its due time: not answered by then is");
         line("failed, a stream not finished by then is truncated. \"p99 before\": requests due more than 1 s before the fault.");
         line("\"Back to normal\": from the fault to the end of the last " + WINDOW_MILLIS + " ms window (by due time) whose p99 is above");
-        line("1.25 x the p99 before + 5 ms, or that holds a failed or truncated request. \"CPU\": how busy the whole machine");
+        line("1.25 x the p99 before + 5 ms, or that holds a failed or truncated request; \"overloaded before the fault\" when the p99");
+        line("before is over twice provider-sim's own stream time or a request before the fault failed. \"CPU\": how busy the whole machine");
         line("(everything on it: load client, provider-sims, Toxiproxy, the system) and the system's own processes were in the 2 s");
         line("before the fault and the 2 s after it, as shares of all cores; near 100% requests also wait for a core, not only for a verdict.");
         line("Every 100 ms of it is in cpu.tsv beside the run's samples.tsv.");
@@ -545,6 +546,7 @@ public final class BenchMain {
             line("| system | rate req/s | requests | failed non-streaming | failed streams | truncated streams | p99 before ms | worst window p99 ms | back to normal | CPU before -> after: machine / system |");
             line("|---|---|---|---|---|---|---|---|---|---|");
             List<Charts.Timeline> timelines = new ArrayList<>();
+            List<String> overloaded = new ArrayList<>();
             for (Row r : rows) {
                 Result res = blackhole ? r.blackhole : r.kill;
                 if (res == null) {
@@ -555,6 +557,11 @@ public final class BenchMain {
                 line(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.1f | %.1f | %s | %s |", r.name(), r.failoverRate, res.sent(), f.failedPlain(), f.failedStreams(),
                         res.truncated(), f.normalP99(), f.worstP99(), f.backToNormal(), cpuAfter));
                 timelines.add(new Charts.Timeline(r.name(), res.samples()));
+                f.overloadNote(r.name(), r.failoverRate).ifPresent(note -> overloaded.add(note));
+            }
+            for (String note : overloaded) {
+                line("");
+                line(note);
             }
             for (Row r : rows) {
                 GcTotals gc = blackhole ? r.blackholeClientGc : r.killClientGc;
@@ -672,13 +679,25 @@ public final class BenchMain {
         line("| " + what + " | " + result + " | " + (met ? "yes" : "**no**") + " |");
     }
 
-    /** The failover figures of one run. backToNormalMillis is -1 when it never got back within the run. */
-    record FailoverStats(long failedPlain, long failedStreams, double normalP99, double worstP99, long backToNormalMillis) {
+    /**
+     * A p99 before the fault above this says the system was not carrying the failover load at all: twice what
+     * provider-sim's own paced stream takes (first token, then every token), the slowest answer of the mix.
+     */
+    static final double OVERLOADED_BEFORE_MILLIS = 2.0 * (Stage.SimTiming.PACED.firstTokenMillis()
+            + Stage.SimTiming.PACED.tokens() * Stage.SimTiming.PACED.tokenGapMillis());
+
+    /**
+     * The failover figures of one run. backToNormalMillis is -1 when it never got back within the run;
+     * failedBefore counts requests due before the fault (see {@code beforeEnd}) that did not end OK.
+     */
+    record FailoverStats(long failedPlain, long failedStreams, double normalP99, double worstP99, long backToNormalMillis,
+                         long failedBefore) {
         static FailoverStats of(Result r, long faultAt, long runMillis) {
             long failedPlain = r.samples().stream().filter(s -> !s.stream() && s.outcome() == Outcome.FAILED).count();
             long failedStreams = r.samples().stream().filter(s -> s.stream() && s.outcome() == Outcome.FAILED).count();
             // requests due just before the fault are still in flight when it hits: "before" stops short of it
             long beforeEnd = faultAt >= 2000 ? faultAt - 1000 : faultAt * 2 / 3;
+            long failedBefore = r.samples().stream().filter(s -> s.dueMillis() < beforeEnd && s.outcome() != Outcome.OK).count();
             Histogram before = new Histogram(3);
             r.samples().stream().filter(s -> s.dueMillis() < beforeEnd).forEach(s -> before.recordValue(Math.max(1, s.latencyMicros())));
             double normal = before.getTotalCount() == 0 ? 0 : before.getValueAtPercentile(99) / 1000.0;
@@ -702,11 +721,32 @@ public final class BenchMain {
                 }
             }
             long back = lastBadEnd < 0 ? 0 : lastBadEnd >= runMillis ? -1 : Math.max(0, lastBadEnd - faultAt);
-            return new FailoverStats(failedPlain, failedStreams, normal, worst, back);
+            return new FailoverStats(failedPlain, failedStreams, normal, worst, back, failedBefore);
+        }
+
+        /**
+         * The system was not keeping up with the load before the fault (a slow machine, or a system that
+         * cannot carry the rate): whatever came after shows overload, not how it failed over.
+         */
+        boolean overloadedBefore() {
+            return failedBefore > 0 || normalP99 > OVERLOADED_BEFORE_MILLIS;
         }
 
         String backToNormal() {
-            return backToNormalMillis < 0 ? "not within the run" : backToNormalMillis == 0 ? "never left it" : backToNormalMillis + " ms";
+            return overloadedBefore() ? "overloaded before the fault"
+                    : backToNormalMillis < 0 ? "not within the run" : backToNormalMillis == 0 ? "never left it" : backToNormalMillis + " ms";
+        }
+
+        /** Why the row shows overload (for the line under its table), or empty when the system kept up before the fault. */
+        Optional<String> overloadNote(String system, int rate) {
+            if (!overloadedBefore()) {
+                return Optional.empty();
+            }
+            return Optional.of(String.format(Locale.ROOT, "%s was overloaded before the fault: p99 %.0f ms (provider-sim's own stream takes"
+                    + " %.0f ms)%s. This machine did not carry %d req/s of this mix through it, so its row shows overload, not"
+                    + " failover (a slow machine shows in the baseline's throughput, section 2 of a full run).",
+                    system, normalP99, OVERLOADED_BEFORE_MILLIS / 2,
+                    failedBefore == 0 ? "" : ", and " + failedBefore + " request(s) due before it did not end OK", rate));
         }
     }
 
