@@ -52,6 +52,11 @@ final class ChaosCluster implements AutoCloseable {
         List<String> args() {
             return List.of("0", String.valueOf(ttftMs), String.valueOf(tokenDelayMs), String.valueOf(tokens));
         }
+
+        /** How long provider-sim takes to answer a whole request, on its own. */
+        long answerMillis() {
+            return ttftMs + (long) tokenDelayMs * tokens;
+        }
     }
 
     /** The agent's configuration: tuned for a quick suite, or {@code config/agent.yaml} as shipped (ports aside). */

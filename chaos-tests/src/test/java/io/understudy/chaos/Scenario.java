@@ -37,6 +37,8 @@ final class Scenario implements AutoCloseable {
     final String title;
     final String invariant;
     final int rate;
+    /** What the appliance may add to provider-sim's own answer time and still count as keeping up with the load. */
+    static final Duration KEEPING_UP_SLACK = Duration.ofMillis(500);
     final ChaosCluster cluster;
     final LoadDriver load;
     /** The agent's view, sampled every 100 ms while the scenario runs. */
@@ -48,6 +50,8 @@ final class Scenario implements AutoCloseable {
     private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon(true).name("agent-sampler").unstarted(r));
     private long faultStart = -1;
+    /** Where the requests that showed the appliance keeping up began (ms into the run); 0 without warm-up. */
+    private long steadyFrom;
     private long faultEnd = -1;
     private String faultName = "";
     /** Wall-clock time of the fault, to read the processes' logs against. */
@@ -55,6 +59,8 @@ final class Scenario implements AutoCloseable {
     private final long listenOverflowsAtStart = listenOverflows();
     /** Every relay's leadership claims, read from the relays themselves (none when the agent runs alone). */
     private final LeaderClaims claims;
+    /** How long provider-sim itself takes to answer: what "keeping up" is judged against in the warm-up. */
+    private final ChaosCluster.SimTiming simTiming;
 
     private Scenario(String id, String title, String invariant, int etcdMembers, int rate, Duration leaseTtl,
                      ChaosCluster.SimTiming simTiming, ChaosCluster.AgentProfile profile, String modelPrefix,
@@ -63,6 +69,7 @@ final class Scenario implements AutoCloseable {
         this.title = title;
         this.invariant = invariant;
         this.rate = rate;
+        this.simTiming = simTiming;
         this.cluster = new ChaosCluster(ChaosReport.dir().resolve("logs").resolve(id), etcdMembers, leaseTtl, simTiming, profile);
         this.load = cluster.load(rate, modelPrefix, headers);
         this.claims = cluster.primaryPort < 0 ? null
@@ -118,6 +125,8 @@ final class Scenario implements AutoCloseable {
             s.load.start();
             s.sampler.scheduleAtFixedRate(s::sample, 0, 100, TimeUnit.MILLISECONDS);
             s.awaitCompleted("warm-up on the " + profile.steadyTier() + " tier", profile.steadyTier(), rate, Duration.ofSeconds(20));
+            // the steady state begins with the requests that showed it: "usual" latency is theirs
+            s.steadyFrom = s.awaitKeepingUp(profile.steadyTier(), Duration.ofSeconds(20));
             return s;
         } catch (RuntimeException | Error e) {
             s.close();
@@ -257,6 +266,30 @@ final class Scenario implements AutoCloseable {
                         && r.tier().equals(tier)).count() >= n);
     }
 
+    /**
+     * Waits until the appliance keeps up with the load: the last second's requests all completed on
+     * {@code tier}, each (a stream: its first chunk) within {@link #KEEPING_UP_SLACK} of provider-sim's own
+     * answer time. Faults are injected from that steady state, which "longer than usual" refers to.
+     * Right after start a slower machine is still behind (measured on 2026-12-08: the first 60 requests
+     * took a median 1.7 s while every JVM compiled at once; 200-350 ms from 7 s on), and a fault injected
+     * then measured the start-up, not the failover. Returns where the requests that showed it began.
+     */
+    long awaitKeepingUp(String tier, Duration timeout) {
+        long limit = simTiming.answerMillis() + KEEPING_UP_SLACK.toMillis();
+        long[] windowStart = new long[1];
+        Await.until("keeping up on " + tier + " (the last " + rate + " requests each within " + limit + " ms)", timeout, () -> {
+            List<RequestRecord> done = load.finished();
+            if (done.size() < rate) {
+                return false;
+            }
+            List<RequestRecord> window = done.subList(done.size() - rate, done.size());
+            windowStart[0] = window.getFirst().startMs();
+            return window.stream().allMatch(r -> r.outcome() == Outcome.COMPLETE && r.tier().equals(tier)
+                    && (r.stream() ? r.ttftMs() : r.latencyMs()) <= limit);
+        });
+        return windowStart[0];
+    }
+
     /** Waits until the last {@code n} requests to finish all completed on {@code tier}. */
     void awaitSettled(String tier, Duration timeout) {
         long from = now();
@@ -280,7 +313,7 @@ final class Scenario implements AutoCloseable {
         List<RequestRecord> records = LoadDriver.withAttempts(load.stop(), cluster.simAttempts());
         JsonNode budget = cluster.agentStatus().path("retry_budget");
         long redirects = budget.path("redirects_total").asLong();
-        ScenarioResult result = ScenarioResult.of(id, title, invariant, records, faultStart < 0 ? Long.MAX_VALUE : faultStart,
+        ScenarioResult result = ScenarioResult.of(id, title, invariant, records, steadyFrom, faultStart < 0 ? Long.MAX_VALUE : faultStart,
                 faultEnd, steadyTier, recoveredTier, now(), BUDGET.ratio(),
                 (int) (BUDGET.reservePerSecond() * BUDGET.window().toSeconds()), BUDGET.window().toMillis(), redirects);
         result.note("fault: " + faultName + (faultAt == null ? "" : " (at " + faultAt.truncatedTo(java.time.temporal.ChronoUnit.MILLIS) + ")"));
