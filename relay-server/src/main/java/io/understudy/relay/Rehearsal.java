@@ -43,11 +43,26 @@ final class Rehearsal {
     /** Requests in flight at once: the concurrent paths are exercised, and a core is left to the relay's traffic. */
     private static final int CLIENTS = 2;
     /**
-     * How often the JIT's progress is read. A window in which its compiler threads were busy less than
-     * a tenth of the time ends the rehearsal: measured on 2 cores, C1 alone gets there in about 4 s
-     * (6,000 requests), C2 in about 23 s (40,000 requests, when the throughput had stopped rising).
+     * How the JIT's progress is judged: over a window of at least a second and at least
+     * {@value #PLATEAU_REQUESTS} rehearsed requests, a window in which it compiled for less than
+     * {@value #PLATEAU_COMPILE_MILLIS} ms ends the rehearsal. Measured on 2 cores, idle: C1 alone gets
+     * there in about 4 s (6,000 requests), C2 in about 23 s (40,000 requests, when the throughput had
+     * stopped rising). The window counts requests because the JIT compiles a method after so many calls,
+     * not after so much time: on a busy host a second holds too few requests to call for a compile, and
+     * one-second windows ended rehearsals after 14 requests (a chaos scenario's standby on a slower
+     * machine, 2026-12-08), which then answered its first burst 4-9 times slower than rehearsed.
      */
     private static final Duration PLATEAU_WINDOW = Duration.ofSeconds(1);
+    private static final int PLATEAU_REQUESTS = 2_000;
+    /**
+     * A rehearsal only uses CPU nobody else wants: while the other processes on this host keep more than
+     * this share of its cores busy (a primary path beside it, a burst), it pauses, checked every
+     * {@link #TICK}. On a slower machine, a standby rehearsing through a burst on its primary starved the
+     * primary into a false "down" (chaos scenario 20, 2026-12-08).
+     */
+    private static final double HOST_BUSY_SHARE = 0.8;
+    private static final Duration TICK = Duration.ofMillis(250);
+    private static final Duration PAUSE_STEP = Duration.ofMillis(50);
     private static final long PLATEAU_COMPILE_MILLIS = 100;
 
     /** What a rehearsal did, and why it ended; {@code firstFailure} names the first request kind that failed, and how. */
@@ -122,10 +137,20 @@ final class Rehearsal {
         AtomicInteger rounds = new AtomicInteger();
         AtomicReference<String> firstFailure = new AtomicReference<>("");
         AtomicReference<String> ended = new AtomicReference<>("");
+        java.util.concurrent.atomic.AtomicBoolean hostBusy = new java.util.concurrent.atomic.AtomicBoolean();
         List<Thread> clients = new ArrayList<>();
         for (int c = 0; c < CLIENTS; c++) {
             clients.add(Thread.ofVirtual().name("rehearsal-" + c).start(() -> {
                 while (ended.get().isEmpty()) {
+                    if (hostBusy.get()) {
+                        try {
+                            Thread.sleep(PAUSE_STEP); // yielding the host to real work; re-checked every step
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                        continue;
+                    }
                     int round = rounds.incrementAndGet();
                     for (Call call : Call.values()) {
                         String failure = call.send(client, round);
@@ -139,22 +164,32 @@ final class Rehearsal {
         }
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean measurable = jit != null && jit.isCompilationTimeMonitoringSupported();
-        long compiled = measurable ? jit.getTotalCompilationTime() : 0;
+        long windowCompiled = measurable ? jit.getTotalCompilationTime() : 0;
+        int windowRequests = 0;
+        long windowStart = System.nanoTime();
+        var os = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean bean ? bean : null;
         try {
             while (ended.get().isEmpty()) {
                 long left = deadlineNanos - System.nanoTime();
-                Thread.sleep(Duration.ofNanos(Math.max(1, Math.min(left, PLATEAU_WINDOW.toNanos()))));
-                long now = measurable ? jit.getTotalCompilationTime() : 0;
+                Thread.sleep(Duration.ofNanos(Math.max(1, Math.min(left, TICK.toNanos()))));
+                hostBusy.set(os != null && os.getCpuLoad() - os.getProcessCpuLoad() > HOST_BUSY_SHARE);
+                long compiled = measurable ? jit.getTotalCompilationTime() : 0;
+                boolean windowFull = requests.get() - windowRequests >= PLATEAU_REQUESTS
+                        && System.nanoTime() - windowStart >= PLATEAU_WINDOW.toNanos();
                 if (realTraffic.getAsBoolean()) {
                     ended.set("real requests arrived");
                 } else if (System.nanoTime() >= deadlineNanos) {
                     ended.set("at its bound");
                 } else if (failed.get() >= 10) {
                     ended.set("too many failures");
-                } else if (measurable && now - compiled < PLATEAU_COMPILE_MILLIS) {
+                } else if (measurable && windowFull && compiled - windowCompiled < PLATEAU_COMPILE_MILLIS) {
                     ended.set("the JIT had nothing more to compile");
                 }
-                compiled = now;
+                if (windowFull) {
+                    windowCompiled = compiled;
+                    windowRequests = requests.get();
+                    windowStart = System.nanoTime();
+                }
             }
         } catch (InterruptedException e) {
             ended.set("interrupted");
